@@ -1,0 +1,3 @@
+"""Daemons that measure: node, containers, probes, forward."""
+
+__all__: list[str] = []

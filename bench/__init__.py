@@ -1,0 +1,3 @@
+"""Benchmarks and the continuum simulator; one module per `continuum bench NAME`."""
+
+__all__: list[str] = []
