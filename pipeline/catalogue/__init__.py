@@ -12,8 +12,14 @@ Each producing component owns one module of entries; this package joins them::
 
 from __future__ import annotations
 
+from pipeline.catalogue._agent_self import AGENT_SELF_SERIES
 from pipeline.catalogue._aggregates import AGGREGATE_SERIES
+from pipeline.catalogue._api import API_SERIES
+from pipeline.catalogue._containers import CONTAINER_SERIES
 from pipeline.catalogue._node import NODE_SERIES
+from pipeline.catalogue._pipeline_self import PIPELINE_SELF_SERIES
+from pipeline.catalogue._probes import PROBE_SERIES
+from pipeline.catalogue._rules import RULE_SERIES
 from pipeline.catalogue._series import (
     CONTAINER_IDENTITY_LABELS,
     NODE_IDENTITY_LABELS,
@@ -43,7 +49,16 @@ def _index(*groups: tuple[Series, ...]) -> dict[str, Series]:
 
 
 #: Every catalogued series by Prometheus name.
-CATALOGUE: dict[str, Series] = _index(NODE_SERIES, AGGREGATE_SERIES)
+CATALOGUE: dict[str, Series] = _index(
+    NODE_SERIES,
+    CONTAINER_SERIES,
+    PROBE_SERIES,
+    AGENT_SELF_SERIES,
+    AGGREGATE_SERIES,
+    PIPELINE_SELF_SERIES,
+    API_SERIES,
+    RULE_SERIES,
+)
 
 # Histograms and summaries expose derived series under their family name.
 _FAMILY_SUFFIXES = ("_bucket", "_count", "_sum", "_created")

@@ -9,7 +9,8 @@ NODE_SERIES: tuple[Series, ...] = (
         "system_cpu_utilization",
         SeriesType.GAUGE,
         "ratio",
-        "Fraction of CPU time spent busy over the last collection interval, across all logical CPUs.",
+        "Fraction of CPU capacity spent in each mode over the last interval, all CPUs together.",
+        labels=("cpu_mode",),
         otel_name="system.cpu.utilization",
     ),
     Series(

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 
-class SeriesType(str, Enum):
+class SeriesType(StrEnum):
     """Prometheus metric family types, as in the exposition format."""
 
     GAUGE = "gauge"
