@@ -1,0 +1,5 @@
+"""``python -m continuum`` runs the CLI (the supervisor starts daemons this way)."""
+
+from continuum.cli import main
+
+main()
