@@ -1,0 +1,86 @@
+"""`continuum agent ... | pipeline | api`: one daemon in the foreground, as in production."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+__all__ = ["agent", "api", "pipeline"]
+
+config_option = click.option(
+    "--config",
+    "config_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    envvar="CONTINUUM_CONFIG",
+    help="continuum.yaml (every key can also be set as CONTINUUM_SECTION__KEY).",
+)
+
+
+def _entry(module_name: str) -> Callable[..., Any]:
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as err:
+        raise click.ClickException(f"{module_name} is not available: {err}") from err
+    run: Callable[..., Any] = module.run
+    return run
+
+
+def _run(module_name: str, *args: Any) -> None:
+    # Configuration errors are ValueErrors that name the key; show them as one line.
+    try:
+        _entry(module_name)(*args)
+    except ValueError as err:
+        raise click.ClickException(str(err)) from err
+
+
+@click.group()
+def agent() -> None:
+    """Measuring agents: node, containers, probes, forward."""
+
+
+@agent.command()
+@config_option
+def node(config_file: Path | None) -> None:
+    """Host telemetry (CPU, memory, disk, filesystem, network, pressure, sensors, GPU)."""
+    _run("agents.node", config_file)
+
+
+@agent.command()
+@config_option
+def containers(config_file: Path | None) -> None:
+    """Per-container and per-pod telemetry from cgroups v1 and v2."""
+    _run("agents.containers", config_file)
+
+
+@agent.command()
+@config_option
+def probes(config_file: Path | None) -> None:
+    """Network and service probes: round-trip time, throughput, HTTP and TCP checks."""
+    _run("agents.probes", config_file)
+
+
+@agent.command()
+@config_option
+@click.option("--target", required=True, help="URL of a Prometheus/OpenMetrics endpoint.")
+def forward(config_file: Path | None, target: str) -> None:
+    """Scrape an exporter and push its series through Kafka (no inbound access needed)."""
+    _run("agents.forward", config_file, target)
+
+
+@click.command()
+@config_option
+def pipeline(config_file: Path | None) -> None:
+    """Consume otlp_metrics, clean and aggregate, remote-write to Prometheus."""
+    _run("pipeline", config_file)
+
+
+@click.command()
+@config_option
+def api(config_file: Path | None) -> None:
+    """Serve the scheduler API (inventory, rankings, placements, alerts, extender)."""
+    _run("scheduler_api", config_file)
