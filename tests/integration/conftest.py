@@ -14,9 +14,12 @@ import pytest
 
 from continuum._services import (
     AlertmanagerServer,
+    ManagedProcess,
     PrometheusServer,
     TansuBroker,
     free_port,
+    http_ok,
+    wait_until,
 )
 
 __all__ = ["free_port"]
@@ -110,3 +113,102 @@ def clean_env(tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONTINUUM_")}
     env["XDG_STATE_HOME"] = str(tmp_path / "state")
     return env
+
+
+class LiveStack:
+    """The continuum daemons running as subprocesses against the session's Tansu and Prometheus.
+
+    Attributes:
+        api_url: the scheduler API base URL.
+        token: a bearer token with every scope.
+        config_path: the continuum.yaml the daemons run with.
+        node_id: the node id the agents report.
+    """
+
+    def __init__(self, workdir: Path, tansu: TansuBroker, prometheus: PrometheusServer):
+        import secrets
+        import sys
+
+        import yaml
+
+        self.workdir = workdir
+        self.node_id = "itest-node"
+        self.token = secrets.token_urlsafe(24)
+        token_file = workdir / "token"
+        token_file.write_text(self.token)
+        token_file.chmod(0o600)
+        self.ports = {
+            name: free_port() for name in ("api", "agent", "pipeline", "containers", "probes")
+        }
+        self.api_url = f"http://127.0.0.1:{self.ports['api']}"
+        config = {
+            "identity": {"node_id": self.node_id, "tier": "edge", "site": "itest"},
+            "kafka": {"bootstrap_servers": tansu.bootstrap},
+            "agent": {
+                "listen": f"127.0.0.1:{self.ports['agent']}",
+                "interval_s": 1,
+                "spool_dir": str(workdir / "spool-node"),
+            },
+            "containers": {
+                "listen": f"127.0.0.1:{self.ports['containers']}",
+                "interval_s": 1,
+                "spool_dir": str(workdir / "spool-containers"),
+            },
+            "probes": {
+                "listen": f"127.0.0.1:{self.ports['probes']}",
+                "interval_s": 2,
+                "spool_dir": str(workdir / "spool-probes"),
+            },
+            "pipeline": {
+                "listen": f"127.0.0.1:{self.ports['pipeline']}",
+                "remote_write_url": prometheus.remote_write_url,
+                "group_id": f"itest-{secrets.token_hex(4)}",
+            },
+            "api": {
+                "listen": f"127.0.0.1:{self.ports['api']}",
+                "prometheus_url": prometheus.url,
+                "token_file": str(token_file),
+                "database": str(workdir / "continuum.db"),
+                "snapshot_interval_s": 1,
+            },
+        }
+        self.config_path = workdir / "continuum.yaml"
+        self.config_path.write_text(yaml.safe_dump(config))
+        self.processes: dict[str, ManagedProcess] = {}
+        commands = {
+            "pipeline": ["pipeline"],
+            "api": ["api"],
+            "agent": ["agent", "node"],
+        }
+        for name, args in commands.items():
+            argv = [sys.executable, "-m", "continuum", *args, "--config", str(self.config_path)]
+            env = {k: v for k, v in os.environ.items() if not k.startswith("CONTINUUM_")}
+            self.processes[name] = ManagedProcess(name, argv, workdir / f"{name}.log", env=env)
+
+    def start(self, names: tuple[str, ...] = ("pipeline", "api", "agent")) -> None:
+        for name in names:
+            self.processes[name].start()
+        wait_until(lambda: http_ok(f"{self.api_url}/healthz"), 60, f"API ({self.log_tails()})")
+
+    def log_tails(self) -> str:
+        return "\n".join(f"--- {n}\n{p.log_tail(10)}" for n, p in self.processes.items())
+
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def stop(self) -> None:
+        for process in reversed(list(self.processes.values())):
+            process.stop()
+
+
+@pytest.fixture(scope="session")
+def live_stack(
+    tmp_path_factory: pytest.TempPathFactory, tansu: TansuBroker, prometheus: PrometheusServer
+) -> Iterator[LiveStack]:
+    """Node agent, pipeline worker and API running against the session's broker and Prometheus."""
+    stack = LiveStack(tmp_path_factory.mktemp("live-stack"), tansu, prometheus)
+    try:
+        stack.start()
+        yield stack
+    finally:
+        stack.stop()
