@@ -188,7 +188,14 @@ class LiveStack:
     def start(self, names: tuple[str, ...] = ("pipeline", "api", "agent")) -> None:
         for name in names:
             self.processes[name].start()
-        wait_until(lambda: http_ok(f"{self.api_url}/healthz"), 60, f"API ({self.log_tails()})")
+
+        def api_up() -> bool:
+            dead = [n for n in names if not self.processes[n].running()]
+            if dead:
+                raise RuntimeError(f"{', '.join(dead)} exited at start:\n{self.log_tails()}")
+            return http_ok(f"{self.api_url}/healthz")
+
+        wait_until(api_up, 60, "API")
 
     def log_tails(self) -> str:
         return "\n".join(f"--- {n}\n{p.log_tail(10)}" for n, p in self.processes.items())
