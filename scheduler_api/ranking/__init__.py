@@ -1,0 +1,62 @@
+"""The ranking model: which nodes can run a task, and how well (pure, no I/O).
+
+Filter, then score, like kube-scheduler, but on measured load (DESIGN.md §3.6)::
+
+    import time
+    from scheduler_api.ranking import Capacity, NodeSnapshot, NodeTable, TaskRequirements, rank
+
+    node = NodeSnapshot("edge-01", Capacity(4, 8 << 30), last_seen_s=time.time())
+    table = NodeTable.build([node])
+    ranking = rank(TaskRequirements(cpu_cores=2, memory_bytes=1 << 30), table, now_s=time.time())
+    for entry in ranking.ranked:
+        print(entry.node.id, round(entry.score, 3), dict(entry.components))
+    for node in ranking.rejected:
+        print(node.node_id, node.reasons)
+"""
+
+from __future__ import annotations
+
+from scheduler_api.ranking._formulas import (
+    balanced_allocation,
+    least_allocated,
+    load_variation_risk,
+)
+from scheduler_api.ranking._model import (
+    Capacity,
+    DatasetLocation,
+    LinkCost,
+    Network,
+    NodeSnapshot,
+    Pressure,
+    RankedNode,
+    Ranking,
+    RejectedNode,
+    Reservation,
+    TaskRequirements,
+    Usage,
+    Weights,
+)
+from scheduler_api.ranking._rank import DEFAULT_STALE_AFTER_S, rank
+from scheduler_api.ranking._table import NodeTable
+
+__all__ = [
+    "DEFAULT_STALE_AFTER_S",
+    "Capacity",
+    "DatasetLocation",
+    "LinkCost",
+    "Network",
+    "NodeSnapshot",
+    "NodeTable",
+    "Pressure",
+    "RankedNode",
+    "Ranking",
+    "RejectedNode",
+    "Reservation",
+    "TaskRequirements",
+    "Usage",
+    "Weights",
+    "balanced_allocation",
+    "least_allocated",
+    "load_variation_risk",
+    "rank",
+]

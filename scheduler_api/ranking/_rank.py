@@ -1,0 +1,294 @@
+"""Filter, then score, like kube-scheduler, but on measured load (DESIGN.md §3.6).
+
+Hard constraints and health filter; the rest is a weighted score whose components the answer
+shows::
+
+    ranking = rank(TaskRequirements(cpu_cores=2, memory_bytes=2 << 30), nodes, now_s=time.time())
+    best = ranking.ranked[0]
+    print(best.node.id, best.score, dict(best.components))
+
+CPU is compressible, memory is not: a busy CPU lowers a node's score, but too little available
+memory (after what was recently placed there) filters it, as would too few cores in all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from scheduler_api.ranking._formulas import load_variation_risk
+from scheduler_api.ranking._model import (
+    Network,
+    NodeSnapshot,
+    RankedNode,
+    Ranking,
+    RejectedNode,
+    Reservation,
+    TaskRequirements,
+    Weights,
+)
+from scheduler_api.ranking._table import BoolArray, FloatArray, NodeTable
+
+__all__ = ["DEFAULT_STALE_AFTER_S", "rank"]
+
+#: Nodes whose newest data is older than this are excluded (seconds).
+DEFAULT_STALE_AFTER_S = 60.0
+# Without an expected duration, transfer time is judged against one minute of work.
+_REFERENCE_DURATION_S = 60.0
+# Energy score of a node whose power is unknown: neither rewarded nor punished.
+_UNKNOWN_ENERGY_SCORE = 0.5
+_GIB = float(1 << 30)
+
+
+def _pending_columns(
+    table: NodeTable, pending: Mapping[str, Reservation] | None
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    n = len(table)
+    cpu, memory, gpus = np.zeros(n), np.zeros(n), np.zeros(n)
+    for node_id, reservation in (pending or {}).items():
+        i = table.index.get(node_id)
+        if i is not None:
+            cpu[i] += reservation.cpu_cores
+            memory[i] += reservation.memory_bytes
+            gpus[i] += reservation.gpus
+    return cpu, memory, gpus
+
+
+def _transfer(
+    table: NodeTable, requirements: TaskRequirements, network: Network
+) -> tuple[FloatArray, FloatArray, BoolArray]:
+    """Bytes to move, seconds to move them, and nodes allowed by data residency."""
+    n = len(table)
+    moved_bytes, transfer_s = np.zeros(n), np.zeros(n)
+    resident: BoolArray = np.ones(n, np.bool_)
+    sites = table.site_names
+    for dataset in requirements.datasets:
+        source_sites = set(dataset.sites)
+        holders = [table.index[x] for x in dataset.nodes if x in table.index]
+        source_sites.update(table.nodes[i].site for i in holders)
+        if not source_sites:
+            continue  # location unknown: no locality information to use
+        # Cheapest source per destination site, then spread to the nodes of that site.
+        per_site = np.array(
+            [
+                min(network.cost(src, dst).transfer_s(dataset.size_bytes) for src in source_sites)
+                for dst in sites
+            ]
+        )
+        seconds = per_site[table.site_codes]
+        moving = np.ones(n)
+        if holders:
+            seconds[holders] = 0.0
+            moving[holders] = 0.0
+        # Nodes in a holding site read it over the LAN: it still moves, but cheaply.
+        transfer_s += seconds
+        moved_bytes += moving * dataset.size_bytes
+        if dataset.residency:
+            allowed = np.zeros(n, np.bool_)
+            for site in source_sites:
+                allowed |= table.equals(table.site_codes, table.sites, site)
+            resident &= allowed
+    return moved_bytes, transfer_s, resident
+
+
+def _describe_failures(
+    table: NodeTable,
+    requirements: TaskRequirements,
+    i: int,
+    age_s: float,
+    stale_after_s: float,
+    memory_free: float,
+    gpus_free: float,
+    resident: bool,
+) -> tuple[str, ...]:
+    node = table.nodes[i]
+    reasons: list[str] = []
+    if age_s > stale_after_s:
+        reasons.append(f"stale: no data for {age_s:.0f} s (bound {stale_after_s:.0f} s)")
+    if node.alerts:
+        reasons.append("unhealthy: firing " + ", ".join(sorted(node.alerts)))
+    if node.capacity.cpu_cores < requirements.cpu_cores:
+        reasons.append(
+            f"cpu: needs {requirements.cpu_cores:g} cores, node has {node.capacity.cpu_cores:g}"
+        )
+    if memory_free < requirements.memory_bytes:
+        reasons.append(
+            f"memory: needs {requirements.memory_bytes / _GIB:.2f} GiB, "
+            f"{max(memory_free, 0.0) / _GIB:.2f} GiB available"
+        )
+    if gpus_free < requirements.gpus:
+        reasons.append(f"gpu: needs {requirements.gpus}, {max(gpus_free, 0.0):g} free")
+    for attribute, wanted in (
+        ("arch", requirements.arch),
+        ("tier", requirements.tier),
+        ("site", requirements.site),
+    ):
+        actual = getattr(node, attribute)
+        if wanted is not None and actual != wanted:
+            reasons.append(f"{attribute}: needs {wanted}, node is {actual or 'unknown'}")
+    for key, value in requirements.labels.items():
+        if node.labels.get(key) != value:
+            reasons.append(f"label: needs {key}={value}, node has {node.labels.get(key)!r}")
+    if not resident:
+        reasons.append("data residency: input may not leave " + _residency_sites(requirements))
+    return tuple(reasons)
+
+
+def rank(
+    requirements: TaskRequirements,
+    nodes: NodeTable | Sequence[NodeSnapshot],
+    *,
+    now_s: float,
+    weights: Weights | None = None,
+    stale_after_s: float = DEFAULT_STALE_AFTER_S,
+    pending: Mapping[str, Reservation] | None = None,
+    network: Network | None = None,
+    limit: int | None = None,
+    rejected_limit: int | None = None,
+) -> Ranking:
+    """Rank nodes for one task.
+
+    Args:
+        requirements: what the task needs.
+        nodes: the candidate nodes (a prebuilt :class:`NodeTable` is much faster).
+        now_s: the current Unix time, for freshness.
+        weights: component weights (defaults to :class:`Weights`).
+        stale_after_s: nodes with older data are filtered.
+        pending: load placed per node id that metrics do not show yet.
+        network: link costs for data transfer estimates.
+        limit: return at most this many ranked nodes (all when ``None``).
+        rejected_limit: return at most this many rejected nodes (all when ``None``).
+
+    Returns:
+        The ranking: feasible nodes best first with score components, and rejected nodes with
+        every reason.
+    """
+    table = nodes if isinstance(nodes, NodeTable) else NodeTable.build(nodes)
+    weights = weights or Weights()
+    network = network or Network()
+    req = requirements
+    n = len(table)
+    pend_cpu, pend_memory, pend_gpus = _pending_columns(table, pending)
+
+    age_s = now_s - table.last_seen_s
+    memory_free = table.memory_available_bytes - pend_memory
+    gpus_free = table.gpus - pend_gpus
+    moved_bytes, transfer_s, resident = _transfer(table, req, network)
+
+    feasible: BoolArray = (
+        (age_s <= stale_after_s)
+        & ~table.alerting
+        & (table.cpu_cores >= req.cpu_cores)
+        & (memory_free >= req.memory_bytes)
+        & (gpus_free >= req.gpus)
+        & resident
+    )
+    for attribute, wanted in (("arch", req.arch), ("tier", req.tier), ("site", req.site)):
+        if wanted is not None:
+            codes = getattr(table, f"{attribute}_codes")
+            vocabulary = getattr(table, f"{attribute}s")
+            feasible &= table.equals(codes, vocabulary, wanted)
+    for key, value in req.labels.items():
+        feasible &= table.label_mask(key, value)
+
+    cores = np.maximum(table.cpu_cores, 1e-9)
+    memory = np.maximum(table.memory_bytes, 1.0)
+    cpu_free_after = cores * (1.0 - table.cpu_utilization) - pend_cpu - req.cpu_cores
+    memory_free_after = memory_free - req.memory_bytes
+    cpu_used_fraction = np.clip(1.0 - cpu_free_after / cores, 0.0, 1.0)
+    memory_used_fraction = np.clip(1.0 - memory_free_after / memory, 0.0, 1.0)
+
+    # Trimaran: mean plus spread, the task's request added to the mean, per resource; the
+    # memory spread is the drop from the five-minute mean to the one-minute low.
+    cpu_risk = load_variation_risk(
+        table.cpu_utilization_avg5m + (pend_cpu + req.cpu_cores) / cores,
+        table.cpu_utilization_stddev5m,
+        weights.risk_margin,
+        weights.risk_sensitivity,
+    )
+    memory_mu = 1.0 - (table.memory_available_avg5m_bytes - pend_memory - req.memory_bytes) / memory
+    memory_sigma = np.maximum(table.memory_available_avg5m_bytes - memory_free, 0.0) / memory
+    memory_risk = load_variation_risk(
+        memory_mu, memory_sigma, weights.risk_margin, weights.risk_sensitivity
+    )
+    reference_s = req.duration_s if req.duration_s else _REFERENCE_DURATION_S
+    speed = table.relative_speed
+    fastest = float(speed[feasible].max()) if feasible.any() else 1.0
+    power_per_core = table.power_watts / cores
+    known_power = feasible & ~np.isnan(power_per_core)
+    best_power = float(power_per_core[known_power].min()) if known_power.any() else np.nan
+    energy = np.where(
+        np.isnan(power_per_core),
+        _UNKNOWN_ENERGY_SCORE,
+        best_power / np.maximum(np.nan_to_num(power_per_core, nan=1.0), 1e-9),
+    )
+
+    components: dict[str, FloatArray] = {
+        "cpu_headroom": np.clip(cpu_free_after / cores, 0.0, 1.0),
+        "memory_headroom": np.clip(memory_free_after / memory, 0.0, 1.0),
+        "balance": 1.0 - np.abs(cpu_used_fraction - memory_used_fraction) / 2.0,
+        "variability": np.minimum(cpu_risk, memory_risk),
+        "pressure": 1.0 - table.pressure,
+        "locality": reference_s / (reference_s + transfer_s),
+        "speed": np.clip(speed / fastest, 0.0, 1.0),
+        "energy": np.clip(np.nan_to_num(energy, nan=_UNKNOWN_ENERGY_SCORE), 0.0, 1.0),
+    }
+    weight_of = weights.components()
+    total_weight = sum(weight_of.values()) or 1.0
+    score = np.zeros(n)
+    for name, values in components.items():
+        if weight_of[name]:
+            score += weight_of[name] * values
+    score /= total_weight
+
+    feasible_idx = np.flatnonzero(feasible)
+    # Best first; ties broken by node order so answers are deterministic.
+    order = feasible_idx[np.argsort(-score[feasible_idx], kind="stable")]
+    if limit is not None:
+        order = order[:limit]
+    estimated = None if req.duration_s is None else transfer_s + req.duration_s / speed
+    names = list(components)
+    ranked = tuple(
+        RankedNode(
+            node=table.nodes[i],
+            score=float(score[i]),
+            components={name: float(components[name][i]) for name in names},
+            cpu_free_cores_after=float(cpu_free_after[i]),
+            memory_free_bytes_after=float(memory_free_after[i]),
+            transfer_bytes=float(moved_bytes[i]),
+            transfer_s=float(transfer_s[i]),
+            estimated_duration_s=None if estimated is None else float(estimated[i]),
+        )
+        for i in order.tolist()
+    )
+    rejected_idx = np.flatnonzero(~feasible)
+    if rejected_limit is not None:
+        rejected_idx = rejected_idx[:rejected_limit]
+    rejected = tuple(
+        RejectedNode(
+            node_id=table.nodes[i].id,
+            reasons=_describe_failures(
+                table,
+                req,
+                i,
+                float(age_s[i]),
+                stale_after_s,
+                float(memory_free[i]),
+                float(gpus_free[i]),
+                bool(resident[i]),
+            ),
+        )
+        for i in rejected_idx.tolist()
+    )
+    return Ranking(
+        ranked=ranked,
+        rejected=rejected,
+        feasible_total=len(feasible_idx),
+        rejected_total=n - len(feasible_idx),
+    )
+
+
+def _residency_sites(requirements: TaskRequirements) -> str:
+    sites = sorted({s for d in requirements.datasets if d.residency for s in d.sites})
+    return ", ".join(sites) or "its holders' sites"

@@ -1,0 +1,1 @@
+"""One router module per resource; the app factory mounts them (see ``scheduler_api._app``)."""
