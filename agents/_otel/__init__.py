@@ -1,0 +1,101 @@
+"""The OpenTelemetry wiring every agent shares.
+
+An agent is a list of collectors plus its settings. :class:`Agent` runs the collectors every
+interval (each on its own thread under its own time budget), serves the readings on ``/metrics``
+(Prometheus text or OpenMetrics, with the ``node``, ``tier``, ``site`` labels) and pushes them as
+OTLP protobuf to Kafka through a memory queue that spills to an on-disk spool::
+
+    from agents._otel import (Agent, AgentSettings, IdentitySettings, InstrumentKind,
+                              InstrumentSpec, KafkaSettings, Reading, load_section,
+                              run_until_signal)
+
+    class LoadCollector:
+        name = "load"
+        instruments = (InstrumentSpec("system.cpu.load_average.1m", InstrumentKind.GAUGE,
+                                      "{thread}", "Load average over one minute."),)
+
+        def collect(self) -> list[Reading]:
+            return [Reading("system.cpu.load_average.1m", os.getloadavg()[0])]
+
+    def run(config_file: Path | None) -> None:
+        agent = Agent(
+            "node",
+            [LoadCollector()],
+            identity=load_section(IdentitySettings, "identity", config_file),
+            kafka=load_section(KafkaSettings, "kafka", config_file),
+            settings=load_section(AgentSettings, "agent", config_file),
+        )
+        run_until_signal(agent)
+
+Errors: :class:`ConfigError` (a ``ValueError``) for bad settings; nothing else escapes a running
+agent (collector failures, broker outages and spool write errors are counted and logged once).
+"""
+
+from __future__ import annotations
+
+from agents._otel._agent import Agent, run_until_signal
+from agents._otel._kafka import (
+    OTLP_CONTENT_TYPE,
+    KafkaSender,
+    OtlpKafkaExporter,
+    ProducerLike,
+    default_producer_factory,
+)
+from agents._otel._otlp import count_points, split_request
+from agents._otel._pull import IdentityCollector, MetricsServer
+from agents._otel._records import Collector, InstrumentKind, InstrumentSpec, Reading
+from agents._otel._resource import (
+    IDENTITY_ATTRIBUTES,
+    LABEL_PREFIX,
+    build_resource,
+    host_arch,
+    identity_labels,
+)
+from agents._otel._runner import CollectorRunner, CollectorStats
+from agents._otel._selftel import SELF_INSTRUMENTS, self_readings
+from agents._otel._settings import (
+    AgentSettings,
+    ConfigError,
+    IdentitySettings,
+    KafkaSettings,
+    load_section,
+    parse_listen,
+    state_dir,
+)
+from agents._otel._spool import DeliveryQueue, Message
+
+__all__ = [
+    "IDENTITY_ATTRIBUTES",
+    "LABEL_PREFIX",
+    "OTLP_CONTENT_TYPE",
+    "SELF_INSTRUMENTS",
+    "Agent",
+    "AgentSettings",
+    "Collector",
+    "CollectorRunner",
+    "CollectorStats",
+    "ConfigError",
+    "DeliveryQueue",
+    "IdentityCollector",
+    "IdentitySettings",
+    "InstrumentKind",
+    "InstrumentSpec",
+    "KafkaSender",
+    "KafkaSettings",
+    "Message",
+    "MetricsServer",
+    "OtlpKafkaExporter",
+    "ProducerLike",
+    "Reading",
+    "build_resource",
+    "count_points",
+    "default_producer_factory",
+    "host_arch",
+    "identity_labels",
+    "load_section",
+    "parse_listen",
+    "run_until_signal",
+    "self_readings",
+    "split_request",
+    "state_dir",
+]

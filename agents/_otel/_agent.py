@@ -1,0 +1,234 @@
+"""One agent: collectors on a schedule, served on /metrics and pushed as OTLP to Kafka.
+
+The collection loop is the one owner of time: each cycle runs the collectors (in parallel, each
+under its budget), publishes their readings, then has the push reader export them. Scrapes of
+``/metrics`` observe the last published readings and never trigger a collection::
+
+    agent = Agent("node", collectors, identity=identity, kafka=kafka, settings=settings)
+    run_until_signal(agent)          # blocks until SIGINT or SIGTERM, then shuts down cleanly
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from types import FrameType
+from typing import Any
+
+from opentelemetry.exporter.prometheus import PrometheusMetricReader
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import MetricReader, MetricsData
+from opentelemetry.sdk.resources import Resource
+from prometheus_client.registry import CollectorRegistry
+
+from agents._otel._instruments import ReadingBoard
+from agents._otel._kafka import KafkaSender, OtlpKafkaExporter, ProducerLike
+from agents._otel._pull import IdentityCollector, MetricsServer
+from agents._otel._records import Collector, Reading
+from agents._otel._resource import build_resource, identity_labels
+from agents._otel._runner import CollectorRunner, CollectorStats
+from agents._otel._selftel import SELF_INSTRUMENTS, self_readings
+from agents._otel._settings import AgentSettings, IdentitySettings, KafkaSettings, parse_listen
+from agents._otel._spool import DeliveryQueue
+
+__all__ = ["Agent", "run_until_signal"]
+
+_log = logging.getLogger(__name__)
+
+
+class _PushReader(MetricReader):
+    """A reader collected by the agent's loop once per cycle, handing the data to the exporter."""
+
+    def __init__(self, exporter: OtlpKafkaExporter) -> None:
+        super().__init__()
+        self._exporter = exporter
+
+    def _receive_metrics(
+        self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any
+    ) -> None:
+        if metrics_data is not None:
+            self._exporter.export(metrics_data, timeout_s=timeout_millis / 1000)
+
+    def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:
+        self._exporter.shutdown(timeout_s=timeout_millis / 1000)
+
+
+class Agent:
+    """Collectors, the pull endpoint and the Kafka push path of one agent.
+
+    Args:
+        name: the agent's name (``node``, ``containers``...); the ``agent`` label of
+            self-telemetry and the default spool folder.
+        collectors: what to run each cycle.
+        identity: the ``identity`` section.
+        kafka: the ``kafka`` section.
+        settings: the agent's own section.
+        resource: the OTel resource; default :func:`build_resource` of ``identity``.
+        timeouts_s: budgets of particular collectors by name (default
+            ``settings.collector_timeout_s``, capped to the interval).
+        producer_factory: creates Kafka producers (tests inject fakes).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        collectors: Sequence[Collector],
+        *,
+        identity: IdentitySettings,
+        kafka: KafkaSettings,
+        settings: AgentSettings,
+        resource: Resource | None = None,
+        timeouts_s: Mapping[str, float] | None = None,
+        producer_factory: Callable[[], ProducerLike] | None = None,
+    ) -> None:
+        self.name = name
+        self.settings = settings
+        self.resource = resource if resource is not None else build_resource(identity)
+        self.cycles = 0
+        self._stop = threading.Event()
+        self._shut = False
+
+        # Pull: the OTel Prometheus reader in a private registry (nothing global), wrapped to add
+        # the identity labels; no otel_scope_* labels, our own target_info.
+        source = CollectorRegistry(auto_describe=False)
+        readers: list[MetricReader] = [
+            PrometheusMetricReader(
+                disable_target_info=True, scope_info_enabled=False, registry=source
+            )
+        ]
+        self.registry = CollectorRegistry(auto_describe=False)
+        self.registry.register(IdentityCollector(source, identity_labels(identity), self.resource))
+
+        # Push: exporter -> FIFO (memory, then spool) -> sender thread -> Kafka.
+        self.queue: DeliveryQueue | None = None
+        self.sender: KafkaSender | None = None
+        self.exporter: OtlpKafkaExporter | None = None
+        self._push: _PushReader | None = None
+        if settings.push:
+            self.queue = DeliveryQueue(
+                settings.spool_path(name),
+                max_memory_messages=settings.queue_max_messages,
+                max_spool_bytes=settings.spool_max_bytes,
+            )
+            self.sender = KafkaSender(
+                self.queue,
+                kafka,
+                producer_factory=producer_factory,
+                max_message_bytes=settings.max_message_bytes,
+            )
+            self.exporter = OtlpKafkaExporter(
+                self.queue, key=identity.node_id, max_message_bytes=settings.max_message_bytes
+            )
+            self._push = _PushReader(self.exporter)
+            readers.append(self._push)
+
+        self._provider = MeterProvider(
+            resource=self.resource, metric_readers=readers, shutdown_on_exit=False
+        )
+        meter = self._provider.get_meter(f"continuum.agents.{name}")
+        specs = [*SELF_INSTRUMENTS, *(spec for c in collectors for spec in c.instruments)]
+        self.board = ReadingBoard(meter, specs)
+        self.runner = CollectorRunner(
+            collectors,
+            timeout_s=min(settings.collector_timeout_s, settings.interval_s),
+            timeouts_s=timeouts_s,
+        )
+        host, port = parse_listen(settings.listen)
+        auth = None
+        if settings.basic_auth_username is not None:
+            password = settings.basic_auth_password
+            auth = (settings.basic_auth_username, password.get_secret_value() if password else "")
+        self.server = MetricsServer(
+            self.registry,
+            (host, port),
+            tls_certfile=settings.tls_certfile,
+            tls_keyfile=settings.tls_keyfile,
+            basic_auth=auth,
+        )
+
+    @property
+    def stats(self) -> Mapping[str, CollectorStats]:
+        """Per-collector counters."""
+        return self.runner.stats
+
+    def start(self) -> None:
+        """Serve /metrics and start delivering; raises OSError when the listen address is taken."""
+        self.server.start()
+        if self.sender is not None:
+            self.sender.start()
+        _log.info(
+            "%s agent serving %s://%s:%d/metrics",
+            self.name,
+            self.server.scheme,
+            parse_listen(self.settings.listen)[0],
+            self.server.port,
+        )
+
+    def run_cycle(self) -> dict[str, list[Reading]]:
+        """Collect once, publish to both paths, and queue one push export.
+
+        Returns:
+            The readings published, by instrument name.
+        """
+        readings = self.runner.run_once()
+        readings.update(
+            self_readings(self.name, self.runner.stats, self.queue, self.sender, self.exporter)
+        )
+        self.board.publish(readings)
+        if self._push is not None:
+            self._push.collect()
+        self.cycles += 1
+        return readings
+
+    def run(self) -> None:
+        """Start, run a cycle every ``interval_s`` until :meth:`stop`, then shut down."""
+        self.start()
+        interval_s = self.settings.interval_s
+        next_at = time.monotonic()
+        try:
+            while not self._stop.is_set():
+                try:
+                    self.run_cycle()
+                except Exception:  # a cycle that breaks must not end the daemon
+                    _log.exception("%s agent cycle failed", self.name)
+                next_at += interval_s
+                now = time.monotonic()
+                if next_at < now:  # fell behind (suspend, overload): skip, do not burst
+                    next_at = now + interval_s
+                self._stop.wait(next_at - now)
+        finally:
+            self.shutdown()
+
+    def stop(self) -> None:
+        """Ask :meth:`run` to return after the current cycle (safe from any thread)."""
+        self._stop.set()
+
+    def shutdown(self, timeout_s: float = 5.0) -> None:
+        """Stop serving, deliver what is queued within ``timeout_s`` or spool it (idempotent)."""
+        if self._shut:
+            return
+        self._shut = True
+        self._stop.set()
+        self.server.stop()
+        self.runner.shutdown()
+        if self.sender is not None:
+            self.sender.stop(timeout_s)
+        self._provider.shutdown()
+
+
+def run_until_signal(agent: Agent) -> None:
+    """Run an agent in the foreground until SIGINT or SIGTERM, then shut it down gracefully."""
+
+    def handle(signum: int, frame: FrameType | None) -> None:
+        _log.info("signal %d: stopping the %s agent", signum, agent.name)
+        agent.stop()
+
+    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        agent.run()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -1,0 +1,260 @@
+"""OTLP to Kafka: an exporter that queues encoded exports, and the sender that drains the queue.
+
+The exporter never blocks on the broker: it encodes, splits under the message limit and appends
+to the :class:`DeliveryQueue`. One sender thread delivers the oldest messages first; on any
+failure it marks the broker unreachable (the queue then spills to disk), closes the producer, and
+retries with a fresh one after a jittered, capped backoff. kafka-python's idempotent producer is
+permanently broken after a broker restart, so idempotence is off and one request is in flight
+(order is kept; a retry after a lost acknowledgement may duplicate, which the pipeline absorbs)::
+
+    fifo = DeliveryQueue(spool_dir, max_memory_messages=64, max_spool_bytes=256 << 20)
+    sender = KafkaSender(fifo, kafka_settings)
+    sender.start()
+    exporter = OtlpKafkaExporter(fifo, key="edge-01", max_message_bytes=900_000)
+    exporter.export(metrics_data)
+    sender.stop(timeout_s=5)   # final flush; whatever is left stays in the spool
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from opentelemetry.exporter.otlp.proto.common.metrics_encoder import encode_metrics
+from opentelemetry.sdk.metrics.export import MetricExportResult, MetricsData
+
+from agents._otel._otlp import count_points, split_request
+from agents._otel._settings import KafkaSettings
+from agents._otel._spool import DeliveryQueue, Message
+
+__all__ = [
+    "OTLP_CONTENT_TYPE",
+    "KafkaSender",
+    "OtlpKafkaExporter",
+    "ProducerLike",
+    "default_producer_factory",
+]
+
+_log = logging.getLogger(__name__)
+
+OTLP_CONTENT_TYPE = b"application/x-protobuf"
+_BATCH_MESSAGES = 32
+_BACKOFF_START_S = 0.5
+_BACKOFF_MAX_S = 5.0
+
+
+class ProducerLike(Protocol):
+    """The part of ``kafka.KafkaProducer`` the sender uses (tests pass fakes)."""
+
+    def send(
+        self, topic: str, *, value: bytes, key: bytes, headers: list[tuple[str, bytes]]
+    ) -> Any:
+        """Queue one record; return a future with ``succeeded()``/``failed()``/``exception``."""
+        ...
+
+    def flush(self, timeout: float | None = None) -> None:
+        """Send everything queued; raise on timeout."""
+        ...
+
+    def close(self, timeout: float | None = None) -> None:
+        """Release the producer."""
+        ...
+
+
+def default_producer_factory(
+    settings: KafkaSettings, max_message_bytes: int
+) -> Callable[[], ProducerLike]:
+    """A factory of kafka-python producers configured for ordered, restart-proof delivery."""
+
+    def create() -> ProducerLike:
+        from kafka import KafkaProducer
+
+        producer: ProducerLike = KafkaProducer(
+            **settings.client_options(),
+            acks=1,
+            enable_idempotence=False,
+            retries=0,
+            max_in_flight_requests_per_connection=1,
+            compression_type=settings.compression_type,
+            max_request_size=max_message_bytes + 65_536,
+            max_block_ms=settings.request_timeout_ms,
+            api_version_auto_timeout_ms=settings.request_timeout_ms,
+            linger_ms=5,
+        )
+        return producer
+
+    return create
+
+
+class KafkaSender:
+    """Delivers a :class:`DeliveryQueue` to a Kafka topic on a background thread.
+
+    Args:
+        queue: the FIFO to drain.
+        settings: the ``kafka`` section.
+        producer_factory: creates a producer; default a kafka-python one from ``settings``.
+        max_message_bytes: the largest message the exporter produces.
+    """
+
+    def __init__(
+        self,
+        queue: DeliveryQueue,
+        settings: KafkaSettings,
+        *,
+        producer_factory: Callable[[], ProducerLike] | None = None,
+        max_message_bytes: int = 1_000_000,
+    ) -> None:
+        self._queue = queue
+        self._topic = settings.topic
+        self._flush_timeout_s = settings.request_timeout_ms / 1000 * 2
+        self._factory = producer_factory or default_producer_factory(settings, max_message_bytes)
+        self._producer: ProducerLike | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._idle = threading.Event()
+        self.errors = 0
+        self.delivered_messages = 0
+        self.delivered_points = 0
+        self._failing = False
+
+    def start(self) -> None:
+        """Start the sender thread."""
+        self._thread = threading.Thread(target=self._loop, name="kafka-sender", daemon=True)
+        self._thread.start()
+
+    def flush(self, timeout_s: float) -> bool:
+        """Wait until the queue is empty; return whether it became empty in time."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self._queue.depth == 0:
+                return True
+            time.sleep(0.05)
+        return self._queue.depth == 0
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        """Try to deliver what is queued within ``timeout_s``, then stop; the rest is spooled."""
+        if self._thread is None:
+            return
+        if not self._failing:
+            self.flush(timeout_s)
+        self._stop.set()
+        self._thread.join(timeout_s + self._flush_timeout_s)
+        self._thread = None
+        self._close_producer()
+        self._queue.spill()
+
+    def _loop(self) -> None:
+        backoff_s = _BACKOFF_START_S
+        while not self._stop.is_set():
+            if not self._queue.wait(timeout_s=0.5):
+                continue
+            batch = self._queue.peek(_BATCH_MESSAGES)
+            if not batch:
+                continue
+            delivered = self._deliver(batch)
+            if delivered:
+                self._queue.ack(batch[delivered - 1].seq)
+                self.delivered_messages += delivered
+                self.delivered_points += sum(m.points for m in batch[:delivered])
+            if delivered == len(batch):
+                backoff_s = _BACKOFF_START_S
+                if self._failing:
+                    self._failing = False
+                    _log.info("Kafka is reachable again; delivering the backlog in order")
+                self._queue.set_reachable(True)
+                continue
+            self._queue.set_reachable(False)
+            self._close_producer()
+            # Full jitter keeps a fleet of agents from reconnecting in lockstep.
+            self._stop.wait(random.uniform(0.5, 1.0) * backoff_s)
+            backoff_s = min(backoff_s * 2, _BACKOFF_MAX_S)
+
+    def _deliver(self, batch: list[Message]) -> int:
+        """Send a batch; return how many of its first messages were acknowledged."""
+        try:
+            if self._producer is None:
+                self._producer = self._factory()
+            producer = self._producer
+            futures = [
+                producer.send(
+                    self._topic,
+                    value=m.value,
+                    key=m.key,
+                    headers=[("content-type", OTLP_CONTENT_TYPE)],
+                )
+                for m in batch
+            ]
+            producer.flush(timeout=self._flush_timeout_s)
+        except Exception as err:  # any client error means: retry later
+            self._report(err)
+            return 0
+        delivered = 0
+        for future in futures:
+            if not future.succeeded():
+                self._report(future.exception if future.failed() else TimeoutError("no ack"))
+                break
+            delivered += 1
+        return delivered
+
+    def _report(self, err: BaseException | None) -> None:
+        self.errors += 1
+        if not self._failing:
+            self._failing = True
+            _log.warning("Kafka export failed (%r); spooling and retrying", err)
+        else:
+            _log.debug("Kafka export still failing: %r", err)
+
+    def _close_producer(self) -> None:
+        if self._producer is not None:
+            producer, self._producer = self._producer, None
+            try:
+                producer.close(timeout=0)
+            except Exception as err:  # closing a broken producer may fail too
+                _log.debug("closing the producer failed: %r", err)
+
+
+class OtlpKafkaExporter:
+    """Encodes exports as OTLP protobuf and queues them for Kafka, keyed by node id.
+
+    Args:
+        queue: where encoded messages go.
+        key: the Kafka key (the node id).
+        max_message_bytes: larger exports are split into several messages.
+    """
+
+    def __init__(self, queue: DeliveryQueue, *, key: str, max_message_bytes: int) -> None:
+        self._queue = queue
+        self._key = key.encode()
+        self._max_message_bytes = max_message_bytes
+        self.exported_points = 0
+        self.errors = 0
+
+    def export(self, metrics_data: MetricsData, *, timeout_s: float = 10.0) -> MetricExportResult:
+        """Encode and queue one export; never blocks on the broker.
+
+        Args:
+            metrics_data: the SDK's collected metrics.
+            timeout_s: unused (queueing does not wait); kept for the sink interface.
+        """
+        try:
+            request = encode_metrics(metrics_data)
+            for part in split_request(request, self._max_message_bytes):
+                points = count_points(part)
+                self._queue.put(self._key, part.SerializeToString(), points)
+                self.exported_points += points
+        except Exception as err:  # an export error never stops the agent
+            self.errors += 1
+            _log.warning("OTLP export failed: %r", err)
+            return MetricExportResult.FAILURE
+        return MetricExportResult.SUCCESS
+
+    def force_flush(self, timeout_s: float = 10.0) -> bool:
+        """Nothing is buffered here; the sender owns delivery."""
+        return True
+
+    def shutdown(self, timeout_s: float = 10.0) -> None:
+        """Nothing to release; the sender owns the producer."""

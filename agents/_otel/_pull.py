@@ -1,0 +1,188 @@
+"""The pull path: ``/metrics`` in the Prometheus text format or OpenMetrics (by ``Accept``).
+
+The OTel Prometheus reader does the standard name translation; this module puts the identity
+labels ``node``, ``tier``, ``site`` on every series (the pipeline does the same on the push
+path, so both give identical series), writes ``target_info`` from the rest of the resource, and
+serves the result with optional TLS and basic auth::
+
+    server = MetricsServer(registry, listen=("127.0.0.1", 9464))
+    server.start()        # server.port is the bound port (0 picks a free one)
+    server.stop()
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import logging
+import ssl
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from pathlib import Path
+from socketserver import ThreadingMixIn
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from opentelemetry.sdk.resources import Resource
+from prometheus_client.exposition import make_wsgi_app
+from prometheus_client.metrics_core import InfoMetricFamily, Metric
+from prometheus_client.registry import CollectorRegistry
+from prometheus_client.samples import Sample
+
+from agents._otel._resource import IDENTITY_ATTRIBUTES
+
+__all__ = ["IdentityCollector", "MetricsServer"]
+
+_log = logging.getLogger(__name__)
+
+_WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+def _label_name(key: str) -> str:
+    return "".join(c if c.isalnum() or c == "_" else "_" for c in key)
+
+
+class IdentityCollector:
+    """A prometheus_client collector: another registry's families plus the identity labels.
+
+    Args:
+        source: the registry the OTel Prometheus reader is registered in.
+        labels: the identity labels (``node``, ``tier``, ``site``) to add to every sample.
+        resource: the agent's resource; all but the identity attributes go to ``target_info``.
+    """
+
+    def __init__(
+        self, source: CollectorRegistry, labels: Mapping[str, str], resource: Resource
+    ) -> None:
+        self._source = source
+        self._labels = dict(labels)
+        info_labels = dict(self._labels)
+        for key, value in resource.attributes.items():
+            if key not in IDENTITY_ATTRIBUTES:
+                info_labels[_label_name(key)] = str(value)
+        self._target_info = InfoMetricFamily("target", "Target metadata", value=info_labels)
+
+    def collect(self) -> Iterator[Metric]:
+        """Yield ``target_info`` and every source family with the identity labels added."""
+        yield self._target_info
+        for family in self._source.collect():
+            labelled = Metric(family.name, family.documentation, family.type, family.unit)
+            labelled.samples = [
+                Sample(
+                    s.name,
+                    {**s.labels, **self._labels},
+                    s.value,
+                    s.timestamp,
+                    s.exemplar,
+                    s.native_histogram,
+                )
+                for s in family.samples
+            ]
+            yield labelled
+
+
+class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # stdlib signature
+        _log.debug("%s " + format, self.address_string(), *args)
+
+
+def _basic_auth(app: _WSGIApp, username: str, password: str) -> _WSGIApp:
+    expected = f"{username}:{password}".encode()
+
+    def guarded(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        header = environ.get("HTTP_AUTHORIZATION", "")
+        scheme, _, encoded = header.partition(" ")
+        try:
+            given = base64.b64decode(encoded, validate=True)
+        except (binascii.Error, ValueError):
+            given = b""
+        if scheme.lower() == "basic" and hmac.compare_digest(given, expected):
+            return app(environ, start_response)
+        start_response(
+            "401 Unauthorized",
+            [("WWW-Authenticate", 'Basic realm="continuum"'), ("Content-Type", "text/plain")],
+        )
+        return [b"authentication required\n"]
+
+    return guarded
+
+
+def _only_metrics(app: _WSGIApp) -> _WSGIApp:
+    def routed(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") in ("/metrics", "/metrics/"):
+            return app(environ, start_response)
+        start_response("404 Not Found", [("Content-Type", "text/plain")])
+        return [b"not found; metrics are at /metrics\n"]
+
+    return routed
+
+
+class MetricsServer:
+    """Serves a registry at ``/metrics`` on a background thread.
+
+    Args:
+        registry: what to serve.
+        listen: ``(host, port)``; port 0 binds a free port (see :attr:`port`).
+        tls_certfile: serve HTTPS with this certificate (PEM) when given.
+        tls_keyfile: the certificate's key.
+        basic_auth: ``(username, password)`` required on every request when given.
+    """
+
+    def __init__(
+        self,
+        registry: CollectorRegistry,
+        listen: tuple[str, int],
+        *,
+        tls_certfile: Path | None = None,
+        tls_keyfile: Path | None = None,
+        basic_auth: tuple[str, str] | None = None,
+    ) -> None:
+        app: _WSGIApp = make_wsgi_app(registry)
+        if basic_auth is not None:
+            app = _basic_auth(app, *basic_auth)
+        self._app = _only_metrics(app)
+        self._listen = listen
+        self._tls = (tls_certfile, tls_keyfile) if tls_certfile is not None else None
+        self._server: _ThreadingWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        """The bound port (after :meth:`start`)."""
+        if self._server is None:
+            raise RuntimeError("server not started")
+        return int(self._server.server_address[1])
+
+    @property
+    def scheme(self) -> str:
+        """``https`` when TLS is on, else ``http``."""
+        return "https" if self._tls else "http"
+
+    def start(self) -> None:
+        """Bind and serve; raises OSError when the address is taken."""
+        host, port = self._listen
+        server = make_server(
+            host, port, self._app, server_class=_ThreadingWSGIServer, handler_class=_QuietHandler
+        )
+        if self._tls is not None:
+            certfile, keyfile = self._tls
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(str(certfile), str(keyfile) if keyfile else None)
+            server.socket = context.wrap_socket(server.socket, server_side=True)
+        self._server = server
+        self._thread = threading.Thread(
+            target=server.serve_forever, name="metrics-http", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop serving (idempotent)."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None

@@ -1,0 +1,175 @@
+"""Run collectors in parallel, each on its own worker thread under its own time budget.
+
+A collector that overruns its budget is skipped for the cycle and counted; while it stays stuck
+(a read on a stale NFS mount never returns) it is not called again, so it holds one thread at
+most and never stalls the others::
+
+    runner = CollectorRunner([CpuCollector(...), MemoryCollector(...)], timeout_s=5.0)
+    readings = runner.run_once()          # {"system.cpu.time": [Reading(...), ...], ...}
+    runner.stats["cpu"].duration_s
+    runner.shutdown()
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass
+
+from agents._otel._records import Collector, Reading
+
+__all__ = ["CollectorRunner", "CollectorStats"]
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class CollectorStats:
+    """Counters of one collector since start.
+
+    Attributes:
+        duration_s: wall time of its last finished run (the budget when it timed out).
+        failures: runs that raised.
+        timeouts: cycles it was skipped in, because it overran its budget or was still stuck.
+        readings: readings of its last successful run.
+    """
+
+    duration_s: float = 0.0
+    failures: int = 0
+    timeouts: int = 0
+    readings: int = 0
+
+
+class _Worker:
+    """One daemon thread per collector, so a hung collector cannot block interpreter exit."""
+
+    def __init__(self, collector: Collector) -> None:
+        self.collector = collector
+        self._requests: queue.SimpleQueue[Future[tuple[Sequence[Reading], float]] | None] = (
+            queue.SimpleQueue()
+        )
+        self._pending: Future[tuple[Sequence[Reading], float]] | None = None
+        self._thread = threading.Thread(
+            target=self._loop, name=f"collector-{collector.name}", daemon=True
+        )
+        self._thread.start()
+
+    @property
+    def busy(self) -> bool:
+        return self._pending is not None and not self._pending.done()
+
+    def submit(self) -> Future[tuple[Sequence[Reading], float]]:
+        future: Future[tuple[Sequence[Reading], float]] = Future()
+        self._pending = future
+        self._requests.put(future)
+        return future
+
+    def stop(self) -> None:
+        self._requests.put(None)
+
+    def _loop(self) -> None:
+        while True:
+            future = self._requests.get()
+            if future is None:
+                return
+            started = time.perf_counter()
+            try:
+                readings = self.collector.collect()
+            except BaseException as err:  # reported to the runner
+                future.set_exception(err)
+            else:
+                future.set_result((readings, time.perf_counter() - started))
+
+
+class CollectorRunner:
+    """Runs a fixed set of collectors once per call, in parallel, each under its budget.
+
+    Args:
+        collectors: the collectors; names must be unique.
+        timeout_s: the default budget of each collector per cycle.
+        timeouts_s: budgets of particular collectors by name.
+    """
+
+    def __init__(
+        self,
+        collectors: Sequence[Collector],
+        *,
+        timeout_s: float,
+        timeouts_s: Mapping[str, float] | None = None,
+    ) -> None:
+        names = [c.name for c in collectors]
+        if len(set(names)) != len(names):
+            raise ValueError(f"collector names must be unique: {names}")
+        self._timeout_s = timeout_s
+        self._timeouts_s = dict(timeouts_s or {})
+        self._workers = [_Worker(c) for c in collectors]
+        self._stats = {c.name: CollectorStats() for c in collectors}
+        self._failing: set[str] = set()
+
+    @property
+    def collectors(self) -> list[Collector]:
+        """The collectors, in the order given."""
+        return [w.collector for w in self._workers]
+
+    @property
+    def stats(self) -> Mapping[str, CollectorStats]:
+        """Per-collector counters, by collector name."""
+        return self._stats
+
+    def run_once(self) -> dict[str, list[Reading]]:
+        """Run every collector once and return their readings by instrument name.
+
+        Collectors that fail or overrun contribute nothing this cycle.
+        """
+        started = time.monotonic()
+        submitted: list[tuple[_Worker, Future[tuple[Sequence[Reading], float]]]] = []
+        for worker in self._workers:
+            name = worker.collector.name
+            if worker.busy:
+                # Still stuck in an earlier cycle: never pile up more threads behind it.
+                self._stats[name].timeouts += 1
+                _log.debug("collector %s is still running from an earlier cycle; skipped", name)
+                continue
+            submitted.append((worker, worker.submit()))
+        readings: dict[str, list[Reading]] = {}
+        for worker, future in submitted:
+            name = worker.collector.name
+            budget_s = self._timeouts_s.get(name, self._timeout_s)
+            remaining_s = max(0.0, started + budget_s - time.monotonic())
+            stats = self._stats[name]
+            try:
+                batch, duration_s = future.result(timeout=remaining_s)
+            except TimeoutError:
+                stats.timeouts += 1
+                stats.duration_s = budget_s
+                self._report_problem(name, f"took longer than its {budget_s:g} s budget")
+                continue
+            except Exception as err:  # a collector never takes the agent down
+                stats.failures += 1
+                self._report_problem(name, f"failed: {err!r}")
+                continue
+            stats.duration_s = duration_s
+            stats.readings = len(batch)
+            if name in self._failing:
+                self._failing.discard(name)
+                _log.info("collector %s recovered", name)
+            for reading in batch:
+                readings.setdefault(reading.instrument, []).append(reading)
+        return readings
+
+    def _report_problem(self, name: str, what: str) -> None:
+        # Log once per episode; the counters carry the rest.
+        if name not in self._failing:
+            self._failing.add(name)
+            _log.warning("collector %s %s; skipped this cycle (counted)", name, what)
+        else:
+            _log.debug("collector %s %s", name, what)
+
+    def shutdown(self) -> None:
+        """Stop the worker threads (a stuck one is a daemon and dies with the process)."""
+        for worker in self._workers:
+            worker.stop()
