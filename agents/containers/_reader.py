@@ -61,11 +61,17 @@ def read_text(path: str) -> str:
 
 
 def host_netns_inode(proc_root: Path) -> int | None:
-    """The inode of the host's network namespace (that of pid 1 under ``proc_root``)."""
-    try:
-        return os.stat(proc_root / "1" / "ns" / "net").st_ino
-    except OSError:
-        return None
+    """The inode of the host's network namespace.
+
+    That of pid 1 under ``proc_root``; where pid 1 is not inspectable (a sandboxed init), the
+    agent's own, since the agent runs in the host's network namespace (``hostNetwork``).
+    """
+    for path in (proc_root / "1" / "ns" / "net", Path("/proc/self/ns/net")):
+        try:
+            return os.stat(path).st_ino
+        except OSError:
+            continue
+    return None
 
 
 def _existing(directory: str | None, name: str) -> str | None:
