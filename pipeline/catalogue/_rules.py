@@ -66,6 +66,21 @@ NODE_RULE_SERIES: tuple[Series, ...] = (
     ),
 )
 
+#: What Prometheus writes for the alerting rules of deploy/prometheus/rules.
+ALERT_SERIES: tuple[Series, ...] = (
+    Series(
+        "ALERTS",
+        _G,
+        "",
+        "1 for every pending or firing alert, with the alert's labels.",
+        labels=("alertname", "alertstate", "severity"),
+        source="rules",
+    ),
+)
+
 RULE_SERIES: tuple[Series, ...] = (
-    NODE_RULE_SERIES + _rollups("tier", "by tier") + _rollups("site", "by tier and site")
+    NODE_RULE_SERIES
+    + _rollups("tier", "by tier")
+    + _rollups("site", "by tier and site")
+    + ALERT_SERIES
 )
