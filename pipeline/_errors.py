@@ -1,0 +1,30 @@
+"""Exceptions of the pipeline package.
+
+::
+
+    PipelineError
+     └── RecordError      a Kafka record unusable as a whole (dead-lettered with its reason)
+    ConfigError (ValueError, in pipeline._config)  a bad setting, naming its key
+"""
+
+from __future__ import annotations
+
+__all__ = ["PipelineError", "RecordError"]
+
+
+class PipelineError(Exception):
+    """Base of the pipeline's own errors."""
+
+
+class RecordError(PipelineError):
+    """A record cannot be used at all; it goes to the dead-letter topic.
+
+    Attributes:
+        reason: a short machine-readable reason (the ``error.reason`` header).
+        detail: what was wrong, for people (the ``error.detail`` header).
+    """
+
+    def __init__(self, reason: str, detail: str):
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail

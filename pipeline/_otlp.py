@@ -1,0 +1,262 @@
+"""OTLP ``ExportMetricsServiceRequest`` to Prometheus samples.
+
+Gauges, sums of both temporalities (delta sums are accumulated into cumulative counters),
+histograms, exponential histograms (as classic ``le`` buckets) and summaries. Resource
+attributes ``continuum.node.id``, ``continuum.tier`` and ``continuum.site`` become the labels
+``node``, ``tier`` and ``site`` on every series (container attributes add ``container_id``,
+``container``, ``pod``, ``namespace``); the rest of the resource goes to ``target_info``::
+
+    decoder = OtlpDecoder(builder)
+    groups = decoder.decode(value_bytes, record_key="node-1")
+
+Raises :class:`RecordError` when the record as a whole is unusable (dead-lettered by the worker).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from google.protobuf.message import DecodeError
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+    ExportMetricsServiceRequest,
+)
+
+from pipeline._clean import COUNTER, FINITE, GAUGE
+from pipeline._errors import RecordError
+from pipeline._naming import MetricKind, label_name, metric_name, normalise_unit
+from pipeline._samples import NodeSamples, SampleBuilder
+
+__all__ = ["IDENTITY_ATTRIBUTES", "OtlpDecoder", "any_value"]
+
+#: Resource attributes that become labels on every series, and their label names.
+IDENTITY_ATTRIBUTES = {
+    "continuum.node.id": "node",
+    "continuum.tier": "tier",
+    "continuum.site": "site",
+    "container.id": "container_id",
+    "container.name": "container",
+    "k8s.pod.name": "pod",
+    "k8s.namespace.name": "namespace",
+}
+_DELTA = 1  # AggregationTemporality.AGGREGATION_TEMPORALITY_DELTA
+_NO_RECORDED_VALUE = 1  # DataPointFlags.DATA_POINT_FLAGS_NO_RECORDED_VALUE_MASK
+_TARGET_INFO = "target_info"
+
+
+def any_value(value: Any) -> str:
+    """Render an OTLP ``AnyValue`` as a label value, as the Prometheus exporter does (JSON)."""
+    which = value.WhichOneof("value")
+    if which == "string_value":
+        return str(value.string_value)
+    if which is None:
+        return ""
+    if which == "bool_value":
+        return "true" if value.bool_value else "false"
+    if which == "int_value":
+        return str(value.int_value)
+    if which == "double_value":
+        return json.dumps(value.double_value)
+    if which == "bytes_value":
+        return base64.b64encode(value.bytes_value).decode()
+    return json.dumps(_plain(value))
+
+
+def _plain(value: Any) -> object:
+    which = value.WhichOneof("value")
+    if which == "array_value":
+        return [_plain(v) for v in value.array_value.values]
+    if which == "kvlist_value":
+        return {kv.key: _plain(kv.value) for kv in value.kvlist_value.values}
+    if which is None:
+        return None
+    return getattr(value, which) if which != "bytes_value" else any_value(value)
+
+
+def _attributes(attributes: Sequence[Any]) -> tuple[tuple[str, str], ...]:
+    out = []
+    for kv in attributes:
+        v = kv.value
+        out.append(
+            (
+                label_name(kv.key),
+                v.string_value if v.WhichOneof("value") == "string_value" else any_value(v),
+            )
+        )
+    return tuple(out)
+
+
+def _bound(value: float) -> str:
+    # The exporter renders bucket bounds with Python's float formatting.
+    return f"{float(value)}"
+
+
+class OtlpDecoder:
+    """Decodes OTLP protobuf records into clean samples through a :class:`SampleBuilder`."""
+
+    def __init__(self, builder: SampleBuilder):
+        self.builder = builder
+
+    def decode(self, payload: bytes, record_key: str | None) -> list[NodeSamples]:
+        """Decode one record value; ``record_key`` names the node when the resource does not.
+
+        Raises:
+            RecordError: the payload is not an OTLP metrics request, or names no node.
+        """
+        request = ExportMetricsServiceRequest()
+        try:
+            request.ParseFromString(payload)
+        except DecodeError as err:
+            reason = "invalid_utf8" if "UTF-8" in str(err) or "utf-8" in str(err) else "decode"
+            raise RecordError(reason, f"not an OTLP ExportMetricsServiceRequest: {err}") from err
+        builder = self.builder
+        builder.begin_record()
+        for rm in request.resource_metrics:
+            self._resource(rm, record_key)
+        return builder.finish()
+
+    def _resource(self, rm: Any, record_key: str | None) -> None:
+        builder = self.builder
+        identity: dict[str, str] = {}
+        info: list[tuple[str, str]] = []
+        for kv in rm.resource.attributes:
+            label = IDENTITY_ATTRIBUTES.get(kv.key)
+            if label is not None:
+                identity[label] = any_value(kv.value)
+            else:
+                info.append((label_name(kv.key), any_value(kv.value)))
+        if not identity.get("node"):
+            if not record_key:
+                raise RecordError("missing_identity", "resource has no continuum.node.id")
+            identity["node"] = record_key
+        node = identity["node"]
+        builder.start(node, tuple(sorted(identity.items())))
+        newest = 0
+        for sm in rm.scope_metrics:
+            for metric in sm.metrics:
+                newest = max(newest, self._metric(metric))
+        if newest:
+            builder.add(_TARGET_INFO, info, newest, 1.0, GAUGE)
+
+    def _metric(self, metric: Any) -> int:
+        """Add one metric's points; return the newest timestamp seen (ms)."""
+        builder = self.builder
+        unit, factor = normalise_unit(metric.unit)
+        data = metric.WhichOneof("data")
+        newest = 0
+        if data == "gauge" or data == "sum":
+            if data == "sum":
+                monotonic = metric.sum.is_monotonic
+                delta = metric.sum.aggregation_temporality == _DELTA
+                points = metric.sum.data_points
+                # Cumulative non-monotonic sums are gauges (OTel Prometheus compatibility spec).
+                counter = monotonic or delta
+            else:
+                delta = counter = False
+                points = metric.gauge.data_points
+            kind = COUNTER if counter else GAUGE
+            name = metric_name(
+                metric.name, unit, MetricKind.COUNTER if counter else MetricKind.GAUGE
+            )
+            add_series = builder.add_series
+            for dp in points:
+                if dp.flags & _NO_RECORDED_VALUE:
+                    continue
+                series = builder.series(name, _attributes(dp.attributes))
+                if series is None:
+                    continue
+                value = dp.as_double if dp.WhichOneof("value") == "as_double" else dp.as_int
+                if factor != 1.0:
+                    value *= factor
+                    builder.cleaner.adjust("unit_normalised")
+                ts_ms = dp.time_unix_nano // 1_000_000
+                if ts_ms > newest:
+                    newest = ts_ms
+                add_series(series, name, ts_ms, float(value), kind, delta=delta and monotonic)
+        elif data == "histogram":
+            hist = metric.histogram
+            name = metric_name(metric.name, unit, MetricKind.HISTOGRAM)
+            for dp in hist.data_points:
+                if dp.flags & _NO_RECORDED_VALUE:
+                    continue
+                bounds = [_bound(b * factor) for b in dp.explicit_bounds]
+                bounds.append("+Inf")
+                buckets = list(zip(bounds, dp.bucket_counts, strict=False))
+                newest = max(newest, self._histogram(name, dp, buckets, factor, hist))
+        elif data == "exponential_histogram":
+            hist = metric.exponential_histogram
+            name = metric_name(metric.name, unit, MetricKind.HISTOGRAM)
+            for dp in hist.data_points:
+                if dp.flags & _NO_RECORDED_VALUE:
+                    continue
+                newest = max(
+                    newest, self._histogram(name, dp, _exp_buckets(dp, factor), factor, hist)
+                )
+        elif data == "summary":
+            name = metric_name(metric.name, unit, MetricKind.SUMMARY)
+            for dp in metric.summary.data_points:
+                if dp.flags & _NO_RECORDED_VALUE:
+                    continue
+                labels = _attributes(dp.attributes)
+                ts_ms = dp.time_unix_nano // 1_000_000
+                newest = max(newest, ts_ms)
+                for q in dp.quantile_values:
+                    builder.add(
+                        name,
+                        (*labels, ("quantile", f"{q.quantile}")),
+                        ts_ms,
+                        q.value * factor,
+                        FINITE,
+                    )
+                builder.add(name + "_sum", labels, ts_ms, dp.sum * factor, FINITE)
+                builder.add(name + "_count", labels, ts_ms, float(dp.count), COUNTER)
+        else:
+            builder.cleaner.drop("unsupported")
+        return newest
+
+    def _histogram(
+        self,
+        name: str,
+        dp: Any,
+        buckets: list[tuple[str, int]],
+        factor: float,
+        hist: Any,
+    ) -> int:
+        builder = self.builder
+        delta = hist.aggregation_temporality == _DELTA
+        labels = _attributes(dp.attributes)
+        ts_ms: int = dp.time_unix_nano // 1_000_000
+        cumulative = 0
+        for le, count in buckets:
+            cumulative += count
+            builder.add(
+                name + "_bucket",
+                (*labels, ("le", le)),
+                ts_ms,
+                float(cumulative),
+                COUNTER,
+                delta=delta,
+            )
+        builder.add(name + "_count", labels, ts_ms, float(dp.count), COUNTER, delta=delta)
+        if dp.HasField("sum"):
+            builder.add(name + "_sum", labels, ts_ms, dp.sum * factor, FINITE, delta=delta)
+        return ts_ms
+
+
+def _exp_buckets(dp: Any, factor: float) -> list[tuple[str, int]]:
+    """Exponential buckets as classic ``le`` buckets (upper bound of each positive bucket)."""
+    base = 2.0 ** (2.0**-dp.scale)
+    negative = sum(dp.negative.bucket_counts)
+    buckets = [(_bound(dp.zero_threshold * factor), negative + dp.zero_count)]
+    offset = dp.positive.offset
+    for i, count in enumerate(dp.positive.bucket_counts):
+        buckets.append((_bound(base ** (offset + i + 1) * factor), count))
+    buckets.append(("+Inf", 0))
+    return buckets
+
+
+def decoded_samples(groups: Sequence[NodeSamples]) -> int:
+    """Samples (raw and aggregate) in decoded groups."""
+    return sum(len(g.samples) + len(g.aggregates) for g in groups)

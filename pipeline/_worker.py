@@ -1,0 +1,448 @@
+"""The pipeline worker: consume, decode, clean, aggregate, batch, write, commit.
+
+One thread owns the Kafka consumer (kafka-python consumers are not thread-safe); sender threads
+own the HTTP connections. Offsets move forward only over records whose every sample Prometheus
+acknowledged (or which were dead-lettered), in record order: at-least-once::
+
+    worker = Worker(load_settings(path))
+    worker.run(stop_event)      # blocks until stop_event is set, then flushes and commits
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import zlib
+from collections import deque
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer
+from kafka.errors import KafkaError
+from kafka.structs import OffsetAndMetadata, TopicPartition
+
+from pipeline._aggregate import Aggregator
+from pipeline._clean import Cleaner, CleaningRules, DropReason
+from pipeline._config import WorkerSettings, kafka_client_options
+from pipeline._errors import RecordError
+from pipeline._otlp import OtlpDecoder
+from pipeline._samples import NodeSamples, SampleBuilder
+from pipeline._selfmetrics import CountsCollector, SelfMetrics
+from pipeline._text import TextDecoder, is_text_content_type
+from pipeline._writer import Batch, Part, RecordRef, RemoteWriter, Ticket
+
+__all__ = ["Worker"]
+
+_log = logging.getLogger(__name__)
+
+_OTLP_CONTENT_TYPES = ("application/x-protobuf", "application/protobuf")
+_EXPIRY_INTERVAL_S = 60.0
+_POLL_MAX_MS = 100
+
+
+def _header_map(headers: list[tuple[str, bytes]] | None) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for key, value in headers or ():
+        out[key] = value.decode("utf-8", "replace") if value is not None else ""
+    return out
+
+
+class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, worker: Worker):
+        self._worker = worker
+
+    def on_partitions_revoked(self, revoked: Any) -> None:
+        self._worker.on_revoked(set(revoked))
+
+    def on_partitions_assigned(self, assigned: Any) -> None:
+        self._worker.on_assigned(set(assigned))
+
+
+class Worker:
+    """One pipeline worker of a consumer group.
+
+    Args:
+        settings: Kafka and pipeline settings.
+        metrics: where self-metrics go (a fresh :class:`SelfMetrics` by default).
+        clock: wall clock in seconds (tests inject one).
+    """
+
+    def __init__(
+        self,
+        settings: WorkerSettings,
+        metrics: SelfMetrics | None = None,
+        clock: Callable[[], float] = time.time,
+    ):
+        self.settings = settings
+        p = settings.pipeline
+        self.metrics = metrics or SelfMetrics()
+        self.cleaner = Cleaner(
+            CleaningRules(
+                max_future_skew_s=p.max_future_skew_s,
+                out_of_order_window_s=p.out_of_order_window_s,
+                max_series_per_node=p.max_series_per_node,
+                series_idle_expiry_s=p.series_idle_expiry_s,
+                allow=tuple(p.allow),
+                deny=tuple(p.deny),
+            ),
+            clock=clock,
+        )
+        self.aggregator = Aggregator() if p.aggregates else None
+        builder = SampleBuilder(self.cleaner, self.aggregator)
+        self._otlp = OtlpDecoder(builder)
+        self._text = TextDecoder(builder)
+        self._shards = p.max_concurrent_requests
+        self._lock = threading.Lock()
+        self._pending_samples = 0
+        self._tickets: deque[Ticket] = deque()
+        self._ticket = Ticket()
+        self._parts: list[list[Part]] = [[] for _ in range(self._shards)]
+        self._shard_samples = [0] * self._shards
+        self._batch_started = 0.0
+        self._consumer: KafkaConsumer | None = None
+        self._producer: KafkaProducer | None = None
+        self._writer: RemoteWriter | None = None
+        self._paused = False
+        self._warned: set[str] = set()
+        self.last_loop_monotonic = time.monotonic()
+        self.metrics.registry.register(
+            CountsCollector(
+                counters={
+                    "continuum_pipeline_samples_dropped_total": (
+                        "Samples (or series occurrences) dropped by cleaning, by reason.",
+                        "reason",
+                        self.cleaner.dropped,
+                    ),
+                    "continuum_pipeline_samples_adjusted_total": (
+                        "Samples kept after an adjustment (counter reset, unit, delta), by reason.",
+                        "reason",
+                        self.cleaner.adjusted,
+                    ),
+                },
+                gauges={
+                    "continuum_pipeline_series_tracked": (
+                        "Series the cleaner tracks (for resets, duplicates and the series limit).",
+                        lambda: float(self.cleaner.tracked_series),
+                    ),
+                    "continuum_pipeline_nodes_tracked": (
+                        "Nodes with tracked series.",
+                        lambda: float(self.cleaner.tracked_nodes),
+                    ),
+                },
+            )
+        )
+
+    # -- life cycle -----------------------------------------------------------------------
+
+    def run(self, stop: threading.Event) -> None:
+        """Consume until ``stop`` is set, then flush, wait for acknowledgements and commit."""
+        k, p = self.settings.kafka, self.settings.pipeline
+        options = kafka_client_options(k)
+        self._producer = KafkaProducer(
+            **options, acks=1, enable_idempotence=False, linger_ms=5, retries=5
+        )
+        self._consumer = KafkaConsumer(
+            **options,
+            group_id=p.group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            session_timeout_ms=p.session_timeout_ms,
+            heartbeat_interval_ms=p.heartbeat_interval_ms,
+            max_poll_records=p.max_poll_records,
+            fetch_max_bytes=16 * 1024 * 1024,
+            max_partition_fetch_bytes=4 * 1024 * 1024,
+        )
+        self._writer = RemoteWriter(
+            p.remote_write_url,
+            shards=self._shards,
+            on_done=self._batch_done,
+            on_reject=self._rejected,
+            metrics=self.metrics,
+            timeout_s=p.request_timeout_s,
+            initial_backoff_s=p.retry_initial_backoff_s,
+            max_backoff_s=p.retry_max_backoff_s,
+        )
+        self._writer.start()
+        self._consumer.subscribe([k.topic], listener=_Listener(self))
+        try:
+            self._loop(stop)
+        finally:
+            self._shutdown()
+
+    def _loop(self, stop: threading.Event) -> None:
+        consumer = self._consumer
+        assert consumer is not None
+        p = self.settings.pipeline
+        next_expiry = time.monotonic() + _EXPIRY_INTERVAL_S
+        while not stop.is_set():
+            self.last_loop_monotonic = now = time.monotonic()
+            self._apply_backpressure(consumer)
+            wait_ms = _POLL_MAX_MS
+            if self._batch_started:
+                left_s = self._batch_started + p.batch_max_delay_s - now
+                wait_ms = int(min(max(left_s, 0.0) * 1000, _POLL_MAX_MS))
+            try:
+                polled = consumer.poll(timeout_ms=wait_ms)
+            except KafkaError as err:
+                self._warn_once("poll", "kafka poll failed; retrying", error=str(err))
+                stop.wait(0.5)
+                continue
+            for records in polled.values():
+                for record in records:
+                    self._process(record)
+            if self._batch_started and (
+                time.monotonic() - self._batch_started >= p.batch_max_delay_s
+                or max(self._shard_samples) >= p.batch_max_samples
+            ):
+                self._flush()
+            self._commit_completed()
+            if now >= next_expiry:
+                next_expiry = now + _EXPIRY_INTERVAL_S
+                self._expire()
+
+    def _apply_backpressure(self, consumer: KafkaConsumer) -> None:
+        limit = self.settings.pipeline.max_pending_samples
+        if not self._paused and self._pending_samples >= limit:
+            # Stop fetching but keep polling: the group sees us alive and rebalances still run.
+            self._paused = True
+            self._paused_since = time.monotonic()
+            consumer.pause(*consumer.assignment())
+        elif self._paused and self._pending_samples < limit // 2:
+            self._paused = False
+            self.metrics.backpressure.inc(time.monotonic() - self._paused_since)
+            consumer.resume(*consumer.paused())
+
+    def _shutdown(self) -> None:
+        timeout_s = self.settings.pipeline.shutdown_timeout_s
+        if self._consumer is not None:
+            self._flush()
+            self._drain(timeout_s)
+            self._commit_completed()
+        if self._writer is not None:
+            self._writer.close(timeout_s=1.0)
+        if self._producer is not None:
+            self._producer.close(timeout=5)
+        if self._consumer is not None:
+            self._consumer.close(autocommit=False)
+
+    def _drain(self, timeout_s: float) -> bool:
+        """Wait until every ticket is complete (or ``timeout_s``); True when drained."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            with self._lock:
+                if all(t.complete() for t in self._tickets):
+                    return True
+            time.sleep(0.01)
+        return False
+
+    # -- records --------------------------------------------------------------------------
+
+    def _process(self, record: Any) -> None:
+        headers = _header_map(record.headers)
+        content_type = headers.get("content-type", "application/x-protobuf")
+        key = record.key.decode("utf-8", "replace") if record.key else None
+        self.metrics.records.labels(content_type.split(";")[0].strip()).inc()
+        ref = RecordRef(
+            record.topic,
+            record.partition,
+            record.offset,
+            record.key,
+            record.value or b"",
+            list(record.headers or []),
+        )
+        try:
+            if content_type.startswith(_OTLP_CONTENT_TYPES):
+                groups = self._otlp.decode(ref.value, key)
+            elif is_text_content_type(content_type):
+                groups = self._text.decode(ref.value, content_type, headers, key)
+            else:
+                raise RecordError("content_type", f"unsupported content-type {content_type!r}")
+        except RecordError as err:
+            self._dead_letter_async(ref, err.reason, err.detail)
+            groups = []
+        except Exception as err:  # a malformed record must never stop the worker
+            self._warn_once("decode", "record failed to decode", error=repr(err))
+            self._dead_letter_async(ref, "internal", repr(err))
+            groups = []
+        self._ticket.offsets[TopicPartition(record.topic, record.partition)] = record.offset + 1
+        self._add_groups(groups, ref)
+
+    def _add_groups(self, groups: list[NodeSamples], ref: RecordRef) -> None:
+        if not self._batch_started:
+            self._batch_started = time.monotonic()
+        for group in groups:
+            shard = zlib.crc32(group.node.encode()) % self._shards
+            parts = self._parts[shard]
+            if group.samples:
+                parts.append(Part(group.samples, ref, group.newest_ts_ms))
+            if group.aggregates:
+                parts.append(Part(group.aggregates, None, group.newest_ts_ms))
+            self._shard_samples[shard] += len(group.samples) + len(group.aggregates)
+
+    def _flush(self) -> None:
+        """Hand the accumulated parts to the writer as one batch per shard."""
+        ticket = self._ticket
+        if not ticket.offsets:
+            self._batch_started = 0.0
+            return
+        batches = [
+            Batch(shard, parts, ticket, self._shard_samples[shard])
+            for shard, parts in enumerate(self._parts)
+            if parts
+        ]
+        total = sum(b.samples for b in batches)
+        with self._lock:
+            ticket.pending = len(batches)
+            self._tickets.append(ticket)
+            self._pending_samples += total
+        self.metrics.pending_samples.set(self._pending_samples)
+        self._ticket = Ticket()
+        self._parts = [[] for _ in range(self._shards)]
+        self._shard_samples = [0] * self._shards
+        self._batch_started = 0.0
+        assert self._writer is not None
+        for batch in batches:
+            self._writer.submit(batch)
+
+    def _batch_done(self, batch: Batch) -> None:
+        with self._lock:
+            batch.ticket.pending -= 1
+            self._pending_samples -= batch.samples
+        self.metrics.pending_samples.set(self._pending_samples)
+
+    def _commit_completed(self, only: set[TopicPartition] | None = None) -> None:
+        offsets: dict[TopicPartition, int] = {}
+        with self._lock:
+            while self._tickets and self._tickets[0].complete():
+                ticket = self._tickets[0]
+                if self._resend_failed_dead_letters(ticket):
+                    break
+                offsets.update(self._tickets.popleft().offsets)
+        if only is not None:
+            offsets = {tp: o for tp, o in offsets.items() if tp in only}
+        if not offsets or self._consumer is None:
+            return
+        try:
+            self._consumer.commit({tp: OffsetAndMetadata(o, "", -1) for tp, o in offsets.items()})
+        except KafkaError as err:
+            # The records will be read again (here or by another worker): at-least-once.
+            self.metrics.commit_failures.inc()
+            self._warn_once("commit", "offset commit failed", error=str(err))
+        else:
+            self.metrics.commits.inc()
+
+    # -- rebalancing ----------------------------------------------------------------------
+
+    def on_revoked(self, revoked: set[TopicPartition]) -> None:
+        """Before partitions move away: send what we have, wait for it, commit it."""
+        if not revoked:
+            return
+        self._flush()
+        drained = self._drain(self.settings.pipeline.shutdown_timeout_s)
+        self._commit_completed()
+        if not drained:
+            # Unacknowledged data of revoked partitions will be read again by the new owner.
+            with self._lock:
+                for ticket in self._tickets:
+                    for tp in revoked:
+                        ticket.offsets.pop(tp, None)
+
+    def on_assigned(self, assigned: set[TopicPartition]) -> None:
+        """After an assignment: keep the paused state consistent with backpressure."""
+        if self._paused and self._consumer is not None and assigned:
+            self._consumer.pause(*assigned)
+
+    # -- dead letters ---------------------------------------------------------------------
+
+    def _dlq_headers(self, ref: RecordRef, reason: str, detail: str) -> list[tuple[str, bytes]]:
+        kept = [(k, v) for k, v in ref.headers if not k.startswith(("error.", "source."))]
+        return [
+            *kept,
+            ("error.reason", reason.encode()),
+            ("error.detail", detail[:1000].encode()),
+            ("source.partition", str(ref.partition).encode()),
+            ("source.offset", str(ref.offset).encode()),
+        ]
+
+    def _dead_letter_async(self, ref: RecordRef, reason: str, detail: str) -> None:
+        assert self._producer is not None
+        self.metrics.dead_letters.labels(reason).inc()
+        self._warn_once(f"dlq:{reason}", "record dead-lettered", reason=reason, detail=detail[:200])
+        future = self._producer.send(
+            self.settings.kafka.dlq_topic,
+            key=ref.key,
+            value=ref.value,
+            headers=self._dlq_headers(ref, reason, detail),
+        )
+        self._ticket.dead_letters.append((future, ref, reason, detail))
+
+    def _resend_failed_dead_letters(self, ticket: Ticket) -> bool:
+        """Send again the dead letters of ``ticket`` that failed; True if any had to be."""
+        assert self._producer is not None
+        resent = False
+        for i, (future, ref, reason, detail) in enumerate(ticket.dead_letters):
+            if future.failed():
+                resent = True
+                ticket.dead_letters[i] = (
+                    self._producer.send(
+                        self.settings.kafka.dlq_topic,
+                        key=ref.key,
+                        value=ref.value,
+                        headers=self._dlq_headers(ref, reason, detail),
+                    ),
+                    ref,
+                    reason,
+                    detail,
+                )
+        return resent
+
+    def _rejected(self, part: Part, status: int, body: str) -> None:
+        """A part Prometheus refused for good: dead-letter its record (aggregates are dropped)."""
+        if part.record is None:
+            self.cleaner.drop(DropReason.AGGREGATE_REJECTED, len(part.samples))
+            return
+        reason = "remote_write_rejected"
+        self.metrics.dead_letters.labels(reason).inc()
+        self._warn_once(
+            "rejected", "Prometheus rejected a record", status=status, answer=body[:200]
+        )
+        assert self._producer is not None
+        delay_s = 0.1
+        while True:
+            try:
+                self._producer.send(
+                    self.settings.kafka.dlq_topic,
+                    key=part.record.key,
+                    value=part.record.value,
+                    headers=self._dlq_headers(part.record, reason, f"HTTP {status}: {body}"),
+                ).get(timeout=10)
+                return
+            except KafkaError as err:
+                # Without the dead letter the record would be lost once committed: insist.
+                self._warn_once("dlq-send", "dead-letter send failed; retrying", error=str(err))
+                time.sleep(delay_s)
+                delay_s = min(delay_s * 2, 5.0)
+
+    # -- housekeeping ---------------------------------------------------------------------
+
+    def _expire(self) -> None:
+        now_ms = self.cleaner.now_ms()
+        self.cleaner.expire(now_ms)
+        if self.aggregator is not None:
+            horizon_ms = now_ms - int(self.settings.pipeline.series_idle_expiry_s * 1000)
+            self.aggregator.expire(horizon_ms)
+
+    def _warn_once(self, key: str, message: str, **context: Any) -> None:
+        if key in self._warned:
+            return
+        self._warned.add(key)
+        _log.warning(message, extra=context)
+
+    def healthy(self) -> bool:
+        """The consumer loop ran in the last 30 s."""
+        return time.monotonic() - self.last_loop_monotonic < 30.0
+
+    def counts(self) -> Mapping[str, Mapping[str, int]]:
+        """Dropped and adjusted counts by reason (for tests and the bench)."""
+        return {"dropped": dict(self.cleaner.dropped), "adjusted": dict(self.cleaner.adjusted)}

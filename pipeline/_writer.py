@@ -1,0 +1,264 @@
+"""Remote-write delivery: sharded senders, retries, and the split-and-dead-letter path.
+
+Series are sharded by node over ``shards`` sender threads; each sends its batches one at a time,
+in order, so a series' samples reach Prometheus in the order they were read. A batch is retried
+with exponential backoff and jitter on 5xx and connection errors, without limit, until it is
+acknowledged or the writer is aborted (then its offsets are never committed). A 4xx, or a 5xx
+that will never succeed (``too old sample``), is never retried: the batch is split into its
+parts and each part sent alone, so one bad record cannot take good ones down with it::
+
+    writer = RemoteWriter(url, shards=4, on_done=done, on_reject=reject, metrics=metrics)
+    writer.start()
+    writer.submit(Batch(shard=0, parts=[Part(samples, record)], ticket=ticket))
+    writer.close(timeout_s=30)
+"""
+
+from __future__ import annotations
+
+import http.client
+import logging
+import queue
+import random
+import threading
+import time
+import urllib.parse
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pipeline._remote_write import REMOTE_WRITE_HEADERS, RemoteWriteEncoder, snappy_block
+from pipeline._samples import Sample
+from pipeline._selfmetrics import SelfMetrics
+
+__all__ = ["Batch", "Part", "RecordRef", "RemoteWriter", "Ticket", "is_permanent_rejection"]
+
+_log = logging.getLogger(__name__)
+
+# 5xx answers that retrying can never fix (FACTS.md: out-of-window samples give 500 with a
+# window configured; duplicate label names give 500).
+_PERMANENT_5XX = ("too old", "out of bounds", "out of order", "duplicate label")
+
+
+@dataclass(slots=True)
+class RecordRef:
+    """Enough of a Kafka record to dead-letter it."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes
+    headers: list[tuple[str, bytes]]
+
+
+@dataclass
+class Ticket:
+    """Records whose offsets commit together once every batch built from them is done."""
+
+    offsets: dict[Any, int] = field(default_factory=dict)
+    pending: int = 0
+    dead_letters: list[Any] = field(default_factory=list)
+
+    def complete(self) -> bool:
+        return self.pending == 0 and all(d[0].is_done for d in self.dead_letters)
+
+
+@dataclass(slots=True)
+class Part:
+    """Samples of one record for one node (``record`` None for derived aggregates)."""
+
+    samples: list[Sample]
+    record: RecordRef | None
+    newest_ts_ms: int
+
+
+@dataclass(slots=True)
+class Batch:
+    """One remote-write request's worth of parts, for one shard."""
+
+    shard: int
+    parts: list[Part]
+    ticket: Ticket
+    samples: int = 0
+
+
+def is_permanent_rejection(status: int, body: str) -> bool:
+    """Tell whether an answer means the request can never succeed as it is."""
+    if 400 <= status < 500:
+        return True
+    lowered = body.lower()
+    return status >= 500 and any(marker in lowered for marker in _PERMANENT_5XX)
+
+
+class _AbortedError(Exception):
+    """The writer was aborted while a batch was still unacknowledged."""
+
+
+class RemoteWriter:
+    """Sends batches to a remote-write endpoint from one thread per shard.
+
+    Args:
+        url: the remote-write URL.
+        shards: sender threads (bounded concurrency).
+        on_done: called from a sender thread when a batch is acknowledged or fully handled.
+        on_reject: called with a part Prometheus refused for good (status, answer body).
+        metrics: self-metrics to update.
+        timeout_s: per-request timeout.
+        initial_backoff_s: first retry delay; doubles per attempt up to ``max_backoff_s``.
+        max_backoff_s: retry delay cap.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        shards: int,
+        on_done: Callable[[Batch], None],
+        on_reject: Callable[[Part, int, str], None],
+        metrics: SelfMetrics,
+        timeout_s: float = 10.0,
+        initial_backoff_s: float = 0.1,
+        max_backoff_s: float = 5.0,
+    ):
+        parts = urllib.parse.urlsplit(url)
+        self._https = parts.scheme == "https"
+        self._host = parts.hostname or "127.0.0.1"
+        self._port = parts.port or (443 if self._https else 80)
+        self._path = parts.path or "/"
+        if parts.query:
+            self._path += "?" + parts.query
+        self.shards = shards
+        self._on_done = on_done
+        self._on_reject = on_reject
+        self._metrics = metrics
+        self._timeout_s = timeout_s
+        self._initial_backoff_s = initial_backoff_s
+        self._max_backoff_s = max_backoff_s
+        self._queues: list[queue.SimpleQueue[Batch | None]] = [
+            queue.SimpleQueue() for _ in range(shards)
+        ]
+        self._abort = threading.Event()
+        self._threads = [
+            threading.Thread(target=self._run, args=(i,), name=f"remote-write-{i}", daemon=True)
+            for i in range(shards)
+        ]
+        self.consecutive_failures = 0
+
+    def start(self) -> None:
+        for thread in self._threads:
+            thread.start()
+
+    def submit(self, batch: Batch) -> None:
+        """Queue a batch on its shard (the caller bounds what is outstanding)."""
+        self._queues[batch.shard].put(batch)
+
+    def close(self, timeout_s: float) -> bool:
+        """Send what is queued, then stop; abort what is left after ``timeout_s``.
+
+        Returns:
+            True when every queued batch was handled before the deadline.
+        """
+        for q in self._queues:
+            q.put(None)
+        deadline = time.monotonic() + timeout_s
+        for thread in self._threads:
+            thread.join(max(deadline - time.monotonic(), 0.0))
+        clean = not any(t.is_alive() for t in self._threads)
+        if not clean:
+            self._abort.set()
+            for thread in self._threads:
+                thread.join(self._timeout_s + 1.0)
+        return clean
+
+    # -- sender threads -------------------------------------------------------------------
+
+    def _run(self, shard: int) -> None:
+        encoder = RemoteWriteEncoder()
+        connection: list[http.client.HTTPConnection | None] = [None]
+        q = self._queues[shard]
+        while True:
+            batch = q.get()
+            if batch is None:
+                break
+            try:
+                self._deliver(batch.parts, encoder, connection)
+            except _AbortedError:
+                break
+            except Exception:  # a sender thread must not die: count, log, keep going
+                _log.exception("remote-write sender failed on a batch; it will not be committed")
+                continue
+            self._on_done(batch)
+        if connection[0] is not None:
+            connection[0].close()
+
+    def _deliver(
+        self,
+        parts: list[Part],
+        encoder: RemoteWriteEncoder,
+        connection: list[http.client.HTTPConnection | None],
+    ) -> None:
+        samples = [s for part in parts for s in part.samples]
+        if not samples:
+            return
+        status, body = self._post_until_answered(encoder.encode_pairs(samples), connection)
+        if 200 <= status < 300:
+            now_s = time.time()
+            self._metrics.samples_written.inc(len(samples))
+            for part in parts:
+                if part.newest_ts_ms:
+                    self._metrics.lag.observe(max(now_s - part.newest_ts_ms / 1000.0, 0.0))
+            return
+        if len(parts) > 1:
+            for part in parts:
+                self._deliver([part], encoder, connection)
+            return
+        self._on_reject(parts[0], status, body)
+
+    def _post_until_answered(
+        self, body: bytes, connection: list[http.client.HTTPConnection | None]
+    ) -> tuple[int, str]:
+        payload = snappy_block(body)
+        attempt = 0
+        while True:
+            if self._abort.is_set():
+                raise _AbortedError
+            started = time.perf_counter()
+            try:
+                status, answer = self._post(payload, connection)
+            except (OSError, http.client.HTTPException) as err:
+                self._metrics.requests.labels("error").inc()
+                if connection[0] is not None:
+                    connection[0].close()
+                    connection[0] = None
+                if attempt == 0:
+                    _log.warning("remote write failed, retrying", extra={"error": str(err)})
+            else:
+                self._metrics.write_duration.observe(time.perf_counter() - started)
+                self._metrics.requests.labels(f"{status // 100}xx").inc()
+                if 200 <= status < 300 or is_permanent_rejection(status, answer):
+                    self.consecutive_failures = 0
+                    return status, answer
+                if attempt == 0:
+                    _log.warning(
+                        "remote write answered %d, retrying", status, extra={"answer": answer[:200]}
+                    )
+            attempt += 1
+            self.consecutive_failures += 1
+            self._metrics.retries.inc()
+            delay = min(self._initial_backoff_s * 2 ** min(attempt - 1, 30), self._max_backoff_s)
+            # Full jitter: workers that failed together do not retry together.
+            if self._abort.wait(random.uniform(delay / 2, delay)):
+                raise _AbortedError
+
+    def _post(
+        self, payload: bytes, connection: list[http.client.HTTPConnection | None]
+    ) -> tuple[int, str]:
+        conn = connection[0]
+        if conn is None:
+            cls = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
+            conn = cls(self._host, self._port, timeout=self._timeout_s)
+            connection[0] = conn
+        conn.request("POST", self._path, body=payload, headers=REMOTE_WRITE_HEADERS)
+        response = conn.getresponse()
+        answer = response.read()
+        return response.status, answer.decode("utf-8", "replace")
