@@ -1,0 +1,104 @@
+"""Assemble the node agent from its settings: the enabled collectors and the resource.
+
+::
+
+    agent = build_agent(Path("continuum.yaml"))
+    agent.run_cycle()
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from agents._otel import (
+    Agent,
+    Collector,
+    IdentitySettings,
+    KafkaSettings,
+    ProducerLike,
+    build_resource,
+    load_section,
+)
+from agents.node._cpu import CpuCollector, cpu_model
+from agents.node._disk import DiskCollector
+from agents.node._filesystem import FilesystemCollector
+from agents.node._gpu import GpuCollector
+from agents.node._memory import MemoryCollector
+from agents.node._network import NetworkCollector
+from agents.node._pressure import PressureCollector
+from agents.node._sensors import SensorsCollector
+from agents.node._settings import NodeSettings
+
+__all__ = ["SECTION", "build_agent", "build_collectors"]
+
+#: The section of continuum.yaml the node agent reads (docs/architecture.md).
+SECTION = "agent"
+
+
+def build_collectors(settings: NodeSettings) -> list[Collector]:
+    """The collectors the settings switch on, reading from their configured roots."""
+    on = settings.collectors
+    proc, sys = settings.proc_root, settings.sys_root
+    collectors: list[Collector] = []
+    if on.cpu:
+        collectors.append(CpuCollector(proc, sys, frequency=settings.cpu_frequency))
+    if on.memory:
+        collectors.append(MemoryCollector(proc))
+    if on.disk:
+        collectors.append(
+            DiskCollector(
+                proc,
+                sys,
+                skip_devices=settings.disk_skip_devices,
+                include_partitions=settings.disk_include_partitions,
+            )
+        )
+    if on.filesystem:
+        collectors.append(
+            FilesystemCollector(
+                proc,
+                mount_timeout_s=settings.mount_timeout_s,
+                ignored_fs_types=settings.filesystem_ignored_types,
+                ignored_mountpoints=settings.filesystem_ignored_mountpoints,
+            )
+        )
+    if on.network:
+        collectors.append(NetworkCollector(proc, skip_interfaces=settings.network_skip_interfaces))
+    if on.pressure:
+        collectors.append(PressureCollector(proc))
+    if on.sensors:
+        collectors.append(SensorsCollector(sys))
+    # Switched off, it still reports continuum.gpu.count 0: rankings filter on that fact.
+    collectors.append(GpuCollector(enabled=on.gpu))
+    return collectors
+
+
+def build_agent(
+    config_file: Path | None,
+    *,
+    producer_factory: Callable[[], ProducerLike] | None = None,
+) -> Agent:
+    """Build the node agent from continuum.yaml and the environment.
+
+    Args:
+        config_file: continuum.yaml, or None for defaults and environment only.
+        producer_factory: Kafka producer factory (tests inject fakes).
+
+    Raises:
+        ConfigError: a setting is invalid; the message names the key.
+    """
+    identity = load_section(IdentitySettings, "identity", config_file)
+    kafka = load_section(KafkaSettings, "kafka", config_file)
+    settings = load_section(NodeSettings, SECTION, config_file)
+    resource = build_resource(identity, cpu_model=cpu_model(settings.proc_root))
+    return Agent(
+        "node",
+        build_collectors(settings),
+        identity=identity,
+        kafka=kafka,
+        settings=settings,
+        resource=resource,
+        timeouts_s=None,
+        producer_factory=producer_factory,
+    )
