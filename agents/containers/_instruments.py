@@ -43,9 +43,9 @@ NETWORK_IO = "container.network.io"
 NETWORK_PACKETS = "continuum.container.network.packets"
 NETWORK_ERRORS = "continuum.container.network.errors"
 NETWORK_DROPPED = "continuum.container.network.dropped"
-PIDS_COUNT = "continuum.container.pids.count"
+PIDS_COUNT = "continuum.container.pids"
 PIDS_LIMIT = "continuum.container.pids.limit"
-CONTAINER_COUNT = "continuum.container.count"
+CONTAINER_COUNT = "continuum.containers"
 
 INSTRUMENTS: tuple[InstrumentSpec, ...] = (
     InstrumentSpec(CPU_TIME, _C, "s", "CPU time consumed by the container, by mode."),

@@ -1,0 +1,72 @@
+"""The container agent: the shared agent wiring around the container collector::
+
+agent = ContainersAgent(settings, identity=identity, kafka=kafka)
+run_until_signal(agent)
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from agents._otel import Agent, IdentitySettings, KafkaSettings, ProducerLike, Reading
+from agents.containers._collector import ContainerCollector
+from agents.containers._config import ContainersSettings
+from agents.containers._instruments import CONTAINER_COUNT, INSTRUMENTS, ContainersCollector
+from agents.containers._layout import detect_layout
+from agents.containers._metadata import MetadataResolver
+from agents.containers._prune import SeriesPruner
+
+__all__ = ["ContainersAgent"]
+
+_log = logging.getLogger(__name__)
+
+
+class ContainersAgent(Agent):
+    """Collects every container's counters each interval; serves and pushes them.
+
+    Args:
+        settings: the ``containers`` section.
+        identity: the ``identity`` section.
+        kafka: the ``kafka`` section.
+        producer_factory: creates Kafka producers (tests inject fakes).
+    """
+
+    def __init__(
+        self,
+        settings: ContainersSettings,
+        *,
+        identity: IdentitySettings,
+        kafka: KafkaSettings,
+        producer_factory: Callable[[], ProducerLike] | None = None,
+    ) -> None:
+        layout = detect_layout(settings.cgroup_root)
+        if layout.empty:
+            _log.warning(
+                "no cgroup hierarchy under %s (containers.cgroup_root); reporting no containers",
+                settings.cgroup_root,
+            )
+        self.containers = ContainerCollector(
+            layout,
+            settings.proc_root,
+            MetadataResolver(settings.metadata_sources()),
+            frozenset(settings.network_exclude),
+            settings.max_depth,
+        )
+        super().__init__(
+            "containers",
+            [ContainersCollector(self.containers)],
+            identity=identity,
+            kafka=kafka,
+            settings=settings,
+            producer_factory=producer_factory,
+        )
+        self.pruner = SeriesPruner(
+            self._provider, {spec.name for spec in INSTRUMENTS if spec.name != CONTAINER_COUNT}
+        )
+
+    def run_cycle(self) -> dict[str, list[Reading]]:
+        """Collect, publish and push once, then release the state of vanished containers."""
+        readings = super().run_cycle()
+        self.pruner.prune(self.containers.live_ids)
+        return readings
