@@ -1,0 +1,212 @@
+"""``continuum bench placement``: placement quality on a simulated continuum, or engine speed.
+
+Quality mode runs every WfCommons instance (the shipped ones, any ``--workflow`` file, and seeded
+recipe workflows) under every scheduler for ``--seeds`` seeds (the same seeds for all), prints
+a table of medians, IQRs and win/tie/loss counts of ours against each baseline, writes the plots
+into ``--out-dir`` and ends with one JSON line of the figures. Speed mode hands over to
+``bench.placement_speed``.
+
+Example::
+
+    continuum bench placement --seeds 10
+    continuum bench placement --workflow my-instance.json --seeds 3 --no-recipes
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import json
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from bench.sim import (
+    RECIPES,
+    RunMetrics,
+    SchedulerSummary,
+    Workflow,
+    all_schedulers,
+    build_continuum,
+    gantt_plot,
+    generate_workflow,
+    load_schema,
+    load_wfformat,
+    makespan_plot,
+    run_metrics,
+    simulate,
+    summarise,
+    with_ratios,
+)
+
+__all__ = ["DEFAULT_RECIPES", "command", "data_dir", "run_quality"]
+
+#: The engine's default ordering stands for "ours" in the comparisons.
+OURS = "ours-heft"
+#: Seeded recipe workflows run by default (recipe:tasks).
+DEFAULT_RECIPES = ("montage:300", "epigenomics:1000")
+_TARGET_VS_STATIC_HEFT = 0.9
+_TARGET_VS_KUBE = 0.7
+_MAX_LOSS_SHARE = 0.1
+
+
+def data_dir() -> Path:
+    """The WfCommons instances: ``../shared/data/wfcommons`` beside the repository root."""
+    return Path(__file__).resolve().parents[1].parent / "shared" / "data" / "wfcommons"
+
+
+def _workflows(paths: Sequence[Path], recipes: Sequence[str], seed: int) -> list[Workflow]:
+    directory = data_dir()
+    schema_path = directory / "wfcommons-schema.json"
+    if not schema_path.exists():
+        raise click.ClickException(
+            f"WfFormat schema not found at {schema_path}: the shared data folder must sit"
+            " beside the repository (../shared/data/wfcommons)"
+        )
+    schema = load_schema(schema_path)
+    files = list(paths) or sorted(directory.glob("*.json"))
+    files = [f for f in files if f.name != "wfcommons-schema.json"]
+    out = [load_wfformat(f, schema) for f in files]
+    for item in recipes:
+        name, _, size = item.partition(":")
+        if name not in RECIPES or not size.isdigit():
+            raise click.BadParameter(f"{item!r}: expected RECIPE:TASKS with RECIPE in {RECIPES}")
+        out.append(generate_workflow(name, num_tasks=int(size), seed=seed, schema=schema))
+    return out
+
+
+def run_quality(
+    workflows: Sequence[Workflow], seeds: int, console: Console, out_dir: Path | None
+) -> dict[str, object]:
+    """Run every scheduler on every workflow and seed; print the table; return the figures."""
+    rows: list[RunMetrics] = []
+    gantt = None
+    total = len(workflows) * seeds
+    started = time.perf_counter()
+    with Progress(console=console, transient=True) as progress:
+        bar = progress.add_task("simulating", total=total)
+        for wf in workflows:
+            for seed in range(seeds):
+                world = build_continuum(seed)
+                for scheduler in all_schedulers(seed):
+                    result = simulate(wf, world, scheduler)
+                    rows.append(run_metrics(wf.name, seed, result, wf, world))
+                    if gantt is None and scheduler.name == OURS:
+                        gantt = (result, world, f"{wf.name}, seed {seed}, {OURS}")
+                progress.advance(bar)
+    elapsed_s = time.perf_counter() - started
+    rows = with_ratios(rows)
+    summaries = sorted(summarise(rows, OURS), key=lambda s: s.makespan_ratio_median)
+    console.print(_table(summaries, len(workflows), seeds))
+    figures = _figures(summaries, rows, len(workflows), seeds, elapsed_s)
+    console.print(_verdict(figures))
+    if out_dir is not None:
+        makespan_plot(rows, out_dir / "placement-makespan.png")
+        if gantt is not None:
+            gantt_plot(gantt[0], gantt[1], out_dir / "placement-gantt.png", title=gantt[2])
+        console.print(f"plots written to {out_dir}/placement-makespan.png, placement-gantt.png")
+    return figures
+
+
+def _table(summaries: Sequence[SchedulerSummary], instances: int, seeds: int) -> Table:
+    table = Table(title=f"Placement quality: {instances} workflows x {seeds} seeds")
+    for col in (
+        "scheduler", "makespan/best (median)", "IQR", "SLR", "GB moved", "cross-tier GB",
+        "overloaded node-s", f"{OURS}/this", "win/tie/loss",
+    ):  # fmt: skip
+        table.add_column(col, justify="left" if col == "scheduler" else "right")
+    for s in summaries:
+        table.add_row(
+            s.scheduler,
+            f"{s.makespan_ratio_median:.3f}",
+            f"{s.makespan_ratio_iqr[0]:.2f}-{s.makespan_ratio_iqr[1]:.2f}",
+            f"{s.slr_median:.2f}",
+            f"{s.gb_moved_median:.2f}",
+            f"{s.cross_tier_gb_median:.2f}",
+            f"{s.overloaded_node_s_median:.0f}",
+            f"{s.ours_over_this_median:.3f}",
+            f"{s.wins}/{s.ties}/{s.losses}",
+        )
+    return table
+
+
+def _figures(
+    summaries: Sequence[SchedulerSummary], rows: Sequence[RunMetrics], instances: int,
+    seeds: int, elapsed_s: float,
+) -> dict[str, object]:  # fmt: skip
+    by_name = {s.scheduler: s for s in summaries}
+    baselines = [s for s in summaries if not s.scheduler.startswith("ours-")]
+    worst_loss = max(baselines, key=lambda s: s.losses)
+    runs = max((s.runs for s in baselines), default=0)
+    return {
+        "mode": "quality",
+        "ours": OURS,
+        "instances": instances,
+        "seeds": seeds,
+        "runs": len(rows),
+        "elapsed_s": round(elapsed_s, 2),
+        "ours_vs_heft_static_median": round(by_name["heft-static"].ours_over_this_median, 4),
+        "ours_vs_kube_least_allocated_median": round(
+            by_name["kube-least-allocated"].ours_over_this_median, 4
+        ),
+        "max_loss_share": round(worst_loss.losses / runs, 4) if runs else None,
+        "max_loss_baseline": worst_loss.scheduler,
+        "schedulers": {s.scheduler: s.as_dict() for s in summaries},
+    }
+
+
+def _verdict(figures: dict[str, object]) -> str:
+    heft = float(figures["ours_vs_heft_static_median"])  # type: ignore[arg-type]
+    kube = float(figures["ours_vs_kube_least_allocated_median"])  # type: ignore[arg-type]
+    loss = float(figures["max_loss_share"] or 0.0)  # type: ignore[arg-type]
+    checks = [
+        (f"median {OURS}/heft-static = {heft:.3f} (target <= {_TARGET_VS_STATIC_HEFT})",
+         heft <= _TARGET_VS_STATIC_HEFT),
+        (f"median {OURS}/kube-least-allocated = {kube:.3f} (target <= {_TARGET_VS_KUBE})",
+         kube <= _TARGET_VS_KUBE),
+        (f"worst loss share {loss:.1%} vs {figures['max_loss_baseline']}"
+         f" (target <= {_MAX_LOSS_SHARE:.0%})", loss <= _MAX_LOSS_SHARE),
+    ]  # fmt: skip
+    return "\n".join(f"[{'green' if ok else 'red'}]{'met ' if ok else 'MISSED'}[/] {text}"
+                     for text, ok in checks)  # fmt: skip
+
+
+@click.command("placement")
+@click.option(
+    "--workflow", "workflows", multiple=True, type=click.Path(exists=True, path_type=Path),
+    help="WfFormat instance to run (repeatable); default: every shipped instance.",
+)  # fmt: skip
+@click.option("--seeds", default=10, show_default=True, type=click.IntRange(1, 1000))
+@click.option(
+    "--recipe", "recipes", multiple=True, default=DEFAULT_RECIPES, show_default=True,
+    help="Seeded WfCommons recipe workflow RECIPE:TASKS (repeatable).",
+)  # fmt: skip
+@click.option("--no-recipes", is_flag=True, help="Run no recipe workflows.")
+@click.option("--mode", type=click.Choice(["quality", "speed"]), default="quality",
+              show_default=True)  # fmt: skip
+@click.option(
+    "--out-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("docs"),
+    show_default=True, help="Where the plots go.",
+)  # fmt: skip
+@click.pass_context
+def command(
+    ctx: click.Context, workflows: tuple[Path, ...], seeds: int, recipes: tuple[str, ...],
+    no_recipes: bool, mode: str, out_dir: Path,
+) -> None:  # fmt: skip
+    """Placement quality against HEFT, kube-scheduler and Trimaran on a simulated continuum."""
+    if mode == "speed":
+        if importlib.util.find_spec("bench.placement_speed") is None:
+            raise click.ClickException("speed mode is not available (bench/placement_speed.py)")
+        speed = importlib.import_module("bench.placement_speed")
+        ctx.invoke(speed.command)
+        return
+    # The table has nine columns: do not let a narrow or absent terminal truncate them.
+    console = Console(width=max(Console().width, 150))
+    loaded = _workflows(workflows, () if no_recipes else recipes, seed=0)
+    figures = run_quality(loaded, seeds, console, out_dir)
+    click.echo(json.dumps(figures, sort_keys=True))

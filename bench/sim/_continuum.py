@@ -1,0 +1,281 @@
+"""A seeded model of the compute continuum: nodes, links and time-varying background load.
+
+Edge sites have few slow cores behind thin, distant links; cloud regions have mid-size nodes on
+fast networks with a daily cycle of tenant load; the HPC centre has many fast cores, busy with
+batch work. Each node's background load is a mean-reverting random walk (Ornstein-Uhlenbeck)
+around a base level, plus a daily cycle, plus bursts (Poisson arrivals, random length and size),
+sampled every :data:`LOAD_STEP_S` seconds and extended on demand, so a run of any length sees
+the same trace for the same seed.
+
+Transfers follow a two-level network: a node's access link to its site, then the site's uplink
+to the wide area. Moving ``b`` bytes from node x to node y costs the path's latency plus ``b``
+over the path's narrowest bandwidth; links are not shared (no contention).
+
+Example::
+
+    continuum = build_continuum(seed=3)
+    node = continuum.nodes[0]
+    print(node.id, node.tier, continuum.background(0, 120.0))
+    print(continuum.transfer_s(0, 5, 10**9))
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = [
+    "LOAD_STEP_S",
+    "ORIGIN",
+    "Continuum",
+    "SimNode",
+    "SiteLink",
+    "build_continuum",
+]
+
+#: Resolution of the background-load trace (what a 5 s scrape would see).
+LOAD_STEP_S = 5.0
+#: Node index standing for the workflow's input store (object storage in the first cloud region).
+ORIGIN = -1
+_CHUNK_STEPS = 512
+_DAY_S = 86_400.0
+# Background load never takes the very last share of a node: the OS and agents keep it usable.
+_MAX_BACKGROUND = 0.97
+_GBIT = 125_000_000.0
+
+
+@dataclass(frozen=True, slots=True)
+class SimNode:
+    """One node of the model.
+
+    Attributes:
+        id: Node id (``<site>-<n>``).
+        tier: ``edge``, ``cloud`` or ``hpc``.
+        site: Site name.
+        cores: Cores.
+        memory_bytes: Memory.
+        speed: Per-core speed relative to the instances' reference machine.
+        access_bandwidth_bytes_s: Bandwidth of the node's link to its site.
+        access_latency_s: One-way latency of that link.
+    """
+
+    id: str
+    tier: str
+    site: str
+    cores: int
+    memory_bytes: int
+    speed: float
+    access_bandwidth_bytes_s: float
+    access_latency_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class SiteLink:
+    """A site's uplink to the wide area."""
+
+    bandwidth_bytes_s: float
+    latency_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class _LoadParams:
+    base: float
+    daily_amplitude: float
+    daily_phase_s: float
+    walk_sigma: float
+    walk_tau_s: float
+    burst_rate_per_s: float
+    burst_mean_s: float
+    burst_size: tuple[float, float]
+
+
+# tier -> (sites, nodes per site, cores choices, speed range, memory GiB, access Gbit/s,
+#          access latency s, uplink Gbit/s, uplink latency s)
+_TIERS: dict[
+    str, tuple[int, int, tuple[int, ...], tuple[float, float], int, float, float, float, float]
+] = {
+    "edge": (3, 4, (2, 4), (0.45, 0.75), 8, 1.0, 0.0005, 0.1, 0.015),
+    "cloud": (2, 6, (8, 16), (0.9, 1.15), 64, 10.0, 0.0002, 2.0, 0.012),
+    "hpc": (1, 4, (32, 48), (1.2, 1.5), 256, 25.0, 0.00005, 5.0, 0.008),
+}
+
+
+class Continuum:
+    """Nodes, network and background load of one seeded world.
+
+    Attributes:
+        seed: The seed it was built from.
+        nodes: The nodes, by index.
+        site_links: Uplink of each site.
+    """
+
+    def __init__(
+        self, seed: int, nodes: list[SimNode], site_links: dict[str, SiteLink],
+        load_params: list[_LoadParams], origin_site: str,
+    ) -> None:  # fmt: skip
+        self.seed = seed
+        self.nodes: tuple[SimNode, ...] = tuple(nodes)
+        self.site_links = dict(site_links)
+        self.origin_site = origin_site
+        self._params = load_params
+        self._rng = np.random.default_rng([seed, 0x10AD])
+        count = len(nodes)
+        self._load = np.zeros((count, 0))
+        self._walk = np.zeros(count)
+        self._burst_left_steps = np.zeros(count, dtype=np.int64)
+        self._burst_size = np.zeros(count)
+
+    # ------------------------------------------------------------ load
+
+    def background(self, node: int, at_s: float) -> float:
+        """True background load of ``node`` at ``at_s`` (share of its cores busy, 0..1)."""
+        step = max(0, int(at_s / LOAD_STEP_S))
+        self._ensure(step)
+        return float(self._load[node, step])
+
+    def background_steps(
+        self, node: int, first_step: int, last_step: int
+    ) -> npt.NDArray[np.float64]:
+        """Background load samples ``first_step..last_step`` (inclusive) of ``node``."""
+        self._ensure(last_step)
+        return self._load[node, max(0, first_step) : last_step + 1]
+
+    def _ensure(self, step: int) -> None:
+        while step >= self._load.shape[1]:
+            self._extend()
+
+    def _extend(self) -> None:
+        rng = self._rng
+        count = len(self.nodes)
+        start = self._load.shape[1]
+        chunk = np.empty((count, _CHUNK_STEPS))
+        base = np.array([p.base for p in self._params])
+        amp = np.array([p.daily_amplitude for p in self._params])
+        phase = np.array([p.daily_phase_s for p in self._params])
+        sigma = np.array([p.walk_sigma for p in self._params])
+        decay = np.exp(-LOAD_STEP_S / np.array([p.walk_tau_s for p in self._params]))
+        innovation = sigma * np.sqrt(1.0 - decay**2)
+        p_burst = 1.0 - np.exp(-LOAD_STEP_S * np.array([p.burst_rate_per_s for p in self._params]))
+        burst_steps = np.array([p.burst_mean_s for p in self._params]) / LOAD_STEP_S
+        size_lo = np.array([p.burst_size[0] for p in self._params])
+        size_hi = np.array([p.burst_size[1] for p in self._params])
+        for k in range(_CHUNK_STEPS):
+            t_s = (start + k) * LOAD_STEP_S
+            self._walk = self._walk * decay + innovation * rng.standard_normal(count)
+            arrivals = (self._burst_left_steps <= 0) & (rng.random(count) < p_burst)
+            if arrivals.any():
+                self._burst_left_steps[arrivals] = 1 + rng.geometric(1.0 / burst_steps[arrivals])
+                self._burst_size[arrivals] = rng.uniform(size_lo[arrivals], size_hi[arrivals])
+            bursting = self._burst_left_steps > 0
+            daily = amp * np.sin(2.0 * math.pi * (t_s + phase) / _DAY_S)
+            chunk[:, k] = base + daily + self._walk + np.where(bursting, self._burst_size, 0.0)
+            self._burst_left_steps[bursting] -= 1
+        np.clip(chunk, 0.0, _MAX_BACKGROUND, out=chunk)
+        self._load = np.concatenate([self._load, chunk], axis=1)
+
+    # ------------------------------------------------------------ network
+
+    def path(self, src: int, dst: int) -> tuple[float, float]:
+        """(latency_s, bandwidth_bytes_s) from ``src`` to ``dst``; ``ORIGIN`` is the input store."""
+        if src == dst:
+            return 0.0, math.inf
+        a_site, a_bw, a_lat = self._endpoint(src)
+        b_site, b_bw, b_lat = self._endpoint(dst)
+        latency = a_lat + b_lat
+        bandwidth = min(a_bw, b_bw)
+        if a_site != b_site:
+            up_a, up_b = self.site_links[a_site], self.site_links[b_site]
+            latency += up_a.latency_s + up_b.latency_s
+            bandwidth = min(bandwidth, up_a.bandwidth_bytes_s, up_b.bandwidth_bytes_s)
+        return latency, bandwidth
+
+    def transfer_s(self, src: int, dst: int, size_bytes: int) -> float:
+        """Seconds to move ``size_bytes`` from ``src`` to ``dst`` (0 on the same node)."""
+        if src == dst:
+            return 0.0
+        latency, bandwidth = self.path(src, dst)
+        return latency + size_bytes / bandwidth
+
+    def tier_of(self, node: int) -> str:
+        """Tier of a node index (``ORIGIN`` is in the cloud)."""
+        return "cloud" if node == ORIGIN else self.nodes[node].tier
+
+    def _endpoint(self, node: int) -> tuple[str, float, float]:
+        if node == ORIGIN:
+            return self.origin_site, 10.0 * _GBIT, 0.0005
+        n = self.nodes[node]
+        return n.site, n.access_bandwidth_bytes_s, n.access_latency_s
+
+
+def build_continuum(seed: int) -> Continuum:
+    """Build the seeded continuum: 3 edge sites of 4 nodes, 2 cloud regions of 6, 1 HPC centre of 4.
+
+    Args:
+        seed: Seed for the node draws, link jitter and load traces.
+
+    Returns:
+        The model; the same seed always gives the same nodes, links and load.
+    """
+    rng = np.random.default_rng([seed, 0xC0A7])
+    nodes: list[SimNode] = []
+    links: dict[str, SiteLink] = {}
+    params: list[_LoadParams] = []
+    for tier, (
+        sites,
+        per_site,
+        cores,
+        speed,
+        mem_gib,
+        acc_gbit,
+        acc_lat,
+        up_gbit,
+        up_lat,
+    ) in _TIERS.items():
+        for s in range(sites):
+            site = f"{tier}-{chr(ord('a') + s)}"
+            jitter = rng.uniform(0.7, 1.3)
+            links[site] = SiteLink(up_gbit * _GBIT * jitter, up_lat * rng.uniform(0.8, 1.5))
+            for n in range(per_site):
+                nodes.append(
+                    SimNode(
+                        id=f"{site}-{n + 1}",
+                        tier=tier,
+                        site=site,
+                        cores=int(rng.choice(cores)),
+                        memory_bytes=mem_gib << 30,
+                        speed=round(float(rng.uniform(*speed)), 3),
+                        access_bandwidth_bytes_s=acc_gbit * _GBIT,
+                        access_latency_s=acc_lat,
+                    )
+                )
+                params.append(_load_params(tier, rng))
+    return Continuum(seed, nodes, links, params, origin_site="cloud-a")
+
+
+def _load_params(tier: str, rng: np.random.Generator) -> _LoadParams:
+    """Per-node load character: one node in three is a noisy neighbour (more walk, more bursts)."""
+    noisy = rng.random() < 0.34
+    phase = float(rng.uniform(0.0, _DAY_S))
+    if tier == "edge":
+        return _LoadParams(
+            base=float(rng.uniform(0.1, 0.45)), daily_amplitude=0.1, daily_phase_s=phase,
+            walk_sigma=0.2 if noisy else 0.08, walk_tau_s=120.0,
+            burst_rate_per_s=1 / 300 if noisy else 1 / 1200, burst_mean_s=90.0,
+            burst_size=(0.4, 0.8),
+        )  # fmt: skip
+    if tier == "cloud":
+        return _LoadParams(
+            base=float(rng.uniform(0.15, 0.6)), daily_amplitude=0.2, daily_phase_s=phase,
+            walk_sigma=0.15 if noisy else 0.05, walk_tau_s=300.0,
+            burst_rate_per_s=1 / 400 if noisy else 1 / 1800, burst_mean_s=180.0,
+            burst_size=(0.3, 0.7),
+        )  # fmt: skip
+    return _LoadParams(
+        base=float(rng.uniform(0.45, 0.85)), daily_amplitude=0.05, daily_phase_s=phase,
+        walk_sigma=0.1 if noisy else 0.04, walk_tau_s=600.0,
+        burst_rate_per_s=1 / 600 if noisy else 1 / 2400, burst_mean_s=600.0,
+        burst_size=(0.2, 0.5),
+    )  # fmt: skip
