@@ -8,8 +8,10 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from agents._otel import (
     Agent,
@@ -22,7 +24,7 @@ from agents._otel import (
 )
 from agents.node._cpu import CpuCollector, cpu_model
 from agents.node._disk import DiskCollector
-from agents.node._filesystem import FilesystemCollector
+from agents.node._filesystem import FilesystemCollector, StatVfs
 from agents.node._gpu import GpuCollector
 from agents.node._memory import MemoryCollector
 from agents.node._network import NetworkCollector
@@ -36,8 +38,16 @@ __all__ = ["SECTION", "build_agent", "build_collectors"]
 SECTION = "agent"
 
 
-def build_collectors(settings: NodeSettings) -> list[Collector]:
-    """The collectors the settings switch on, reading from their configured roots."""
+def build_collectors(
+    settings: NodeSettings, *, statvfs: StatVfs | None = None, nvml: Any = None
+) -> list[Collector]:
+    """The collectors the settings switch on, reading from their configured roots.
+
+    Args:
+        settings: the ``agent`` section.
+        statvfs: the filesystem collector's statvfs (default ``os.statvfs``).
+        nvml: the NVML module (default ``pynvml``).
+    """
     on = settings.collectors
     proc, sys = settings.proc_root, settings.sys_root
     collectors: list[Collector] = []
@@ -61,6 +71,7 @@ def build_collectors(settings: NodeSettings) -> list[Collector]:
                 mount_timeout_s=settings.mount_timeout_s,
                 ignored_fs_types=settings.filesystem_ignored_types,
                 ignored_mountpoints=settings.filesystem_ignored_mountpoints,
+                statvfs=statvfs or os.statvfs,
             )
         )
     if on.network:
@@ -70,7 +81,7 @@ def build_collectors(settings: NodeSettings) -> list[Collector]:
     if on.sensors:
         collectors.append(SensorsCollector(sys))
     # Switched off, it still reports continuum.gpu.count 0: rankings filter on that fact.
-    collectors.append(GpuCollector(enabled=on.gpu))
+    collectors.append(GpuCollector(nvml, enabled=on.gpu))
     return collectors
 
 

@@ -29,6 +29,7 @@ __all__ = [
     "DEFAULT_IGNORED_MOUNTPOINTS",
     "FilesystemCollector",
     "Mount",
+    "StatVfs",
     "parse_mounts",
 ]
 
