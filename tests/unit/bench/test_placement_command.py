@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from bench.placement import command
+
+
+def test_tiny_configuration_end_to_end(wf_data: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        command,
+        [
+            "--workflow", str(wf_data / "srasearch-chameleon-10a-001.json"),
+            "--recipe", "epigenomics:100", "--seeds", "2", "--out-dir", str(tmp_path),
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.output.strip().splitlines()[-1])
+    assert figures["mode"] == "quality"
+    assert figures["instances"] == 2 and figures["seeds"] == 2
+    assert figures["runs"] == 2 * 2 * 12
+    kube = figures["schedulers"]["kube-least-allocated"]
+    assert kube["wins"] + kube["ties"] + kube["losses"] == 4
+    assert figures["ours_vs_heft_static_median"] > 0
+    assert "win/tie/loss" in result.output
+    assert (tmp_path / "placement-makespan.png").stat().st_size > 1000
+    assert (tmp_path / "placement-gantt.png").stat().st_size > 1000
+
+
+def test_bad_recipe_is_a_usage_error(wf_data: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(command, ["--recipe", "montage", "--out-dir", str(tmp_path)])
+    assert result.exit_code != 0
+    assert "RECIPE:TASKS" in result.output

@@ -1,0 +1,135 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+
+from bench.sim import (
+    Assignment,
+    ClusterView,
+    SimulationError,
+    all_schedulers,
+    build_continuum,
+    generate_workflow,
+    simulate,
+)
+from bench.sim._wfformat import parse_wfformat
+
+
+class _Fixed:
+    """Everything on one node."""
+
+    def __init__(self, node: int) -> None:
+        self.name = f"fixed-{node}"
+        self.node = node
+
+    def start(self, view: ClusterView) -> None:
+        return None
+
+    def schedule(self, ready: Sequence[str], view: ClusterView) -> Sequence[Assignment]:
+        return [Assignment(t, self.node) for t in ready]
+
+    def task_finished(self, task_id: str, node: int, view: ClusterView) -> None:
+        return None
+
+
+class _Never(_Fixed):
+    def schedule(self, ready: Sequence[str], view: ClusterView) -> Sequence[Assignment]:
+        return []
+
+
+def _chain(runtime_s: float, size_bytes: int) -> Any:
+    doc = {
+        "name": "chain",
+        "schemaVersion": "1.5",
+        "workflow": {
+            "specification": {
+                "tasks": [
+                    {
+                        "name": "a",
+                        "id": "a",
+                        "parents": [],
+                        "children": ["b"],
+                        "inputFiles": ["in"],
+                        "outputFiles": ["mid"],
+                    },
+                    {
+                        "name": "b",
+                        "id": "b",
+                        "parents": ["a"],
+                        "children": [],
+                        "inputFiles": ["mid"],
+                        "outputFiles": [],
+                    },
+                ],  # fmt: skip
+                "files": [
+                    {"id": "in", "sizeInBytes": size_bytes},
+                    {"id": "mid", "sizeInBytes": size_bytes},
+                ],  # fmt: skip
+            },
+            "execution": {
+                "tasks": [
+                    {"id": "a", "runtimeInSeconds": runtime_s},
+                    {"id": "b", "runtimeInSeconds": runtime_s},
+                ]
+            },  # fmt: skip
+        },
+    }
+    return parse_wfformat(doc, {})
+
+
+def test_chain_on_one_node_runs_at_its_speed_and_pulls_only_the_input() -> None:
+    world = build_continuum(0)
+    idle = min(range(len(world.nodes)), key=lambda i: world.background(i, 0.0))
+    node = world.nodes[idle]
+    wf = _chain(runtime_s=1.0, size_bytes=10**6)
+    result = simulate(wf, world, _Fixed(idle))
+    pull_s = world.transfer_s(-1, idle, 10**6)
+    a, b = result.tasks["a"], result.tasks["b"]
+    assert a.start_s == pytest.approx(pull_s)
+    # Two one-core tasks on a node with a free core run at full speed.
+    assert a.end_s - a.start_s == pytest.approx(1.0 / node.speed, rel=1e-6)
+    assert b.start_s == pytest.approx(a.end_s)  # its input is already there
+    assert result.bytes_moved == 10**6
+    assert result.makespan_s == pytest.approx(b.end_s)
+
+
+def test_processor_sharing_slows_an_overloaded_node() -> None:
+    world = build_continuum(0)
+    # The busiest edge node: two cores, the background takes most of them.
+    idx = max(
+        (i for i, n in enumerate(world.nodes) if n.tier == "edge"),
+        key=lambda i: world.background(i, 0.0) * 10 - world.nodes[i].cores,
+    )
+    wf = _chain(runtime_s=600.0, size_bytes=0)
+    result = simulate(wf, world, _Fixed(idx))
+    ideal = 1200.0 / world.nodes[idx].speed
+    assert result.makespan_s >= ideal - 1e-6
+    if result.overloaded_node_s > 0:
+        assert result.makespan_s > ideal
+
+
+def test_a_scheduler_that_never_places_is_reported() -> None:
+    with pytest.raises(SimulationError, match="unplaced"):
+        simulate(_chain(1.0, 0), build_continuum(0), _Never(0))
+
+
+def test_every_scheduler_completes_a_recipe_workflow_deterministically(
+    schema: dict[str, Any],
+) -> None:
+    wf = generate_workflow("montage", num_tasks=120, seed=1, schema=schema)
+    world = build_continuum(7)
+    names = []
+    for scheduler in all_schedulers(seed=7):
+        first = simulate(wf, world, scheduler)
+        again = simulate(wf, build_continuum(7), scheduler)
+        names.append(scheduler.name)
+        assert first.makespan_s == again.makespan_s, scheduler.name
+        for task_id, rec in first.tasks.items():
+            for parent in wf.tasks[task_id].parents:
+                assert rec.start_s >= first.tasks[parent].end_s - 1e-9
+        assert first.makespan_s >= wf.critical_path_s() / max(n.speed for n in world.nodes)
+    assert {"random", "round-robin", "kube-least-allocated", "trimaran-tlp", "trimaran-lvrb",
+            "heft-static", "heft-online", "ours-spt", "ours-lpt", "ours-lnsnl", "ours-lns",
+            "ours-heft"} == set(names)  # fmt: skip
