@@ -1,7 +1,80 @@
-"""Series of the scheduler API's self-metrics."""
+"""Series of the scheduler API's self-metrics (its ``/metrics``, scraped by Prometheus)."""
 
 from __future__ import annotations
 
-from pipeline.catalogue._series import Series
+from pipeline.catalogue._series import Series, SeriesType
 
-API_SERIES: tuple[Series, ...] = ()
+
+def _api(
+    name: str, kind: SeriesType, unit: str, help_text: str, labels: tuple[str, ...] = ()
+) -> Series:
+    return Series(name, kind, unit, help_text, labels=labels, source="api")
+
+
+API_SERIES: tuple[Series, ...] = (
+    _api(
+        "continuum_api_requests_total",
+        SeriesType.COUNTER,
+        "",
+        "HTTP requests answered, by route template, method and status code.",
+        ("route", "method", "code"),
+    ),
+    _api(
+        "continuum_api_request_duration_seconds",
+        SeriesType.HISTOGRAM,
+        "seconds",
+        "Time to answer an HTTP request, by route template and method.",
+        ("route", "method"),
+    ),
+    _api(
+        "continuum_api_snapshot_age_seconds",
+        SeriesType.GAUGE,
+        "seconds",
+        "Age of the cluster snapshot rankings are served from.",
+    ),
+    _api(
+        "continuum_api_snapshot_nodes",
+        SeriesType.GAUGE,
+        "",
+        "Nodes in the cluster snapshot.",
+    ),
+    _api(
+        "continuum_api_snapshot_refresh_duration_seconds",
+        SeriesType.HISTOGRAM,
+        "seconds",
+        "Time to refresh the cluster snapshot from Prometheus.",
+    ),
+    _api(
+        "continuum_api_snapshot_refresh_failures_total",
+        SeriesType.COUNTER,
+        "",
+        "Snapshot refreshes that failed, by reason (unavailable, query).",
+        ("reason",),
+    ),
+    _api(
+        "continuum_api_rankings_total",
+        SeriesType.COUNTER,
+        "",
+        "Rankings computed, by caller (rankings, extender).",
+        ("caller",),
+    ),
+    _api(
+        "continuum_api_alerts_received_total",
+        SeriesType.COUNTER,
+        "",
+        "Alerts received from Alertmanager, by status (firing, resolved).",
+        ("status",),
+    ),
+    _api(
+        "continuum_api_unhealthy_nodes",
+        SeriesType.GAUGE,
+        "",
+        "Nodes marked unhealthy by firing alerts.",
+    ),
+    _api(
+        "continuum_api_pending_reservations",
+        SeriesType.GAUGE,
+        "",
+        "Placements counted against nodes until their metrics show them.",
+    ),
+)

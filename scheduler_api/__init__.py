@@ -1,0 +1,39 @@
+"""The scheduler API: inventory, explainable rankings, data locations, alerts, k8s extender.
+
+Serve it from a config file, or build the app yourself::
+
+    import scheduler_api
+    scheduler_api.run(Path("continuum.yaml"))          # blocks until SIGINT/SIGTERM
+
+    app = scheduler_api.create_app(scheduler_api.load_settings(None, token_file=path))
+
+The web stack is imported on first use, so ``scheduler_api.ranking`` stays light for the
+placement engine and the simulator.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from scheduler_api._app import create_app
+    from scheduler_api._server import run
+    from scheduler_api._settings import ApiSettings, ConfigError, load_settings
+
+__all__ = ["ApiSettings", "ConfigError", "create_app", "load_settings", "run"]
+
+_LAZY = {
+    "create_app": "scheduler_api._app",
+    "run": "scheduler_api._server",
+    "ApiSettings": "scheduler_api._settings",
+    "ConfigError": "scheduler_api._settings",
+    "load_settings": "scheduler_api._settings",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'scheduler_api' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

@@ -1,0 +1,74 @@
+"""Request dependencies, as ``Annotated`` types the routes declare.
+
+@router.get("/nodes", dependencies=[READ])
+def list_nodes(ctx: Context, view: View) -> NodesOut: ...
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from scheduler_api._cluster import ClusterView
+from scheduler_api._context import ApiContext
+from scheduler_api._errors import ApiError
+from scheduler_api._settings import Scope
+
+__all__ = ["ALERTS", "READ", "SCHEDULE", "Context", "View", "require_scope"]
+
+_bearer = HTTPBearer(
+    auto_error=False,
+    description="A token from `continuum token show` or one of `api.tokens`, with its scopes.",
+)
+_CHALLENGE = {"WWW-Authenticate": "Bearer"}
+
+
+def get_context(request: Request) -> ApiContext:
+    context: ApiContext = request.app.state.context
+    return context
+
+
+Context = Annotated[ApiContext, Depends(get_context)]
+
+
+def get_view(ctx: Context) -> ClusterView:
+    """The current snapshot (503 via SnapshotUnavailableError when none is fresh enough)."""
+    return ctx.cluster.view()
+
+
+View = Annotated[ClusterView, Depends(get_view)]
+
+
+def require_scope(scope: Scope) -> Callable[..., None]:
+    """A dependency that admits only bearer tokens holding ``scope``."""
+
+    def check(
+        ctx: Context,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
+    ) -> None:
+        if credentials is None:
+            raise ApiError(
+                401,
+                "missing bearer token: send 'Authorization: Bearer <token>' "
+                "(the local one is printed by `continuum token show`)",
+                headers=_CHALLENGE,
+            )
+        scopes = ctx.tokens.scopes_of(credentials.credentials)
+        if not scopes:
+            raise ApiError(401, "unknown bearer token", headers=_CHALLENGE)
+        if scope not in scopes:
+            raise ApiError(403, f"this token lacks the '{scope}' scope")
+
+    return check
+
+
+def _security(scope: Scope) -> Any:
+    return Security(require_scope(scope))
+
+
+READ = _security(Scope.READ)
+SCHEDULE = _security(Scope.SCHEDULE)
+ALERTS = _security(Scope.ALERTS)

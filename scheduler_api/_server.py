@@ -1,0 +1,41 @@
+"""``scheduler_api.run(config_file)``: serve the API with uvicorn until SIGINT or SIGTERM."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import uvicorn
+
+from scheduler_api._app import create_app
+from scheduler_api._settings import load_settings
+
+__all__ = ["run"]
+
+log = logging.getLogger(__name__)
+
+
+def run(config_file: Path | None) -> None:
+    """Serve the scheduler API as configured in section ``api`` of ``config_file``.
+
+    Blocks until SIGINT or SIGTERM (uvicorn handles both and shuts down gracefully).
+
+    Raises:
+        ConfigError: a setting is invalid or a token file is unreadable (names the key).
+    """
+    settings = load_settings(config_file)
+    app = create_app(settings)
+    ssl: dict[str, str] = {}
+    if settings.tls_certfile is not None and settings.tls_keyfile is not None:
+        ssl = {"ssl_certfile": str(settings.tls_certfile), "ssl_keyfile": str(settings.tls_keyfile)}
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        **ssl,  # type: ignore[arg-type]
+    )
+    log.info("scheduler API on %s", settings.listen)
+    uvicorn.Server(config).run()

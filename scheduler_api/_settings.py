@@ -1,0 +1,201 @@
+"""Settings of the scheduler API: section ``api`` of continuum.yaml.
+
+Every key can be overridden from the environment, e.g. ``CONTINUUM_API__LISTEN=0.0.0.0:8443`` or
+``CONTINUUM_API__WEIGHTS__ENERGY=0``::
+
+    settings = load_settings(Path("continuum.yaml"))
+    app = create_app(settings)
+"""
+
+from __future__ import annotations
+
+import os
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    InitSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from scheduler_api.ranking import DEFAULT_STALE_AFTER_S, Weights
+
+__all__ = ["ApiSettings", "ConfigError", "Scope", "TokenSpec", "WeightSettings", "load_settings"]
+
+DEFAULT_LISTEN = "127.0.0.1:8080"
+DEFAULT_PROMETHEUS_URL = "http://127.0.0.1:9090"
+DEFAULT_SNAPSHOT_INTERVAL_S = 5.0
+DEFAULT_SNAPSHOT_MAX_AGE_S = 120.0
+DEFAULT_PENDING_TTL_S = 60.0
+DEFAULT_QUERY_TIMEOUT_S = 5.0
+
+
+class ConfigError(ValueError):
+    """A configuration value is invalid; the message names the key and the fix."""
+
+
+class Scope(StrEnum):
+    """What a bearer token may do."""
+
+    READ = "read"
+    SCHEDULE = "schedule"
+    ALERTS = "alerts"
+
+
+def _default_state_dir() -> Path:
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "continuum"
+
+
+class TokenSpec(BaseModel):
+    """One bearer token (inline or in a file) and its scopes."""
+
+    token: str | None = None
+    token_file: Path | None = None
+    scopes: list[Scope] = Field(default_factory=lambda: list(Scope))
+
+    @model_validator(mode="after")
+    def _one_source(self) -> TokenSpec:
+        if (self.token is None) == (self.token_file is None):
+            raise ValueError("give exactly one of token or token_file")
+        return self
+
+
+class WeightSettings(BaseModel):
+    """Score weights (see :class:`scheduler_api.ranking.Weights`)."""
+
+    cpu_headroom: float = Field(1.0, ge=0)
+    memory_headroom: float = Field(1.0, ge=0)
+    balance: float = Field(0.5, ge=0)
+    variability: float = Field(1.0, ge=0)
+    pressure: float = Field(1.0, ge=0)
+    locality: float = Field(1.0, ge=0)
+    speed: float = Field(0.5, ge=0)
+    energy: float = Field(0.25, ge=0)
+    risk_margin: float = Field(1.0, ge=0)
+    risk_sensitivity: float = Field(1.0, gt=0)
+
+    def to_weights(self) -> Weights:
+        return Weights(**self.model_dump())
+
+
+class ApiSettings(BaseSettings):
+    """Everything the scheduler API reads (section ``api``).
+
+    Attributes:
+        listen: ``host:port`` to serve on.
+        prometheus_url: Prometheus (or a compatible query API) base URL.
+        token_file: a file holding one token with every scope (the local token).
+        tokens: further tokens with their scopes.
+        database: SQLite file for the dataset catalogue, alert history and placements.
+        snapshot_interval_s: seconds between snapshot refreshes.
+        stale_after_s: a node whose newest data is older is marked stale and not placed on.
+        snapshot_max_age_s: during a Prometheus outage the last snapshot is served until this old.
+        pending_ttl_s: how long recently placed load is counted before metrics show it.
+        query_timeout_s: timeout of one PromQL query.
+        unhealthy_severities: alert severities that mark a node unhealthy.
+        extender_requires_token: kube-scheduler cannot send bearer tokens; false opens the
+            extender routes (only behind TLS client authentication or on a private network).
+        tls_certfile: serve HTTPS with this certificate (and ``tls_keyfile``).
+        tls_keyfile: private key of ``tls_certfile``.
+        weights: score weights.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="CONTINUUM_API__", env_nested_delimiter="__", extra="ignore"
+    )
+
+    listen: str = DEFAULT_LISTEN
+    prometheus_url: str = DEFAULT_PROMETHEUS_URL
+    token_file: Path | None = None
+    tokens: list[TokenSpec] = Field(default_factory=list)
+    database: Path = Field(default_factory=lambda: _default_state_dir() / "continuum.db")
+    snapshot_interval_s: float = Field(DEFAULT_SNAPSHOT_INTERVAL_S, ge=0.1)
+    stale_after_s: float = Field(DEFAULT_STALE_AFTER_S, gt=0)
+    snapshot_max_age_s: float = Field(DEFAULT_SNAPSHOT_MAX_AGE_S, gt=0)
+    pending_ttl_s: float = Field(DEFAULT_PENDING_TTL_S, ge=0)
+    query_timeout_s: float = Field(DEFAULT_QUERY_TIMEOUT_S, gt=0)
+    unhealthy_severities: list[str] = Field(default_factory=lambda: ["critical"])
+    extender_requires_token: bool = True
+    tls_certfile: Path | None = None
+    tls_keyfile: Path | None = None
+    weights: WeightSettings = WeightSettings()
+
+    @field_validator("listen")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        host, _, port = value.rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError("must be host:port, e.g. 127.0.0.1:8080")
+        return value
+
+    @field_validator("prometheus_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL, e.g. http://127.0.0.1:9090")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> ApiSettings:
+        if (self.tls_certfile is None) != (self.tls_keyfile is None):
+            raise ValueError("tls_certfile and tls_keyfile go together: set both or neither")
+        return self
+
+    @property
+    def host(self) -> str:
+        return self.listen.rpartition(":")[0]
+
+    @property
+    def port(self) -> int:
+        return int(self.listen.rpartition(":")[2])
+
+
+def _load_section(path: Path | None) -> dict[str, Any]:
+    if path is None:
+        return {}
+    try:
+        loaded = yaml.safe_load(path.read_text())
+    except FileNotFoundError as err:
+        raise ConfigError(f"config file {path} does not exist") from err
+    except yaml.YAMLError as err:
+        raise ConfigError(f"config file {path} is not valid YAML: {err}") from err
+    section = (loaded or {}).get("api") if isinstance(loaded, dict | None) else None
+    if section is None:
+        return {}
+    if not isinstance(section, dict):
+        raise ConfigError(f"api: must be a mapping of keys in {path}")
+    return section
+
+
+def load_settings(path: Path | None = None, **overrides: Any) -> ApiSettings:
+    """Load section ``api`` from ``path`` (if any), environment overrides beating the file.
+
+    Raises:
+        ConfigError: a value is invalid; the message names the dotted key.
+    """
+    file_values = {**_load_section(path), **overrides}
+
+    class _FromFile(ApiSettings):
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            return (env_settings, InitSettingsSource(settings_cls, file_values))
+
+    try:
+        return _FromFile()
+    except ValidationError as err:
+        first = err.errors()[0]
+        key = ".".join(["api", *(str(part) for part in first["loc"])])
+        raise ConfigError(f"{key}: {first['msg']}") from err

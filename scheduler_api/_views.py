@@ -1,0 +1,220 @@
+"""What the routes answer, as plain functions of the context and the snapshot (no HTTP here).
+
+out = rank_task(ctx, ctx.cluster.view(), RankingRequest(cpu_cores=2, memory_bytes=1 << 30))
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Literal
+
+from scheduler_api._cluster import ClusterView
+from scheduler_api._context import ApiContext
+from scheduler_api._errors import ApiError
+from scheduler_api._schemas import (
+    CapacityOut,
+    NodeOut,
+    PressureOut,
+    RankedOut,
+    RankingOut,
+    RankingRequest,
+    RejectedOut,
+    SnapshotInfo,
+    UsageOut,
+)
+from scheduler_api.ranking import (
+    DatasetLocation,
+    NodeSnapshot,
+    Ranking,
+    Reservation,
+    TaskRequirements,
+    Usage,
+    rank,
+)
+
+__all__ = ["health_of", "node_out", "rank_task", "requirements_of", "run_ranking", "snapshot_info"]
+
+# Ranking and reserving must be one step, or two requests of a burst pick the same node.
+_RESERVE_LOCK = threading.Lock()
+
+
+def snapshot_info(view: ClusterView, now_s: float) -> SnapshotInfo:
+    """Age and degradation of the data behind an answer."""
+    return SnapshotInfo(
+        snapshot_age_s=round(view.age_s(now_s), 3),
+        degraded=view.refresh_error is not None,
+        warning=view.refresh_error,
+    )
+
+
+def health_of(
+    node: NodeSnapshot, now_s: float, stale_after_s: float
+) -> Literal["healthy", "stale", "unhealthy"]:
+    if node.alerts:
+        return "unhealthy"
+    if now_s - node.last_seen_s > stale_after_s:
+        return "stale"
+    return "healthy"
+
+
+def _usage(usage: Usage) -> UsageOut:
+    return UsageOut(
+        cpu_utilization=usage.cpu_utilization,
+        cpu_utilization_avg5m=usage.cpu_utilization_avg5m,
+        cpu_utilization_stddev5m=usage.cpu_utilization_stddev5m,
+        cpu_utilization_max1m=usage.cpu_utilization_max1m,
+        memory_available_bytes=usage.memory_available_bytes,
+        memory_available_avg5m_bytes=usage.memory_available_avg5m_bytes,
+        network_receive_bytes_per_s=usage.network_receive_bytes_per_s,
+        network_transmit_bytes_per_s=usage.network_transmit_bytes_per_s,
+    )
+
+
+def _capacity(node: NodeSnapshot) -> CapacityOut:
+    c = node.capacity
+    return CapacityOut(cpu_cores=c.cpu_cores, memory_bytes=c.memory_bytes, gpus=c.gpus)
+
+
+def node_out(node: NodeSnapshot, now_s: float, stale_after_s: float) -> NodeOut:
+    """One node of the inventory, with health and freshness."""
+    p = node.pressure
+    return NodeOut(
+        id=node.id,
+        tier=node.tier,
+        site=node.site,
+        arch=node.arch,
+        labels=dict(node.labels),
+        capacity=_capacity(node),
+        usage=_usage(node.usage),
+        pressure=PressureOut(cpu=p.cpu, memory=p.memory, io=p.io),
+        last_seen_s=node.last_seen_s,
+        age_s=round(max(now_s - node.last_seen_s, 0.0), 3),
+        health=health_of(node, now_s, stale_after_s),
+        alerts=list(node.alerts),
+        relative_speed=node.relative_speed,
+        power_watts=node.power_watts,
+    )
+
+
+def requirements_of(ctx: ApiContext, request: RankingRequest) -> TaskRequirements:
+    """The ranking model's requirements, datasets resolved through the catalogue.
+
+    Raises:
+        ApiError: 404 when a dataset is not catalogued.
+    """
+    datasets: list[DatasetLocation] = []
+    for ref in request.datasets:
+        record = ctx.datasets.get(ref.id)
+        if record is None:
+            raise ApiError(
+                404,
+                f"dataset {ref.id!r} is not in the catalogue: PUT /v1/datasets/{ref.id} first",
+            )
+        location = record.as_location()
+        if ref.size_bytes is not None:
+            location = DatasetLocation(
+                location.id, ref.size_bytes, location.nodes, location.sites, location.residency
+            )
+        datasets.append(location)
+    return TaskRequirements(
+        cpu_cores=request.cpu_cores,
+        memory_bytes=request.memory_bytes,
+        gpus=request.gpus,
+        arch=request.arch,
+        tier=request.tier,
+        site=request.site,
+        labels=request.labels,
+        datasets=tuple(datasets),
+        duration_s=request.duration_s,
+    )
+
+
+def run_ranking(
+    ctx: ApiContext,
+    view: ClusterView,
+    requirements: TaskRequirements,
+    *,
+    limit: int | None,
+    rejected_limit: int | None,
+    caller: str,
+) -> Ranking:
+    """Rank against the view with the app's weights, stale bound and pending load."""
+    now_s = ctx.clock()
+    ctx.metrics.rankings.labels(caller=caller).inc()
+    return rank(
+        requirements,
+        view.table,
+        now_s=now_s,
+        weights=ctx.weights,
+        stale_after_s=ctx.settings.stale_after_s,
+        pending=ctx.pending.totals(now_s=now_s),
+        network=view.network,
+        limit=limit,
+        rejected_limit=rejected_limit,
+    )
+
+
+def _ranking_out(
+    ctx: ApiContext, view: ClusterView, ranking: Ranking, reserved: str | None
+) -> RankingOut:
+    info = snapshot_info(view, ctx.clock())
+    return RankingOut(
+        snapshot_age_s=info.snapshot_age_s,
+        degraded=info.degraded,
+        warning=info.warning,
+        ranked=[
+            RankedOut(
+                node=entry.node.id,
+                tier=entry.node.tier,
+                site=entry.node.site,
+                score=entry.score,
+                components=dict(entry.components),
+                capacity=_capacity(entry.node),
+                usage=_usage(entry.node.usage),
+                cpu_free_cores_after=entry.cpu_free_cores_after,
+                memory_free_bytes_after=entry.memory_free_bytes_after,
+                transfer_bytes=entry.transfer_bytes,
+                transfer_s=entry.transfer_s,
+                estimated_duration_s=entry.estimated_duration_s,
+            )
+            for entry in ranking.ranked
+        ],
+        rejected=[RejectedOut(node=r.node_id, reasons=list(r.reasons)) for r in ranking.rejected],
+        feasible_total=ranking.feasible_total,
+        rejected_total=ranking.rejected_total,
+        weights=ctx.weights.components(),
+        reserved=reserved,
+    )
+
+
+def rank_task(ctx: ApiContext, view: ClusterView, request: RankingRequest) -> RankingOut:
+    """Answer ``POST /v1/rankings``; with ``reserve``, count the task against the best node."""
+    requirements = requirements_of(ctx, request)
+    if not request.reserve:
+        ranking = run_ranking(
+            ctx,
+            view,
+            requirements,
+            limit=request.limit,
+            rejected_limit=request.rejected_limit,
+            caller="rankings",
+        )
+        return _ranking_out(ctx, view, ranking, None)
+    with _RESERVE_LOCK:
+        ranking = run_ranking(
+            ctx,
+            view,
+            requirements,
+            limit=request.limit,
+            rejected_limit=request.rejected_limit,
+            caller="rankings",
+        )
+        reserved = ranking.ranked[0].node.id if ranking.ranked else None
+        if reserved is not None:
+            ctx.pending.add(
+                reserved,
+                Reservation(request.cpu_cores, float(request.memory_bytes), request.gpus),
+                now_s=ctx.clock(),
+            )
+            ctx.metrics.pending.set(len(ctx.pending))
+    return _ranking_out(ctx, view, ranking, reserved)

@@ -1,0 +1,58 @@
+"""``GET|PUT /v1/datasets/{dataset_id}``: the data-location catalogue."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+
+from scheduler_api._datasets import DatasetRecord
+from scheduler_api._deps import READ, SCHEDULE, Context
+from scheduler_api._errors import ERROR_RESPONSES, ApiError, error_response
+from scheduler_api._schemas import DatasetIn, DatasetOut
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1", tags=["datasets"], responses=ERROR_RESPONSES)
+
+DatasetId = Annotated[
+    str,
+    Path(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,252}$",
+        description="Dataset id: letters, digits, '.', '_', ':', '-'.",
+    ),
+]
+
+
+def _out(record: DatasetRecord) -> DatasetOut:
+    return DatasetOut(
+        id=record.id,
+        size_bytes=record.size_bytes,
+        nodes=list(record.nodes),
+        sites=list(record.sites),
+        residency=record.residency,
+        updated_at_s=record.updated_at_s,
+    )
+
+
+@router.get(
+    "/datasets/{dataset_id}",
+    summary="Where a dataset lives",
+    dependencies=[READ],
+    responses={404: error_response("The dataset is not catalogued.")},
+)
+def get_dataset(ctx: Context, dataset_id: DatasetId) -> DatasetOut:
+    record = ctx.datasets.get(dataset_id)
+    if record is None:
+        raise ApiError(404, f"dataset {dataset_id!r} is not catalogued: PUT it first")
+    return _out(record)
+
+
+@router.put(
+    "/datasets/{dataset_id}", summary="Create or replace a dataset", dependencies=[SCHEDULE]
+)
+def put_dataset(ctx: Context, dataset_id: DatasetId, body: DatasetIn) -> DatasetOut:
+    record = DatasetRecord(
+        dataset_id, body.size_bytes, tuple(body.nodes), tuple(body.sites), body.residency
+    )
+    return _out(ctx.datasets.put(record))

@@ -1,0 +1,27 @@
+"""``POST /v1/rankings``: requirements in, ranked feasible nodes with their breakdown out."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from scheduler_api._deps import SCHEDULE, Context, View
+from scheduler_api._errors import ERROR_RESPONSES, error_response
+from scheduler_api._schemas import RankingOut, RankingRequest
+from scheduler_api._views import rank_task
+
+__all__ = ["router"]
+
+router = APIRouter(
+    prefix="/v1", tags=["rankings"], dependencies=[SCHEDULE], responses=ERROR_RESPONSES
+)
+
+
+@router.post(
+    "/rankings",
+    summary="Rank nodes for a task",
+    description="Filters nodes on hard constraints and health, scores the rest; every ranked "
+    "node shows its score components and every filtered node its reasons.",
+    responses={404: error_response("A dataset named in the request is not catalogued.")},
+)
+async def create_ranking(ctx: Context, view: View, request: RankingRequest) -> RankingOut:
+    return rank_task(ctx, view, request)
