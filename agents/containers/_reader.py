@@ -151,6 +151,31 @@ class GroupReader:
         )
         self._clk_tck = os.sysconf("SC_CLK_TCK")
 
+    def paths(self) -> list[str]:
+        """The cgroup files this reader reads each cycle (procfs files aside)."""
+        candidates = [
+            self._cpu_stat_v2,
+            self._cpu_stat_v1 if not self._throttle_in_v2 else None,
+            *(() if self._cpu_stat_v2 is not None else self._v1_cpu_paths()),
+            self._mem_usage,
+            self._mem_stat,
+            self._mem_limit,
+            self._mem_swap,
+            self._mem_events,
+            *(path for _, path in self._pressure),
+            self._io_stat,
+            *((self._blkio_bytes, self._blkio_ops) if self._io_stat is None else ()),
+            self._pids_current,
+            self._pids_max,
+            self._procs,
+        ]
+        return [path for path in candidates if path is not None]
+
+    def _v1_cpu_paths(self) -> tuple[str | None, ...]:
+        if self._cpuacct_user is not None and self._cpuacct_sys is not None:
+            return (self._cpuacct_user, self._cpuacct_sys)
+        return (self._cpuacct_stat,)
+
     def read(self) -> ContainerStats:
         """Read every counter once.
 
