@@ -1,0 +1,66 @@
+"""Settings of the forwarder: section ``forward`` of continuum.yaml.
+
+Example::
+
+    forward:
+      listen: 127.0.0.1:9468     # the forwarder's own /metrics
+      interval_s: 15             # time between scrapes of the target
+      scrape_timeout_s: 10
+      queue_max_records: 64      # expositions held while Kafka is away; oldest dropped past it
+
+The target URL is not configuration but the command's argument
+(``continuum agent forward --target URL``), so one file serves several forwarders.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field, model_validator
+
+from agents._otel._settings import AgentSettings
+
+__all__ = ["DEFAULT_LISTEN", "ForwardSettings"]
+
+DEFAULT_LISTEN = "127.0.0.1:9468"
+DEFAULT_INTERVAL_S = 15.0
+DEFAULT_SCRAPE_TIMEOUT_S = 10.0
+DEFAULT_QUEUE_MAX_RECORDS = 64
+#: The largest exposition read from a target; larger answers are refused as a scrape error.
+DEFAULT_MAX_SCRAPE_BYTES = 32 << 20
+#: Prometheus accepts samples up to its out-of-order window (10 min here) behind its head.
+DEFAULT_MAX_RECORD_AGE_S = 600.0
+
+
+class ForwardSettings(AgentSettings):
+    """The ``forward`` section: the shared agent keys plus the forwarder's own."""
+
+    listen: str = Field(DEFAULT_LISTEN, description="host:port where /metrics is served")
+    interval_s: float = Field(
+        DEFAULT_INTERVAL_S, ge=1.0, description="seconds between scrapes of the target"
+    )
+    scrape_timeout_s: float = Field(
+        DEFAULT_SCRAPE_TIMEOUT_S,
+        gt=0.0,
+        description="seconds one scrape may take, below interval_s",
+    )
+    max_scrape_bytes: int = Field(
+        DEFAULT_MAX_SCRAPE_BYTES, ge=1024, description="largest exposition accepted, in bytes"
+    )
+    queue_max_records: int = Field(
+        DEFAULT_QUEUE_MAX_RECORDS,
+        ge=1,
+        description="records held for Kafka; oldest dropped past it",
+    )
+    max_record_age_s: float = Field(
+        DEFAULT_MAX_RECORD_AGE_S,
+        gt=0.0,
+        description="seconds a record may wait for Kafka before it is counted lost",
+    )
+    tls_insecure_skip_verify: bool = Field(
+        False, description="scrape https targets without verifying their certificate"
+    )
+
+    @model_validator(mode="after")
+    def _timeout_below_interval(self) -> ForwardSettings:
+        if self.scrape_timeout_s > self.interval_s:
+            raise ValueError("scrape_timeout_s must not exceed interval_s")
+        return self

@@ -1,0 +1,100 @@
+"""``agents.forward.run``: the forwarder daemon wired through the shared agent plumbing."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from agents._otel import (
+    Agent,
+    ConfigError,
+    IdentitySettings,
+    KafkaSettings,
+    default_producer_factory,
+    load_section,
+    run_until_signal,
+)
+from agents.forward._config import ForwardSettings
+from agents.forward._forwarder import ForwardCollector, Forwarder
+from agents.forward._scrape import Scraper
+from agents.forward._sender import RecordQueue, RecordSender
+
+__all__ = ["build_forwarder", "run"]
+
+_log = logging.getLogger(__name__)
+
+
+def _check_target(target_url: str) -> None:
+    parts = urlsplit(target_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(
+            f"--target: expected an http(s):// URL of a metrics endpoint, got {target_url!r}"
+        )
+
+
+def build_forwarder(
+    target_url: str,
+    *,
+    identity: IdentitySettings,
+    kafka: KafkaSettings,
+    settings: ForwardSettings,
+) -> Forwarder:
+    """Assemble the scraper, queue, sender and forwarder for one target.
+
+    Raises:
+        ConfigError: the target is not an http(s) URL.
+    """
+    _check_target(target_url)
+    scraper = Scraper(
+        target_url,
+        timeout_s=settings.scrape_timeout_s,
+        max_bytes=settings.max_scrape_bytes,
+        verify=not settings.tls_insecure_skip_verify,
+    )
+    queue = RecordQueue(settings.queue_max_records)
+    sender = RecordSender(
+        queue,
+        topic=kafka.topic,
+        producer_factory=default_producer_factory(kafka, settings.max_message_bytes),
+        max_age_s=settings.max_record_age_s,
+        flush_timeout_s=kafka.request_timeout_ms / 1000 * 2,
+    )
+    return Forwarder(
+        scraper,
+        queue,
+        sender,
+        identity=identity,
+        interval_s=settings.interval_s,
+        max_message_bytes=settings.max_message_bytes,
+    )
+
+
+def run(config_file: Path | None, target_url: str) -> None:
+    """Forward ``target_url``'s exposition to Kafka until SIGINT or SIGTERM.
+
+    Reads sections ``identity``, ``kafka`` and ``forward``; serves its own telemetry on
+    ``forward.listen``.
+
+    Raises:
+        ConfigError: a setting or the target URL is invalid (the message names the key).
+    """
+    identity = load_section(IdentitySettings, "identity", config_file)
+    kafka = load_section(KafkaSettings, "kafka", config_file)
+    settings = load_section(ForwardSettings, "forward", config_file)
+    forwarder = build_forwarder(target_url, identity=identity, kafka=kafka, settings=settings)
+    agent = Agent(
+        "forward",
+        [ForwardCollector(forwarder)],
+        identity=identity,
+        kafka=kafka,
+        settings=settings,
+    )
+    forwarder.start()
+    _log.info(
+        "forwarding %s to Kafka topic %s every %g s", target_url, kafka.topic, settings.interval_s
+    )
+    try:
+        run_until_signal(agent)
+    finally:
+        forwarder.stop()
