@@ -21,6 +21,7 @@ import logging
 import random
 import threading
 import time
+import warnings
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -71,7 +72,11 @@ def default_producer_factory(
     """A factory of kafka-python producers configured for ordered, restart-proof delivery."""
 
     def create() -> ProducerLike:
-        from kafka import KafkaProducer
+        with warnings.catch_warnings():
+            # kafka-python 3.0.12 loads its protocol schemas with the deprecated
+            # importlib.resources.read_text; that is its business, not a fault of ours.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            from kafka import KafkaProducer
 
         producer: ProducerLike = KafkaProducer(
             **settings.client_options(),
@@ -142,6 +147,7 @@ class KafkaSender:
         if not self._failing:
             self.flush(timeout_s)
         self._stop.set()
+        self._queue.wake()
         self._thread.join(timeout_s + self._flush_timeout_s)
         self._thread = None
         self._close_producer()

@@ -138,6 +138,11 @@ class DeliveryQueue:
                 self._ready.wait(timeout_s)
             return bool(self._memory or self._spool)
 
+    def wake(self) -> None:
+        """Wake a consumer blocked in :meth:`wait` (on shutdown)."""
+        with self._lock:
+            self._ready.notify_all()
+
     def peek(self, limit: int) -> list[Message]:
         """The oldest ``limit`` messages, without removing them."""
         with self._lock:
@@ -198,11 +203,11 @@ class DeliveryQueue:
         self._enforce_cap_locked()
 
     def _write_locked(self, message: Message) -> _SpoolEntry | None:
-        self._dir.mkdir(parents=True, exist_ok=True)
         data = _HEADER.pack(_MAGIC, len(message.key), message.points) + message.key + message.value
         path = self._path(message.seq)
         tmp = path.with_suffix(".tmp")
         try:
+            self._dir.mkdir(parents=True, exist_ok=True)
             tmp.write_bytes(data)
             os.replace(tmp, path)
         except OSError as err:

@@ -1,0 +1,137 @@
+"""Settings loading (file, environment, errors), the resource, and the /metrics endpoint."""
+
+from __future__ import annotations
+
+import base64
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from prometheus_client.registry import CollectorRegistry
+
+from agents._otel import (
+    AgentSettings,
+    ConfigError,
+    IdentityCollector,
+    IdentitySettings,
+    KafkaSettings,
+    MetricsServer,
+    build_resource,
+    load_section,
+)
+from agents.node import NodeSettings
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "continuum.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_file_then_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = write(
+        tmp_path,
+        "identity: {node_id: edge-01, tier: edge, labels: {rack: r1}}\n"
+        "agent: {interval_s: 5, collectors: {gpu: false}}\n"
+        "kafka: {bootstrap_servers: 'a:1,b:2', security_protocol: SASL_SSL, sasl_username: u,"
+        " sasl_password: p, ssl_cafile: /etc/ca.pem}\n",
+    )
+    monkeypatch.setenv("CONTINUUM_AGENT__INTERVAL_S", "2")
+    monkeypatch.setenv("CONTINUUM_AGENT__COLLECTORS__DISK", "false")
+    settings = load_section(NodeSettings, "agent", config)
+    assert settings.interval_s == 2
+    assert settings.collectors.gpu is False
+    assert settings.collectors.disk is False
+    assert settings.listen == "127.0.0.1:9464"
+    identity = load_section(IdentitySettings, "identity", config)
+    assert (identity.node_id, identity.tier, identity.site) == ("edge-01", "edge", "local")
+    options = load_section(KafkaSettings, "kafka", config).client_options()
+    assert options["bootstrap_servers"] == ["a:1", "b:2"]
+    assert options["sasl_plain_password"] == "p"
+    assert options["ssl_cafile"] == "/etc/ca.pem"
+    assert options["sasl_mechanism"] == "PLAIN"
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "expected"),
+    [
+        (
+            "agent: {interval_s: 0.5}",
+            r"agent\.interval_s: .*greater than or equal to 1 \(seconds between",
+        ),
+        ("agent: {listen: nowhere}", r"agent\.listen: .*host:port"),
+        ("agent: {disk_skip_devices: '('}", r"agent\.disk_skip_devices: .*regular expression"),
+        ("agent: {collectors: {gpu: maybe}}", r"agent\.collectors\.gpu: "),
+    ],
+)
+def test_errors_name_the_key(tmp_path: Path, yaml_text: str, expected: str) -> None:
+    with pytest.raises(ConfigError, match=expected):
+        load_section(NodeSettings, "agent", write(tmp_path, yaml_text))
+
+
+def test_identity_error_names_the_key(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"identity\.tier: .*edge, cloud, hpc"):
+        load_section(IdentitySettings, "identity", write(tmp_path, "identity: {tier: moon}"))
+
+
+def test_broken_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_section(AgentSettings, "agent", write(tmp_path, "agent: [\n"))
+    with pytest.raises(ConfigError, match="does-not-exist"):
+        load_section(AgentSettings, "agent", tmp_path / "does-not-exist.yaml")
+
+
+def test_resource_carries_identity_and_labels() -> None:
+    identity = IdentitySettings(node_id="n1", tier="hpc", site="s", labels={"rack": "r9"})
+    attrs = build_resource(identity, cpu_model="CPU X").attributes
+    assert attrs["continuum.node.id"] == "n1"
+    assert attrs["continuum.tier"] == "hpc"
+    assert attrs["continuum.site"] == "s"
+    assert attrs["continuum.label.rack"] == "r9"
+    assert attrs["host.cpu.model.name"] == "CPU X"
+    assert {"host.name", "host.arch", "os.type"} <= set(attrs)
+    assert "service.name" not in attrs
+
+
+def serve(basic_auth: tuple[str, str] | None = None) -> MetricsServer:
+    identity = IdentitySettings(node_id="n1", tier="edge", site="s")
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(
+        IdentityCollector(
+            CollectorRegistry(auto_describe=False),
+            {"node": "n1", "tier": "edge", "site": "s"},
+            build_resource(identity),
+        )
+    )
+    server = MetricsServer(registry, ("127.0.0.1", 0), basic_auth=basic_auth)
+    server.start()
+    return server
+
+
+def get(url: str, auth: str | None = None) -> tuple[int, str]:
+    request = urllib.request.Request(url)
+    if auth:
+        request.add_header("Authorization", "Basic " + base64.b64encode(auth.encode()).decode())
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as err:
+        return err.code, ""
+
+
+def test_basic_auth_and_paths() -> None:
+    server = serve(("scraper", "s3cret"))
+    try:
+        base = f"http://127.0.0.1:{server.port}"
+        assert get(f"{base}/metrics")[0] == 401
+        assert get(f"{base}/metrics", "scraper:wrong")[0] == 401
+        status, body = get(f"{base}/metrics", "scraper:s3cret")
+        assert status == 200
+        assert "target_info{" in body
+        assert 'node="n1"' in body
+        assert "continuum_node_id" not in body
+        assert get(f"{base}/other", "scraper:s3cret")[0] == 404
+    finally:
+        server.stop()
+        server.stop()  # idempotent
