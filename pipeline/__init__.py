@@ -5,15 +5,23 @@ Prometheus to acknowledge and commits)::
 
     import pipeline
     pipeline.run(Path("continuum.yaml"))
+
+``pipeline.catalogue`` is imported by the API and the dashboards; the worker's modules (Kafka,
+protobuf) load only when one of the names below is first used, so that import stays light.
 """
 
 from __future__ import annotations
 
-from pipeline._config import ConfigError, PipelineSettings, WorkerSettings, load_settings
-from pipeline._errors import PipelineError, RecordError
-from pipeline._remote_write import RemoteWriteEncoder, snappy_block
-from pipeline._run import run
-from pipeline._worker import Worker
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from pipeline._config import ConfigError, PipelineSettings, WorkerSettings, load_settings
+    from pipeline._errors import PipelineError, RecordError
+    from pipeline._remote_write import RemoteWriteEncoder, snappy_block
+    from pipeline._worker import Worker
 
 __all__ = [
     "ConfigError",
@@ -27,3 +35,29 @@ __all__ = [
     "run",
     "snappy_block",
 ]
+
+_LAZY = {
+    "ConfigError": "pipeline._config",
+    "PipelineSettings": "pipeline._config",
+    "WorkerSettings": "pipeline._config",
+    "load_settings": "pipeline._config",
+    "PipelineError": "pipeline._errors",
+    "RecordError": "pipeline._errors",
+    "RemoteWriteEncoder": "pipeline._remote_write",
+    "snappy_block": "pipeline._remote_write",
+    "Worker": "pipeline._worker",
+}
+
+
+def run(config_file: Path | None) -> None:
+    """Run one pipeline worker until SIGINT or SIGTERM (see :func:`pipeline._run.run`)."""
+    from pipeline._run import run as run_worker
+
+    run_worker(config_file)
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'pipeline' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

@@ -4,9 +4,10 @@ One bad sample makes Prometheus reject a whole remote-write request (FACTS.md), 
 is checked here first. Each rule that drops or adjusts a sample counts it under its reason::
 
     cleaner = Cleaner(CleaningRules())
-    series = cleaner.check_series("up", [("node", "n1")])      # SeriesKey, or a reason str
-    if not isinstance(series, str):
-        cleaner.accept(series, "n1", ts_ms, 1.0, GAUGE, now_ms)  # False: dropped and counted
+    key = cleaner.check_series("up", [("node", "n1")])      # SeriesKey, or a reason str
+    if not isinstance(key, str):
+        series = cleaner.intern(key, "n1")
+        cleaner.accept(series, ts_ms, 1.0, GAUGE, now_ms)   # False: dropped and counted
 
 Series rules (checked once per distinct series and cached by the caller): legal metric name,
 legal and unique label names, valid UTF-8, allow and deny lists. Sample rules: finite values
@@ -24,7 +25,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from pipeline._naming import is_valid_label_name, is_valid_metric_name
-from pipeline._remote_write import SeriesKey
+from pipeline._remote_write import SeriesKey, SeriesRef
 
 __all__ = [
     "COUNTER",
@@ -83,15 +84,6 @@ class CleaningRules:
     deny: tuple[str, ...] = field(default_factory=tuple)
 
 
-class _SeriesState:
-    __slots__ = ("node", "ts_ms", "value")
-
-    def __init__(self, ts_ms: int, value: float, node: str):
-        self.ts_ms = ts_ms
-        self.value = value
-        self.node = node
-
-
 def _any_match(patterns: Iterable[re.Pattern[str]], name: str) -> bool:
     return any(p.fullmatch(name) for p in patterns)
 
@@ -117,7 +109,7 @@ class Cleaner:
         self._future_ms = int(rules.max_future_skew_s * 1000)
         old_s = max(rules.out_of_order_window_s - rules.max_future_skew_s - 5.0, 5.0)
         self._old_ms = int(old_s * 1000)
-        self._state: dict[SeriesKey, _SeriesState] = {}
+        self._state: dict[SeriesKey, SeriesRef] = {}
         self._node_series: dict[str, int] = {}
 
     def drop(self, reason: str, count: int = 1) -> None:
@@ -168,14 +160,20 @@ class Cleaner:
         """The worker's clock in milliseconds (one read per record is enough)."""
         return int(self._clock() * 1000)
 
-    def accept(
-        self, series: SeriesKey, node: str, ts_ms: int, value: float, kind: int, now_ms: int
-    ) -> bool:
+    def intern(self, labels: SeriesKey, node: str) -> SeriesRef:
+        """Return the one :class:`SeriesRef` of ``labels`` (created untracked if new)."""
+        series = self._state.get(labels)
+        if series is None:
+            series = SeriesRef(labels, node)
+            self._state[labels] = series
+        return series
+
+    def accept(self, series: SeriesRef, ts_ms: int, value: float, kind: int, now_ms: int) -> bool:
         """Check one sample; count and return False when it must not be sent."""
         if value != value:  # NaN
             self.drop(DropReason.NON_FINITE)
             return False
-        if kind != GAUGE and math.isinf(value):
+        if kind != GAUGE and (value == math.inf or value == -math.inf):
             self.drop(DropReason.NON_FINITE)
             return False
         if ts_ms > now_ms + self._future_ms:
@@ -187,45 +185,53 @@ class Cleaner:
         if kind == COUNTER and value < 0:
             self.drop(DropReason.NEGATIVE_COUNTER)
             return False
-        state = self._state.get(series)
-        if state is None:
+        if not series.tracked:
+            node = series.node
             count = self._node_series.get(node, 0)
             if count >= self.rules.max_series_per_node:
                 self.drop(DropReason.SERIES_LIMIT)
                 return False
             self._node_series[node] = count + 1
-            self._state[series] = _SeriesState(ts_ms, value, node)
+            series.tracked = True
+            series.ts_ms = ts_ms
+            series.value = value
             return True
-        last_ts = state.ts_ms
+        last_ts = series.ts_ms
         if ts_ms == last_ts:
             # Same series and timestamp twice: Prometheus answers 400 if the values differ.
             self.drop(DropReason.DUPLICATE_SAMPLE)
             return False
         if ts_ms > last_ts:
-            if kind == COUNTER and value < state.value:
+            if kind == COUNTER and value < series.value:
                 self.adjust("counter_reset")
-            state.ts_ms = ts_ms
-            state.value = value
+            series.ts_ms = ts_ms
+            series.value = value
         return True
 
     def expire(self, now_ms: int | None = None) -> int:
-        """Forget series idle past the expiry; return how many were forgotten."""
+        """Forget series idle past the expiry; return how many were forgotten.
+
+        Callers that cache :class:`SeriesRef` objects must drop their caches afterwards.
+        """
         now = self.now_ms() if now_ms is None else now_ms
         horizon = now - int(self.rules.series_idle_expiry_s * 1000)
-        stale = [s for s, st in self._state.items() if st.ts_ms < horizon]
+        stale = [s for s in self._state.values() if s.ts_ms < horizon]
         for series in stale:
-            node = self._state.pop(series).node
-            left = self._node_series.get(node, 1) - 1
+            del self._state[series.labels]
+            if not series.tracked:
+                continue
+            series.tracked = False
+            left = self._node_series.get(series.node, 1) - 1
             if left > 0:
-                self._node_series[node] = left
+                self._node_series[series.node] = left
             else:
-                self._node_series.pop(node, None)
+                self._node_series.pop(series.node, None)
         return len(stale)
 
     @property
     def tracked_series(self) -> int:
         """Series currently tracked (all nodes)."""
-        return len(self._state)
+        return sum(self._node_series.values())
 
     @property
     def tracked_nodes(self) -> int:

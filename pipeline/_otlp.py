@@ -26,7 +26,7 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 
 from pipeline._clean import COUNTER, FINITE, GAUGE
 from pipeline._errors import RecordError
-from pipeline._naming import MetricKind, label_name, metric_name, normalise_unit
+from pipeline._naming import MetricKind, metric_name, normalise_unit
 from pipeline._samples import NodeSamples, SampleBuilder
 
 __all__ = ["IDENTITY_ATTRIBUTES", "OtlpDecoder", "any_value"]
@@ -76,16 +76,13 @@ def _plain(value: Any) -> object:
 
 
 def _attributes(attributes: Sequence[Any]) -> tuple[tuple[str, str], ...]:
-    out = []
-    for kv in attributes:
-        v = kv.value
-        out.append(
-            (
-                label_name(kv.key),
-                v.string_value if v.WhichOneof("value") == "string_value" else any_value(v),
-            )
-        )
-    return tuple(out)
+    """Raw ``(key, value)`` pairs; keys are translated with the series, once per series."""
+    pairs = tuple([(kv.key, kv.value.string_value) for kv in attributes])
+    for _key, value in pairs:
+        if not value:
+            # Not a (non-empty) string: render it as the exporter does.
+            return tuple([(kv.key, any_value(kv.value)) for kv in attributes])
+    return pairs
 
 
 def _bound(value: float) -> str:
@@ -126,17 +123,17 @@ class OtlpDecoder:
             if label is not None:
                 identity[label] = any_value(kv.value)
             else:
-                info.append((label_name(kv.key), any_value(kv.value)))
+                info.append((kv.key, any_value(kv.value)))
         if not identity.get("node"):
             if not record_key:
                 raise RecordError("missing_identity", "resource has no continuum.node.id")
             identity["node"] = record_key
         node = identity["node"]
         builder.start(node, tuple(sorted(identity.items())))
-        newest = 0
         for sm in rm.scope_metrics:
             for metric in sm.metrics:
-                newest = max(newest, self._metric(metric))
+                self._metric(metric)
+        newest = builder.newest_ts_ms()
         if newest:
             builder.add(_TARGET_INFO, info, newest, 1.0, GAUGE)
 
@@ -167,7 +164,8 @@ class OtlpDecoder:
                 series = builder.series(name, _attributes(dp.attributes))
                 if series is None:
                     continue
-                value = dp.as_double if dp.WhichOneof("value") == "as_double" else dp.as_int
+                # Only one of the two is set; the other reads as zero.
+                value = dp.as_double or dp.as_int
                 if factor != 1.0:
                     value *= factor
                     builder.cleaner.adjust("unit_normalised")

@@ -26,6 +26,7 @@ __all__ = [
     "REMOTE_WRITE_HEADERS",
     "RemoteWriteEncoder",
     "SeriesKey",
+    "SeriesRef",
     "encode_labels",
     "encode_varint",
     "snappy_block",
@@ -33,6 +34,36 @@ __all__ = [
 
 #: A series identity: ``(name, value)`` label pairs sorted by name, ``__name__`` included.
 SeriesKey = tuple[tuple[str, str], ...]
+
+
+class SeriesRef:
+    """One series, interned: the same object for the same labels while it is tracked.
+
+    Hashing a nested label tuple costs more than the rest of a sample's handling, so the hot
+    path passes these around and keeps per-series state on them instead of in dicts.
+
+    Attributes:
+        labels: the series key.
+        node: the node the series belongs to.
+        ts_ms: newest timestamp accepted (0 before the first).
+        value: value at ``ts_ms``.
+        tracked: counted against its node's series limit.
+        prefix: encoded ``TimeSeries`` head for one sample (set by the encoder).
+    """
+
+    __slots__ = ("labels", "node", "prefix", "tracked", "ts_ms", "value")
+
+    def __init__(self, labels: SeriesKey, node: str = ""):
+        self.labels = labels
+        self.node = node
+        self.ts_ms = 0
+        self.value = 0.0
+        self.tracked = False
+        self.prefix: bytes | None = None
+
+    def __repr__(self) -> str:
+        return f"SeriesRef({self.labels!r})"
+
 
 #: Headers every remote-write 1.0 request carries.
 REMOTE_WRITE_HEADERS: dict[str, str] = {
@@ -49,6 +80,9 @@ _LEN_TAG_1 = b"\x0a"  # field 1, length-delimited
 _LEN_TAG_2 = b"\x12"  # field 2, length-delimited
 # Varints below 128 are one byte; precomputing them skips the loop for every short length.
 _SMALL_VARINTS = [bytes([i]) for i in range(128)]
+# A Sample with a six-byte timestamp varint: value tag + 8 + timestamp tag + 6 = 16 bytes.
+_ONE_SAMPLE_SIZE = 2 + 16
+_ONE_SAMPLE_HEAD = b"\x12\x10" + _SAMPLE_VALUE_TAG
 
 
 def encode_varint(value: int) -> bytes:
@@ -118,15 +152,30 @@ class RemoteWriteEncoder:
             append(body)
         return b"".join(parts)
 
-    def encode_pairs(self, samples: Iterable[tuple[SeriesKey, int, float]]) -> bytes:
-        """Encode one ``TimeSeries`` per ``(series, timestamp_ms, value)`` triple."""
+    def encode_pairs(self, samples: Iterable[tuple[SeriesRef, int, float]]) -> bytes:
+        """Encode one ``TimeSeries`` per ``(series, timestamp_ms, value)`` triple, in order."""
         parts: list[bytes] = []
         append = parts.append
+        pack = _DOUBLE.pack
+        last_ts = -1
+        tail = b""
         for series, ts, value in samples:
-            body = self.labels_bytes(series) + _encode_sample(ts, value)
-            append(_LEN_TAG_1)
-            append(encode_varint(len(body)))
-            append(body)
+            if ts != last_ts:
+                last_ts = ts
+                tail = _SAMPLE_TS_TAG + encode_varint(ts)
+            if len(tail) != 7:  # not a six-byte timestamp: the general path
+                body = encode_labels(series.labels) + _encode_sample(ts, value)
+                append(_LEN_TAG_1 + encode_varint(len(body)) + body)
+                continue
+            prefix = series.prefix
+            if prefix is None:
+                labels = encode_labels(series.labels)
+                prefix = _LEN_TAG_1 + encode_varint(len(labels) + _ONE_SAMPLE_SIZE) + labels
+                series.prefix = prefix
+            append(prefix)
+            append(_ONE_SAMPLE_HEAD)
+            append(pack(value))
+            append(tail)
         return b"".join(parts)
 
 

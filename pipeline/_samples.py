@@ -4,6 +4,7 @@ A :class:`SampleBuilder` holds the cleaner, the aggregator and the series cache.
 :meth:`SampleBuilder.start` for each resource (node), :meth:`SampleBuilder.add` for each point,
 and :meth:`SampleBuilder.finish` at the end of the record::
 
+    builder.begin_record()
     builder.start(node="n1", identity=(("node", "n1"), ("site", "s"), ("tier", "edge")))
     builder.add("system_cpu_utilization", (("cpu_mode", "idle"),), ts_ms, 0.9, GAUGE)
     groups = builder.finish()   # [NodeSamples(node, samples, aggregates, newest_ts_ms)]
@@ -15,13 +16,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from pipeline._aggregate import Aggregator
-from pipeline._clean import COUNTER, Cleaner
-from pipeline._remote_write import SeriesKey
+from pipeline._clean import COUNTER, GAUGE, Cleaner
+from pipeline._naming import label_name
+from pipeline._remote_write import SeriesRef
 
 __all__ = ["NodeSamples", "Sample", "SampleBuilder"]
 
 #: One sample ready to send.
-Sample = tuple[SeriesKey, int, float]
+Sample = tuple[SeriesRef, int, float]
 
 _MAX_CACHED_SERIES = 500_000
 
@@ -54,8 +56,8 @@ class SampleBuilder:
     def __init__(self, cleaner: Cleaner, aggregator: Aggregator | None):
         self.cleaner = cleaner
         self.aggregator = aggregator
-        self._series_cache: dict[tuple[object, ...], SeriesKey | str] = {}
-        self._delta_totals: dict[SeriesKey, float] = {}
+        self._series_cache: dict[tuple[object, ...], SeriesRef | str] = {}
+        self._delta_totals: dict[SeriesRef, float] = {}
         self._groups: list[NodeSamples] = []
         self._current: NodeSamples | None = None
         self._identity: tuple[tuple[str, str], ...] = ()
@@ -79,14 +81,25 @@ class SampleBuilder:
             self._groups.append(self._current)
         self._identity = identity
 
-    def series(self, name: str, labels: Sequence[tuple[str, str]]) -> SeriesKey | None:
-        """Return the validated series key of ``name`` + identity + ``labels`` (cached)."""
+    def clear_cache(self) -> None:
+        """Forget cached series (after :meth:`Cleaner.expire`, which unregisters some)."""
+        self._series_cache.clear()
+        self._delta_totals = {s: v for s, v in self._delta_totals.items() if s.tracked}
+
+    def series(self, name: str, labels: Sequence[tuple[str, str]]) -> SeriesRef | None:
+        """Return the validated series key of ``name`` + identity + ``labels`` (cached).
+
+        Label keys may be raw attribute keys: they are translated here, once per series.
+        """
         cache_key = (self._identity, name, tuple(labels))
         series = self._series_cache.get(cache_key)
         if series is None:
             if len(self._series_cache) >= _MAX_CACHED_SERIES:
                 self._series_cache.clear()
-            series = self.cleaner.check_series(name, (*self._identity, *labels))
+            translated = [(label_name(k), v) for k, v in labels]
+            key = self.cleaner.check_series(name, (*self._identity, *translated))
+            assert self._current is not None, "start() a resource before adding samples"
+            series = key if isinstance(key, str) else self.cleaner.intern(key, self._current.node)
             self._series_cache[cache_key] = series
         if isinstance(series, str):
             self.cleaner.drop(series)
@@ -110,7 +123,7 @@ class SampleBuilder:
 
     def add_series(
         self,
-        series: SeriesKey,
+        series: SeriesRef,
         name: str,
         ts_ms: int,
         value: float,
@@ -130,22 +143,27 @@ class SampleBuilder:
             self._delta_totals[series] = value
             self.cleaner.adjust("delta_to_cumulative")
             kind = COUNTER
-        if not self.cleaner.accept(series, group.node, ts_ms, value, kind, self._now_ms):
+        if not self.cleaner.accept(series, ts_ms, value, kind, self._now_ms):
             return
         group.samples.append((series, ts_ms, value))
         if ts_ms > group.newest_ts_ms:
             group.newest_ts_ms = ts_ms
         if name in self._inputs and self.aggregator is not None:
-            self.aggregator.observe(group.node, self._identity, name, series, ts_ms, value)
+            self.aggregator.observe(group.node, self._identity, name, series.labels, ts_ms, value)
+
+    def newest_ts_ms(self) -> int:
+        """The newest accepted sample timestamp of the current node in this record."""
+        return self._current.newest_ts_ms if self._current is not None else 0
 
     def finish(self) -> list[NodeSamples]:
         """End the record: attach each node's updated aggregates and return the groups."""
         groups = self._groups
         if self.aggregator is not None:
             for group in groups:
-                for series, ts_ms, value in self.aggregator.collect(group.node):
+                for labels, ts_ms, value in self.aggregator.collect(group.node):
                     # Aggregates pass the same checks as raw samples, under their own names.
-                    if self.cleaner.accept(series, group.node, ts_ms, value, 0, self._now_ms):
+                    series = self.cleaner.intern(labels, group.node)
+                    if self.cleaner.accept(series, ts_ms, value, GAUGE, self._now_ms):
                         group.aggregates.append((series, ts_ms, value))
         self._groups = []
         self._current = None

@@ -18,14 +18,18 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer
-from kafka.errors import KafkaError
-from kafka.structs import OffsetAndMetadata, TopicPartition
-
 from pipeline._aggregate import Aggregator
 from pipeline._clean import Cleaner, CleaningRules, DropReason
 from pipeline._config import WorkerSettings, kafka_client_options
 from pipeline._errors import RecordError
+from pipeline._kafka import (
+    ConsumerRebalanceListener,
+    KafkaConsumer,
+    KafkaError,
+    KafkaProducer,
+    OffsetAndMetadata,
+    TopicPartition,
+)
 from pipeline._otlp import OtlpDecoder
 from pipeline._samples import NodeSamples, SampleBuilder
 from pipeline._selfmetrics import CountsCollector, SelfMetrics
@@ -89,9 +93,9 @@ class Worker:
             clock=clock,
         )
         self.aggregator = Aggregator() if p.aggregates else None
-        builder = SampleBuilder(self.cleaner, self.aggregator)
-        self._otlp = OtlpDecoder(builder)
-        self._text = TextDecoder(builder)
+        self._builder = SampleBuilder(self.cleaner, self.aggregator)
+        self._otlp = OtlpDecoder(self._builder)
+        self._text = TextDecoder(self._builder)
         self._shards = p.max_concurrent_requests
         self._lock = threading.Lock()
         self._pending_samples = 0
@@ -428,7 +432,8 @@ class Worker:
 
     def _expire(self) -> None:
         now_ms = self.cleaner.now_ms()
-        self.cleaner.expire(now_ms)
+        if self.cleaner.expire(now_ms):
+            self._builder.clear_cache()
         if self.aggregator is not None:
             horizon_ms = now_ms - int(self.settings.pipeline.series_idle_expiry_s * 1000)
             self.aggregator.expire(horizon_ms)

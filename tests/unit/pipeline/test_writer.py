@@ -1,0 +1,140 @@
+"""Remote-write delivery against a scripted HTTP endpoint: retries, splits, order."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import cramjam
+import pytest
+
+from pipeline._remote_write import SeriesRef
+from pipeline._selfmetrics import SelfMetrics
+from pipeline._writer import Batch, Part, RecordRef, RemoteWriter, Ticket, is_permanent_rejection
+
+
+class Endpoint:
+    """Answers each POST with the next scripted status (then 204), keeping the bodies."""
+
+    def __init__(self) -> None:
+        self.script: list[tuple[int, bytes]] = []
+        self.bodies: list[bytes] = []
+        self.statuses: list[int] = []
+        self.reject_marker: bytes | None = None
+        endpoint = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = bytes(
+                    cramjam.snappy.decompress_raw(
+                        self.rfile.read(int(self.headers["Content-Length"]))
+                    )
+                )
+                status, answer = endpoint.script.pop(0) if endpoint.script else (204, b"")
+                if endpoint.reject_marker and endpoint.reject_marker in body:
+                    status, answer = 400, b"bad sample"
+                endpoint.statuses.append(status)
+                if 200 <= status < 300:
+                    endpoint.bodies.append(body)
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/api/v1/write"
+
+
+@pytest.fixture
+def endpoint() -> Iterator[Endpoint]:
+    e = Endpoint()
+    yield e
+    e.server.shutdown()
+    e.server.server_close()
+
+
+def _part(name: str, ts: int = 1_800_000_000_000, record: bool = True) -> Part:
+    ref = RecordRef("t", 0, 0, b"k", name.encode(), []) if record else None
+    return Part([(SeriesRef((("__name__", name),)), ts, 1.0)], ref, ts)
+
+
+def _writer(
+    endpoint: Endpoint, done: list[Batch], rejected: list[tuple[Part, int]]
+) -> RemoteWriter:
+    writer = RemoteWriter(
+        endpoint.url,
+        shards=2,
+        on_done=done.append,
+        on_reject=lambda part, status, body: rejected.append((part, status)),
+        metrics=SelfMetrics(),
+        initial_backoff_s=0.01,
+        max_backoff_s=0.05,
+    )
+    writer.start()
+    return writer
+
+
+def test_retries_5xx_and_connection_errors_until_acknowledged(endpoint: Endpoint) -> None:
+    endpoint.script = [(503, b"busy"), (500, b"oops"), (502, b"")]
+    done: list[Batch] = []
+    writer = _writer(endpoint, done, [])
+    writer.submit(Batch(0, [_part("a")], Ticket(), 1))
+    assert writer.close(timeout_s=10)
+    assert endpoint.statuses == [503, 500, 502, 204]
+    assert len(done) == 1 and len(endpoint.bodies) == 1
+
+
+def test_a_rejected_batch_is_split_and_only_the_bad_part_rejected(endpoint: Endpoint) -> None:
+    endpoint.reject_marker = b"poison"
+    done: list[Batch] = []
+    rejected: list[tuple[Part, int]] = []
+    writer = _writer(endpoint, done, rejected)
+    parts = [_part("good_a"), _part("poison"), _part("good_b"), _part("poison_agg", record=False)]
+    writer.submit(Batch(0, parts, Ticket(), 4))
+    assert writer.close(timeout_s=10)
+    assert [p.samples[0][0].labels[0][1] for p, _ in rejected] == ["poison", "poison_agg"]
+    assert {b for b in endpoint.bodies} == {
+        b for b in endpoint.bodies if b"good_a" in b or b"good_b" in b
+    }
+    assert len(endpoint.bodies) == 2
+    assert len(done) == 1
+
+
+def test_each_shard_keeps_its_order(endpoint: Endpoint) -> None:
+    done: list[Batch] = []
+    writer = _writer(endpoint, done, [])
+    for i in range(20):
+        writer.submit(Batch(i % 2, [_part(f"s{i % 2}_{i:02d}")], Ticket(), 1))
+    assert writer.close(timeout_s=10)
+    for shard in (b"s0_", b"s1_"):
+        seen = [b[b.index(shard) : b.index(shard) + 5] for b in endpoint.bodies if shard in b]
+        assert seen == sorted(seen) and len(seen) == 10
+
+
+def test_abort_leaves_unacknowledged_batches_undone(endpoint: Endpoint) -> None:
+    endpoint.script = [(503, b"")] * 10_000
+    done: list[Batch] = []
+    writer = _writer(endpoint, done, [])
+    writer.submit(Batch(0, [_part("a")], Ticket(), 1))
+    assert not writer.close(timeout_s=0.3)
+    assert done == []
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "permanent"),
+    [
+        (400, "duplicate sample", True),
+        (500, "too old sample", True),
+        (500, "duplicate label names", True),
+        (503, "unavailable", False),
+        (500, "internal", False),
+    ],
+)
+def test_permanent_rejections(status: int, body: str, permanent: bool) -> None:
+    assert is_permanent_rejection(status, body) is permanent
