@@ -6,9 +6,11 @@ import logging
 from pathlib import Path
 
 import uvicorn
+from prometheus_client import disable_created_metrics
 
 from scheduler_api._app import create_app
-from scheduler_api._settings import load_settings
+from scheduler_api._settings import ConfigError, load_settings
+from scheduler_api._store import StoreError
 
 __all__ = ["run"]
 
@@ -24,7 +26,12 @@ def run(config_file: Path | None) -> None:
         ConfigError: a setting is invalid or a token file is unreadable (names the key).
     """
     settings = load_settings(config_file)
-    app = create_app(settings)
+    # Process-wide, so here rather than at import: `_created` series only add noise.
+    disable_created_metrics()
+    try:
+        app = create_app(settings)
+    except StoreError as err:
+        raise ConfigError(str(err)) from err
     ssl: dict[str, str] = {}
     if settings.tls_certfile is not None and settings.tls_keyfile is not None:
         ssl = {"ssl_certfile": str(settings.tls_certfile), "ssl_keyfile": str(settings.tls_keyfile)}
