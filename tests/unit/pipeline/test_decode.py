@@ -45,7 +45,7 @@ def test_identity_labels_on_every_series_and_the_rest_in_target_info() -> None:
     )
     groups = OtlpDecoder(_builder()).decode(bytes(payload), "key-ignored")
     assert [g.node for g in groups] == ["n1"]
-    [(labels, value)] = _by_name(groups, "system_cpu_utilization")
+    [(labels, _value)] = _by_name(groups, "system_cpu_utilization")
     assert labels == {
         "__name__": "system_cpu_utilization",
         "cpu_mode": "idle",
@@ -139,7 +139,7 @@ def test_units_are_normalised_to_base_units() -> None:
 def test_histogram_as_cumulative_buckets() -> None:
     payload = Payload().resource("n1").histogram("rpc.duration", T, [0.1, 1.0], [1, 2, 3], 7.5)
     groups = OtlpDecoder(_builder()).decode(bytes(payload), None)
-    buckets = {l["le"]: v for l, v in _by_name(groups, "rpc_duration_seconds_bucket")}
+    buckets = {lab["le"]: v for lab, v in _by_name(groups, "rpc_duration_seconds_bucket")}
     assert buckets == {"0.1": 1.0, "1.0": 3.0, "+Inf": 6.0}
     assert _by_name(groups, "rpc_duration_seconds_count")[0][1] == 6.0
     assert _by_name(groups, "rpc_duration_seconds_sum")[0][1] == 7.5
@@ -160,7 +160,7 @@ def test_exponential_histogram_and_summary() -> None:
     sdp = summary.summary.data_points.add(time_unix_nano=T * 1_000_000, count=4, sum=2.0)
     sdp.quantile_values.add(quantile=0.5, value=0.4)
     groups = OtlpDecoder(_builder()).decode(bytes(payload), None)
-    buckets = {l["le"]: v for l, v in _by_name(groups, "lat_seconds_bucket")}
+    buckets = {lab["le"]: v for lab, v in _by_name(groups, "lat_seconds_bucket")}
     assert buckets == {"0.0": 1.0, "2.0": 3.0, "4.0": 6.0, "+Inf": 6.0}
     assert _by_name(groups, "rt_seconds")[0] == (
         {"__name__": "rt_seconds", "node": "n1", "tier": "edge", "site": "lab", "quantile": "0.5"},
@@ -191,7 +191,7 @@ def test_bad_points_are_dropped_and_good_ones_kept() -> None:
     )
     builder = _builder()
     groups = OtlpDecoder(builder).decode(bytes(payload), None)
-    assert [l["i"] for l, _ in _by_name(groups, "g")] == ["2"]
+    assert [lab["i"] for lab, _ in _by_name(groups, "g")] == ["2"]
     assert _by_name(groups, "h") == []
     assert builder.cleaner.dropped == {"non_finite": 1, "future_timestamp": 1, "label_collision": 1}
 
@@ -230,8 +230,10 @@ def test_openmetrics_text_gets_identity_and_scrape_time() -> None:
     [(labels, samples)] = [
         (dict(k), v) for k, v in flat.items() if dict(k)["__name__"] == "http_requests_total"
     ]
-    assert labels["node"] == "fw-node" and labels["exported_node"] == "other"
-    assert labels["tier"] == "hpc" and labels["site"] == "s2"
+    assert labels["node"] == "fw-node"
+    assert labels["exported_node"] == "other"
+    assert labels["tier"] == "hpc"
+    assert labels["site"] == "s2"
     assert samples == [(1_799_999_999_500, 10.0)]
     [(_, temp)] = [(k, v) for k, v in flat.items() if dict(k)["__name__"] == "temp_celsius"]
     assert temp == [(NOW_MS - 2000, 21.5)]

@@ -21,35 +21,35 @@ def _prompb() -> type:
     """``prometheus.WriteRequest`` built from a descriptor equivalent to prompb's .proto."""
     f = descriptor_pb2.FileDescriptorProto(name="prompb_test.proto", package="prompb_test")
     f.syntax = "proto3"
-    T = descriptor_pb2.FieldDescriptorProto
+    fd = descriptor_pb2.FieldDescriptorProto
     label = f.message_type.add(name="Label")
-    label.field.add(name="name", number=1, type=T.TYPE_STRING, label=T.LABEL_OPTIONAL)
-    label.field.add(name="value", number=2, type=T.TYPE_STRING, label=T.LABEL_OPTIONAL)
+    label.field.add(name="name", number=1, type=fd.TYPE_STRING, label=fd.LABEL_OPTIONAL)
+    label.field.add(name="value", number=2, type=fd.TYPE_STRING, label=fd.LABEL_OPTIONAL)
     sample = f.message_type.add(name="Sample")
-    sample.field.add(name="value", number=1, type=T.TYPE_DOUBLE, label=T.LABEL_OPTIONAL)
-    sample.field.add(name="timestamp", number=2, type=T.TYPE_INT64, label=T.LABEL_OPTIONAL)
+    sample.field.add(name="value", number=1, type=fd.TYPE_DOUBLE, label=fd.LABEL_OPTIONAL)
+    sample.field.add(name="timestamp", number=2, type=fd.TYPE_INT64, label=fd.LABEL_OPTIONAL)
     ts = f.message_type.add(name="TimeSeries")
     ts.field.add(
         name="labels",
         number=1,
-        type=T.TYPE_MESSAGE,
+        type=fd.TYPE_MESSAGE,
         type_name=".prompb_test.Label",
-        label=T.LABEL_REPEATED,
+        label=fd.LABEL_REPEATED,
     )
     ts.field.add(
         name="samples",
         number=2,
-        type=T.TYPE_MESSAGE,
+        type=fd.TYPE_MESSAGE,
         type_name=".prompb_test.Sample",
-        label=T.LABEL_REPEATED,
+        label=fd.LABEL_REPEATED,
     )
     wr = f.message_type.add(name="WriteRequest")
     wr.field.add(
         name="timeseries",
         number=1,
-        type=T.TYPE_MESSAGE,
+        type=fd.TYPE_MESSAGE,
         type_name=".prompb_test.TimeSeries",
-        label=T.LABEL_REPEATED,
+        label=fd.LABEL_REPEATED,
     )
     pool = descriptor_pool.DescriptorPool()
     pool.Add(f)
@@ -93,7 +93,11 @@ def test_round_trip_through_protobuf() -> None:
     decoded = WriteRequest()
     decoded.ParseFromString(encoder.encode_pairs(samples))
     got = [
-        (tuple((l.name, l.value) for l in ts.labels), ts.samples[0].timestamp, ts.samples[0].value)
+        (
+            tuple((lb.name, lb.value) for lb in ts.labels),
+            ts.samples[0].timestamp,
+            ts.samples[0].value,
+        )
         for ts in decoded.timeseries
     ]
     assert got == [(s.labels, t, v) for s, t, v in samples]

@@ -87,7 +87,8 @@ def test_retries_5xx_and_connection_errors_until_acknowledged(endpoint: Endpoint
     writer.submit(Batch(0, [_part("a")], Ticket(), 1))
     assert writer.close(timeout_s=10)
     assert endpoint.statuses == [503, 500, 502, 204]
-    assert len(done) == 1 and len(endpoint.bodies) == 1
+    assert len(done) == 1
+    assert len(endpoint.bodies) == 1
 
 
 def test_a_rejected_batch_is_split_and_only_the_bad_part_rejected(endpoint: Endpoint) -> None:
@@ -114,7 +115,8 @@ def test_each_shard_keeps_its_order(endpoint: Endpoint) -> None:
     assert writer.close(timeout_s=10)
     for shard in (b"s0_", b"s1_"):
         seen = [b[b.index(shard) : b.index(shard) + 5] for b in endpoint.bodies if shard in b]
-        assert seen == sorted(seen) and len(seen) == 10
+        assert seen == sorted(seen)
+        assert len(seen) == 10
 
 
 def test_abort_leaves_unacknowledged_batches_undone(endpoint: Endpoint) -> None:
