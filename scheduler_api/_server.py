@@ -27,7 +27,7 @@ def run(config_file: Path | None) -> None:
     """
     settings = load_settings(config_file)
     # Process-wide, so here rather than at import: `_created` series only add noise.
-    disable_created_metrics()
+    disable_created_metrics()  # type: ignore[no-untyped-call]
     try:
         app = create_app(settings)
     except StoreError as err:
