@@ -7,15 +7,26 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from dashboards._containers import CONTAINERS
 from dashboards._grafana import to_json
+from dashboards._network import NETWORK
 from dashboards._node import NODE_DETAIL
 from dashboards._overview import OVERVIEW
+from dashboards._pipeline import PIPELINE
+from dashboards._scheduler import SCHEDULER
 from dashboards._spec import DashboardSpec
 
 __all__ = ["DASHBOARDS", "build"]
 
 #: Every dashboard, in menu order.
-DASHBOARDS: tuple[DashboardSpec, ...] = (OVERVIEW, NODE_DETAIL)
+DASHBOARDS: tuple[DashboardSpec, ...] = (
+    OVERVIEW,
+    NODE_DETAIL,
+    CONTAINERS,
+    NETWORK,
+    PIPELINE,
+    SCHEDULER,
+)
 
 
 def build(out_dir: Path) -> list[Path]:

@@ -88,7 +88,8 @@ def _template(variable: Variable) -> core.Template:
         query=variable.grafana_query,
         dataSource=_DATASOURCE,
         refresh=2,  # on time range change: nodes and pods come and go
-        includeAll=False,
+        includeAll=variable.include_all,
+        allValue=".*" if variable.include_all else None,
         sort=1,
     )
 

@@ -1,37 +1,38 @@
-"""Node detail: one node's capacity, CPU, memory, network and pressure (variable ``node``)."""
+"""Node detail: one node's capacity, CPU, memory, network, pressure, disks and GPUs.
+
+Templated by the variable ``node``.
+"""
 
 from __future__ import annotations
 
-from dashboards._spec import DashboardSpec, Panel, PanelKind, Query, Row, Variable
+from dashboards._spec import DashboardSpec, Query, Row, Variable, stat, timeseries
 
 __all__ = ["NODE_DETAIL"]
 
 _N = '{node="$node"}'
-_STAT = PanelKind.STAT
+_FS_USED = '{node="$node", system_filesystem_state="used"}'
+_FS_FREE = '{node="$node", system_filesystem_state="free"}'
+_GPU_HW = '{node="$node", hw_type="gpu"}'
+
+
+def _node(name: str, legend: str = "") -> Query:
+    return Query(f"{name}{_N}", legend)
+
 
 _CAPACITY = Row(
     "Capacity and freshness",
     (
-        Panel("CPU cores", (Query(f"continuum:node_cpu_cores{_N}"),), kind=_STAT, width=4),
-        Panel(
-            "Memory",
-            (Query(f"continuum:node_memory_bytes{_N}"),),
-            kind=_STAT,
-            unit="bytes",
-            width=4,
-        ),
-        Panel("GPUs", (Query(f"continuum:node_gpus{_N}"),), kind=_STAT, width=4),
-        Panel(
+        stat("CPU cores", f"continuum:node_cpu_cores{_N}"),
+        stat("Memory", f"continuum:node_memory_bytes{_N}", unit="bytes"),
+        stat("GPUs", f"continuum:node_gpus{_N}"),
+        stat(
             "Up",
-            (Query(f"continuum:node_up{_N}"),),
-            kind=_STAT,
+            f"continuum:node_up{_N}",
             description="1 while the node's telemetry is under a minute old.",
-            width=4,
         ),
-        Panel(
+        stat(
             "Telemetry age",
-            (Query(f"continuum:node_telemetry_age_seconds{_N}"),),
-            kind=_STAT,
+            f"continuum:node_telemetry_age_seconds{_N}",
             unit="s",
             description="Seconds since the node's latest aggregate reached Prometheus.",
             width=8,
@@ -42,41 +43,34 @@ _CAPACITY = Row(
 _CPU = Row(
     "CPU",
     (
-        Panel(
+        timeseries(
             "CPU time by mode",
-            (Query(f"system_cpu_utilization{_N}", "{{cpu_mode}}"),),
+            _node("system_cpu_utilization", "{{cpu_mode}}"),
             unit="percentunit",
             description="Share of the node's CPU capacity in each mode; modes sum to one.",
         ),
-        Panel(
+        timeseries(
             "CPU busy: mean, spread, peak",
-            (
-                Query(f"continuum:node_cpu_utilization:avg1m{_N}", "mean 1m"),
-                Query(f"continuum:node_cpu_utilization:avg5m{_N}", "mean 5m"),
-                Query(f"continuum:node_cpu_utilization:stddev5m{_N}", "stddev 5m"),
-                Query(f"continuum:node_cpu_utilization:max1m{_N}", "max 1m"),
-            ),
+            _node("continuum:node_cpu_utilization:avg1m", "mean 1m"),
+            _node("continuum:node_cpu_utilization:avg5m", "mean 5m"),
+            _node("continuum:node_cpu_utilization:stddev5m", "stddev 5m"),
+            _node("continuum:node_cpu_utilization:max1m", "max 1m"),
             unit="percentunit",
             description="What the scheduler ranks on: headroom and its variability.",
         ),
-        Panel(
+        timeseries(
             "Load average",
-            (
-                Query(f"system_cpu_load_average_1m{_N}", "1m"),
-                Query(f"system_cpu_load_average_5m{_N}", "5m"),
-                Query(f"system_cpu_load_average_15m{_N}", "15m"),
-                Query(f"system_cpu_logical_count{_N}", "logical CPUs"),
-            ),
+            _node("system_cpu_load_average_1m", "1m"),
+            _node("system_cpu_load_average_5m", "5m"),
+            _node("system_cpu_load_average_15m", "15m"),
+            _node("system_cpu_logical_count", "logical CPUs"),
             description="Runnable and uninterruptible threads, against the CPU count.",
         ),
-        Panel(
+        timeseries(
             "CPU seconds per second by mode",
-            (
-                Query(
-                    f"sum by (cpu_mode) (rate(system_cpu_time_seconds_total{_N}"
-                    "[$__rate_interval]))",
-                    "{{cpu_mode}}",
-                ),
+            Query(
+                f"sum by (cpu_mode) (rate(system_cpu_time_seconds_total{_N}[$__rate_interval]))",
+                "{{cpu_mode}}",
             ),
             description="From the per-CPU counters: how many CPUs' worth of time each mode took.",
         ),
@@ -86,21 +80,17 @@ _CPU = Row(
 _MEMORY = Row(
     "Memory",
     (
-        Panel(
+        timeseries(
             "Memory by state",
-            (
-                Query(f"system_memory_usage_bytes{_N}", "{{system_memory_state}}"),
-                Query(f"system_memory_limit_bytes{_N}", "total"),
-            ),
+            _node("system_memory_usage_bytes", "{{system_memory_state}}"),
+            _node("system_memory_limit_bytes", "total"),
             unit="bytes",
         ),
-        Panel(
+        timeseries(
             "Available memory",
-            (
-                Query(f"system_linux_memory_available_bytes{_N}", "available"),
-                Query(f"continuum:node_memory_available_bytes:min1m{_N}", "low 1m"),
-                Query(f"continuum:node_memory_available_bytes:avg5m{_N}", "mean 5m"),
-            ),
+            _node("system_linux_memory_available_bytes", "available"),
+            _node("continuum:node_memory_available_bytes:min1m", "low 1m"),
+            _node("continuum:node_memory_available_bytes:avg5m", "mean 5m"),
             unit="bytes",
             description="MemAvailable: what new work can get without swapping.",
         ),
@@ -110,43 +100,109 @@ _MEMORY = Row(
 _NETWORK_AND_PRESSURE = Row(
     "Network and pressure",
     (
-        Panel(
+        timeseries(
             "Network by interface",
-            (
-                Query(
-                    f"rate(system_network_io_bytes_total{_N}[$__rate_interval])",
-                    "{{network_interface_name}} {{network_io_direction}}",
-                ),
+            Query(
+                f"rate(system_network_io_bytes_total{_N}[$__rate_interval])",
+                "{{network_interface_name}} {{network_io_direction}}",
             ),
             unit="Bps",
         ),
-        Panel(
+        timeseries(
             "Pressure stall (PSI)",
-            (
-                Query(
-                    f"rate(continuum_pressure_stall_time_seconds_total{_N}[$__rate_interval])",
-                    "{{pressure_resource}} {{pressure_scope}}",
-                ),
+            Query(
+                f"rate(continuum_pressure_stall_time_seconds_total{_N}[$__rate_interval])",
+                "{{pressure_resource}} {{pressure_scope}}",
             ),
             unit="percentunit",
             description="Share of time some (or all) tasks stalled waiting for the resource.",
         ),
-        Panel(
+        timeseries(
             "Pressure, one-minute aggregates",
-            (
-                Query(f"continuum:node_pressure_cpu:rate1m{_N}", "cpu"),
-                Query(f"continuum:node_pressure_memory:rate1m{_N}", "memory"),
-                Query(f"continuum:node_pressure_io:rate1m{_N}", "io"),
+            _node("continuum:node_pressure_cpu:rate1m", "cpu"),
+            _node("continuum:node_pressure_memory:rate1m", "memory"),
+            _node("continuum:node_pressure_io:rate1m", "io"),
+            unit="percentunit",
+        ),
+        timeseries(
+            "Network, one-minute aggregates",
+            _node("continuum:node_network_receive_bytes:rate1m", "in"),
+            _node("continuum:node_network_transmit_bytes:rate1m", "out"),
+            unit="Bps",
+        ),
+    ),
+)
+
+_DISK = Row(
+    "Disk and filesystems",
+    (
+        timeseries(
+            "Filesystem used",
+            Query(
+                "sum by (system_filesystem_mountpoint) "
+                f"(system_filesystem_usage_bytes{_FS_USED}) / "
+                "sum by (system_filesystem_mountpoint) "
+                f"(system_filesystem_limit_bytes{_N})",
+                "{{system_filesystem_mountpoint}}",
             ),
             unit="percentunit",
         ),
-        Panel(
-            "Network, one-minute aggregates",
-            (
-                Query(f"continuum:node_network_receive_bytes:rate1m{_N}", "in"),
-                Query(f"continuum:node_network_transmit_bytes:rate1m{_N}", "out"),
+        timeseries(
+            "Filesystem free, and where the last 6 h trend leads in 4 h",
+            Query(
+                f"system_filesystem_usage_bytes{_FS_FREE}",
+                "{{system_filesystem_mountpoint}} free",
+            ),
+            Query(
+                f"predict_linear(system_filesystem_usage_bytes{_FS_FREE}[6h], 4 * 3600)",
+                "{{system_filesystem_mountpoint}} in 4 h",
+            ),
+            unit="bytes",
+            description="The filesystem-filling alert fires when the projection reaches zero.",
+        ),
+        timeseries(
+            "Disk throughput",
+            Query(
+                f"rate(system_disk_io_bytes_total{_N}[$__rate_interval])",
+                "{{system_device}} {{disk_io_direction}}",
             ),
             unit="Bps",
+        ),
+        timeseries(
+            "Disk busy",
+            Query(
+                f"rate(system_disk_io_time_seconds_total{_N}[$__rate_interval])",
+                "{{system_device}}",
+            ),
+            unit="percentunit",
+            description="Share of time the device had IO in flight.",
+        ),
+    ),
+)
+
+_GPU = Row(
+    "GPUs",
+    (
+        timeseries(
+            "GPU utilisation",
+            Query(f"hw_gpu_utilization{_N}", "GPU {{gpu_index}} {{hw_model}}", needs="gpu"),
+            unit="percentunit",
+        ),
+        timeseries(
+            "GPU memory",
+            Query(f"hw_gpu_memory_usage_bytes{_N}", "GPU {{gpu_index}} used", needs="gpu"),
+            Query(f"hw_gpu_memory_limit_bytes{_N}", "GPU {{gpu_index}} total", needs="gpu"),
+            unit="bytes",
+        ),
+        timeseries(
+            "GPU temperature",
+            Query(f"hw_temperature_celsius{_GPU_HW}", "{{hw_name}}", needs="gpu"),
+            unit="celsius",
+        ),
+        timeseries(
+            "GPU power",
+            Query(f"hw_power_watts{_GPU_HW}", "{{hw_name}}", needs="gpu"),
+            unit="watt",
         ),
     ),
 )
@@ -154,7 +210,7 @@ _NETWORK_AND_PRESSURE = Row(
 NODE_DETAIL = DashboardSpec(
     uid="continuum-node",
     title="Continuum node detail",
-    description="One node: capacity, freshness, CPU, memory, network and pressure.",
-    rows=(_CAPACITY, _CPU, _MEMORY, _NETWORK_AND_PRESSURE),
+    description="One node: capacity, freshness, CPU, memory, network, pressure, disks, GPUs.",
+    rows=(_CAPACITY, _CPU, _MEMORY, _NETWORK_AND_PRESSURE, _DISK, _GPU),
     variables=(Variable("node", "node", "continuum:node_cpu_cores", "Node"),),
 )

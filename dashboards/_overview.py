@@ -6,11 +6,10 @@ pipeline writes, so it stays cheap whatever the fleet size.
 
 from __future__ import annotations
 
-from dashboards._spec import DashboardSpec, Panel, PanelKind, Query, Row
+from dashboards._spec import DashboardSpec, Panel, PanelKind, Query, Row, stat, timeseries, top
 
 __all__ = ["OVERVIEW"]
 
-_STAT = PanelKind.STAT
 _MEMORY_IN_USE = (
     "1 - continuum:node_memory_available_bytes:min1m"
     " / on (node, tier, site) continuum:node_memory_bytes"
@@ -19,53 +18,25 @@ _MEMORY_IN_USE = (
 _FLEET = Row(
     "Fleet",
     (
-        Panel(
+        stat(
             "Nodes reporting",
-            (Query("sum(continuum:tier_nodes:count)"),),
-            kind=_STAT,
+            "sum(continuum:tier_nodes:count)",
             description="Nodes whose aggregates reached Prometheus in the last five minutes.",
-            width=4,
-            height=4,
         ),
-        Panel(
+        stat(
             "Nodes up",
-            (Query("sum(continuum:node_up)"),),
-            kind=_STAT,
+            "sum(continuum:node_up)",
             description="Nodes whose telemetry is under a minute old.",
-            width=4,
-            height=4,
         ),
-        Panel(
+        stat(
             "Availability",
-            (Query("avg(continuum:node_up)"),),
-            kind=_STAT,
+            "avg(continuum:node_up)",
             unit="percentunit",
             description="Share of the nodes seen in the last hour that are up now.",
-            width=4,
-            height=4,
         ),
-        Panel(
-            "CPU cores",
-            (Query("sum(continuum:tier_cpu_cores:sum)"),),
-            kind=_STAT,
-            width=4,
-            height=4,
-        ),
-        Panel(
-            "Memory",
-            (Query("sum(continuum:tier_memory_bytes:sum)"),),
-            kind=_STAT,
-            unit="bytes",
-            width=4,
-            height=4,
-        ),
-        Panel(
-            "GPUs",
-            (Query("sum(continuum:tier_gpus:sum)"),),
-            kind=_STAT,
-            width=4,
-            height=4,
-        ),
+        stat("CPU cores", "sum(continuum:tier_cpu_cores:sum)"),
+        stat("Memory", "sum(continuum:tier_memory_bytes:sum)", unit="bytes"),
+        stat("GPUs", "sum(continuum:tier_gpus:sum)"),
     ),
 )
 
@@ -81,9 +52,9 @@ _PLACES = Row(
             kind=PanelKind.BARGAUGE,
             description="Reporting: aggregates in the last 5 min. Fresh: under a minute old.",
         ),
-        Panel(
+        timeseries(
             "Availability by tier",
-            (Query("continuum:tier_availability:ratio", "{{tier}}"),),
+            Query("continuum:tier_availability:ratio", "{{tier}}"),
             unit="percentunit",
             description="Share of each tier's known nodes that are up.",
         ),
@@ -118,17 +89,15 @@ _UTILISATION = Row(
             unit="percentunit",
             description="Share of memory in use at the node's one-minute low of available memory.",
         ),
-        Panel(
+        timeseries(
             "CPU busy by tier",
-            (
-                Query("continuum:tier_cpu_utilization:avg1m", "{{tier}} mean"),
-                Query("continuum:tier_cpu_utilization:max1m", "{{tier}} busiest node"),
-            ),
+            Query("continuum:tier_cpu_utilization:avg1m", "{{tier}} mean"),
+            Query("continuum:tier_cpu_utilization:max1m", "{{tier}} busiest node"),
             unit="percentunit",
         ),
-        Panel(
+        timeseries(
             "Memory in use by tier",
-            (Query("continuum:tier_memory_utilization:max1m", "{{tier}}"),),
+            Query("continuum:tier_memory_utilization:max1m", "{{tier}}"),
             unit="percentunit",
         ),
     ),
@@ -137,36 +106,28 @@ _UTILISATION = Row(
 _PRESSURE = Row(
     "Pressure and traffic",
     (
-        Panel(
+        top(
             "Top CPU pressure",
-            (Query("topk(10, continuum:node_pressure_cpu:rate1m)", "{{node}}", instant=True),),
-            kind=PanelKind.BARGAUGE,
+            "continuum:node_pressure_cpu:rate1m",
             unit="percentunit",
             description="Share of time some task waited for a CPU (PSI), worst ten nodes.",
-            width=8,
         ),
-        Panel(
+        top(
             "Top memory pressure",
-            (Query("topk(10, continuum:node_pressure_memory:rate1m)", "{{node}}", instant=True),),
-            kind=PanelKind.BARGAUGE,
+            "continuum:node_pressure_memory:rate1m",
             unit="percentunit",
             description="Share of time some task stalled on memory (PSI), worst ten nodes.",
-            width=8,
         ),
-        Panel(
+        top(
             "Top IO pressure",
-            (Query("topk(10, continuum:node_pressure_io:rate1m)", "{{node}}", instant=True),),
-            kind=PanelKind.BARGAUGE,
+            "continuum:node_pressure_io:rate1m",
             unit="percentunit",
             description="Share of time some task stalled on IO (PSI), worst ten nodes.",
-            width=8,
         ),
-        Panel(
+        timeseries(
             "Network by tier",
-            (
-                Query("continuum:tier_network_receive_bytes:rate1m", "{{tier}} in"),
-                Query("continuum:tier_network_transmit_bytes:rate1m", "{{tier}} out"),
-            ),
+            Query("continuum:tier_network_receive_bytes:rate1m", "{{tier}} in"),
+            Query("continuum:tier_network_transmit_bytes:rate1m", "{{tier}} out"),
             unit="Bps",
             width=24,
         ),

@@ -13,7 +13,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-__all__ = ["DashboardSpec", "Panel", "PanelKind", "Query", "Row", "Variable"]
+__all__ = [
+    "DashboardSpec",
+    "Panel",
+    "PanelKind",
+    "Query",
+    "Row",
+    "Variable",
+    "stat",
+    "timeseries",
+    "top",
+]
 
 
 class PanelKind(StrEnum):
@@ -84,12 +94,14 @@ class Variable:
         label: the Prometheus label whose values it offers.
         selector: the series selector the values come from (may use earlier variables).
         title: the name shown on the dashboard.
+        include_all: offer "All" (expressions then match it with ``=~``).
     """
 
     name: str
     label: str
     selector: str
     title: str
+    include_all: bool = False
 
     @property
     def grafana_query(self) -> str:
@@ -127,3 +139,23 @@ class DashboardSpec:
         for panel in self.panels():
             for query in panel.queries:
                 yield panel, query
+
+
+def stat(
+    title: str, expr: str, *, unit: str = "short", description: str = "", width: int = 4
+) -> Panel:
+    """A stat panel showing the latest value of one expression."""
+    return Panel(title, (Query(expr),), PanelKind.STAT, unit, description, width=width, height=4)
+
+
+def timeseries(
+    title: str, *queries: Query, unit: str = "short", description: str = "", width: int = 12
+) -> Panel:
+    """A time-series panel of one or more expressions."""
+    return Panel(title, queries, PanelKind.TIMESERIES, unit, description, width=width)
+
+
+def top(title: str, expr: str, *, unit: str, description: str = "", width: int = 8) -> Panel:
+    """A bar gauge of the ten highest series of an expression right now, by node."""
+    query = Query(f"topk(10, {expr})", "{{node}}", instant=True)
+    return Panel(title, (query,), PanelKind.BARGAUGE, unit, description, width=width)

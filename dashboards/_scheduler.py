@@ -1,0 +1,112 @@
+"""Scheduler: what the API serves (rankings, placements), alerts it acts on, node freshness."""
+
+from __future__ import annotations
+
+from dashboards._spec import DashboardSpec, Panel, PanelKind, Query, Row, stat, timeseries
+
+__all__ = ["SCHEDULER"]
+
+_RATE = "[$__rate_interval]"
+
+_NOW = Row(
+    "Now",
+    (
+        stat("Nodes in snapshot", "max(continuum_api_snapshot_nodes)"),
+        stat(
+            "Unhealthy nodes",
+            "max(continuum_api_unhealthy_nodes)",
+            description="Nodes with a firing critical alert: filtered out of rankings.",
+        ),
+        stat(
+            "Stale nodes",
+            "count(continuum:node_up == 0) or vector(0)",
+            description="Known nodes whose telemetry is over a minute old.",
+        ),
+        stat(
+            "Snapshot age",
+            "max(continuum_api_snapshot_age_seconds)",
+            unit="s",
+            description="Age of the cluster snapshot rankings are computed on.",
+        ),
+        stat("Firing alerts", 'count(ALERTS{alertstate="firing"}) or vector(0)'),
+        stat("Pending reservations", "sum(continuum_api_pending_reservations)"),
+    ),
+)
+
+_SERVED = Row(
+    "Rankings and placements",
+    (
+        timeseries(
+            "Rankings served by caller",
+            Query(f"sum by (caller) (rate(continuum_api_rankings_total{_RATE}))", "{{caller}}"),
+            description="Ranking requests per second: REST, Kubernetes extender, workflow runs.",
+        ),
+        timeseries(
+            "Placements and extender calls",
+            Query(
+                "sum by (route) (rate(continuum_api_requests_total"
+                f'{{route=~"/v1/placements|/v1/extender/.*"}}{_RATE}))',
+                "{{route}}",
+            ),
+        ),
+        timeseries(
+            "Request latency p99 by route",
+            Query(
+                "histogram_quantile(0.99, sum by (le, route) "
+                f"(rate(continuum_api_request_duration_seconds_bucket{_RATE})))",
+                "{{route}}",
+            ),
+            unit="s",
+        ),
+        timeseries(
+            "Requests by status code",
+            Query(f"sum by (code) (rate(continuum_api_requests_total{_RATE}))", "{{code}}"),
+        ),
+    ),
+)
+
+_HEALTH = Row(
+    "Alerts and freshness",
+    (
+        timeseries(
+            "Alert notifications received",
+            Query(
+                f"sum by (status) (rate(continuum_api_alerts_received_total{_RATE}))",
+                "{{status}}",
+            ),
+            description="Alertmanager webhook notifications, firing and resolved.",
+        ),
+        timeseries(
+            "Unhealthy and stale nodes",
+            Query("max(continuum_api_unhealthy_nodes)", "unhealthy (critical alert)"),
+            Query("count(continuum:node_up == 0) or vector(0)", "stale telemetry"),
+        ),
+        Panel(
+            "Telemetry age by node",
+            (Query("continuum:node_telemetry_age_seconds", "{{node}}", instant=True),),
+            kind=PanelKind.BARGAUGE,
+            unit="s",
+            description="Seconds since each node's latest aggregate; over 60 s counts as stale.",
+        ),
+        timeseries(
+            "Snapshot refresh",
+            Query(
+                "histogram_quantile(0.99, sum by (le) "
+                f"(rate(continuum_api_snapshot_refresh_duration_seconds_bucket{_RATE})))",
+                "refresh p99",
+            ),
+            Query(
+                f"sum(rate(continuum_api_snapshot_refresh_failures_total{_RATE}))",
+                "failures/s",
+            ),
+            unit="s",
+        ),
+    ),
+)
+
+SCHEDULER = DashboardSpec(
+    uid="continuum-scheduler",
+    title="Continuum scheduler",
+    description="Rankings served, placements, alerts acted on and node freshness.",
+    rows=(_NOW, _SERVED, _HEALTH),
+)
