@@ -87,7 +87,8 @@ def default_producer_factory(
             compression_type=settings.compression_type,
             max_request_size=max_message_bytes + 65_536,
             max_block_ms=settings.request_timeout_ms,
-            api_version_auto_timeout_ms=settings.request_timeout_ms,
+            bootstrap_timeout_ms=settings.request_timeout_ms,
+            delivery_timeout_ms=settings.request_timeout_ms * 2,
             linger_ms=5,
         )
         return producer
