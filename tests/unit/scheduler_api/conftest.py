@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -161,3 +162,37 @@ def auth() -> Callable[..., dict[str, str]]:
         return {"Authorization": f"Bearer {token}"}
 
     return headers
+
+
+@pytest.fixture
+def served_api(
+    api_settings: ApiSettings, fake_prometheus: FakePrometheus, api_clock: FakeClock
+) -> Iterator[str]:
+    """The app served by uvicorn on a free loopback port (a real HTTP server); yields its URL."""
+    import threading
+
+    import uvicorn
+
+    from continuum._services import free_port
+
+    app = create_app(
+        api_settings,
+        prometheus_transport=httpx.MockTransport(fake_prometheus.handler),
+        clock=api_clock,
+        refresh_in_background=False,
+    )
+    app.state.context.cluster.refresh()
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.01)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
