@@ -22,12 +22,14 @@ from typing import Any
 
 from opentelemetry.sdk.metrics import MeterProvider
 
-__all__ = ["CARDINALITY_LIMIT", "SeriesPruner"]
+__all__ = ["CARDINALITY_LIMIT", "SWEEP_EVERY", "SeriesPruner"]
 
 _log = logging.getLogger(__name__)
 
 #: Attribute sets one container instrument may hold (live containers times their sets).
 CARDINALITY_LIMIT = 200_000
+#: Calls between full scans when no container left.
+SWEEP_EVERY = 30
 
 
 class SeriesPruner:
@@ -46,6 +48,8 @@ class SeriesPruner:
         self._names = frozenset(instrument_names)
         self._key = key
         self._broken = False
+        self._last_live: frozenset[str] = frozenset()
+        self._calls = 0
         #: Aggregations released since start.
         self.released = 0
 
@@ -68,11 +72,18 @@ class SeriesPruner:
         """
         if self._broken:
             return 0
+        # Scanning the tables costs one step per series: do it when a container left, and
+        # every SWEEP_EVERY calls for sets a scrape racing the last scan may have re-created.
+        self._calls += 1
+        gone = not self._last_live <= live_ids or self._calls % SWEEP_EVERY == 0
+        self._last_live = live_ids
         released = 0
         try:
             for match in self._matches():
                 with match._lock:
                     match._cardinality_limit = max(match._cardinality_limit, CARDINALITY_LIMIT)
+                    if not gone:
+                        continue
                     table = match._attributes_aggregation
                     stale = [
                         k
