@@ -30,6 +30,7 @@ from bench.sim import (
     RECIPES,
     RunMetrics,
     SchedulerSummary,
+    SimulationError,
     Workflow,
     all_schedulers,
     build_continuum,
@@ -85,6 +86,7 @@ def run_quality(
 ) -> dict[str, object]:
     """Run every scheduler on every workflow and seed; print the table; return the figures."""
     rows: list[RunMetrics] = []
+    errors: list[str] = []
     gantt = None
     total = len(workflows) * seeds
     started = time.perf_counter()
@@ -94,7 +96,13 @@ def run_quality(
             for seed in range(seeds):
                 world = build_continuum(seed)
                 for scheduler in all_schedulers(seed):
-                    result = simulate(wf, world, scheduler)
+                    try:
+                        result = simulate(wf, world, scheduler)
+                    except (AssertionError, SimulationError) as err:
+                        # A scheduler that breaks is reported, never hidden; its run is left
+                        # out of the statistics (the same seed stays in for the others).
+                        errors.append(f"{scheduler.name} on {wf.name} seed {seed}: {err}")
+                        continue
                     rows.append(run_metrics(wf.name, seed, result, wf, world))
                     if gantt is None and scheduler.name == OURS:
                         gantt = (result, world, f"{wf.name}, seed {seed}, {OURS}")
@@ -104,6 +112,9 @@ def run_quality(
     summaries = sorted(summarise(rows, OURS), key=lambda s: s.makespan_ratio_median)
     console.print(_table(summaries, len(workflows), seeds))
     figures = _figures(summaries, rows, len(workflows), seeds, elapsed_s)
+    figures["failed_runs"] = errors
+    for line in errors:
+        console.print(f"[red]failed run[/] {line}")
     console.print(_verdict(figures))
     if out_dir is not None:
         makespan_plot(rows, out_dir / "placement-makespan.png")
