@@ -26,7 +26,14 @@ from bench.sim._baselines import (
 from bench.sim._continuum import Continuum, SimNode, build_continuum
 from bench.sim._generate import RECIPES, generate_workflow
 from bench.sim._heft import OnlineHeft, StaticHeft
-from bench.sim._metrics import RunMetrics, SchedulerSummary, run_metrics, summarise, with_ratios
+from bench.sim._metrics import (
+    RunMetrics,
+    SchedulerSummary,
+    per_instance,
+    run_metrics,
+    summarise,
+    with_ratios,
+)
 from bench.sim._ours import EngineScheduler
 from bench.sim._plots import gantt_plot, makespan_plot
 from bench.sim._sim import Assignment, ClusterView, RunResult, Scheduler, SimulationError, simulate
@@ -62,6 +69,7 @@ __all__ = [
     "load_schema",
     "load_wfformat",
     "makespan_plot",
+    "per_instance",
     "run_metrics",
     "simulate",
     "summarise",

@@ -18,7 +18,15 @@ from bench.sim._continuum import Continuum
 from bench.sim._sim import RunResult
 from bench.sim._wfformat import Workflow
 
-__all__ = ["TIE_TOLERANCE", "RunMetrics", "SchedulerSummary", "run_metrics", "summarise"]
+__all__ = [
+    "TIE_TOLERANCE",
+    "RunMetrics",
+    "SchedulerSummary",
+    "per_instance",
+    "run_metrics",
+    "summarise",
+    "with_ratios",
+]
 
 #: Two makespans within this fraction of the baseline's are a tie.
 TIE_TOLERANCE = 0.01
@@ -148,3 +156,29 @@ def summarise(rows: Iterable[RunMetrics], ours: str) -> list[SchedulerSummary]:
             )
         )
     return summaries
+
+
+def per_instance(
+    rows: Iterable[RunMetrics], ours: str, against: Sequence[str]
+) -> dict[str, dict[str, float]]:
+    """Median over seeds of ours' makespan over each of ``against``, per instance.
+
+    Returns:
+        ``{instance: {baseline: median ratio}}`` (seeds where either run is missing are left out).
+    """
+    makespan: dict[tuple[str, int, str], float] = {
+        (r.instance, r.seed, r.scheduler): r.makespan_s for r in rows
+    }
+    instances = sorted({key[0] for key in makespan})
+    out: dict[str, dict[str, float]] = {}
+    for instance in instances:
+        seeds = sorted({key[1] for key in makespan if key[0] == instance})
+        out[instance] = {}
+        for base in against:
+            ratios = [
+                makespan[(instance, s, ours)] / makespan[(instance, s, base)]
+                for s in seeds
+                if (instance, s, ours) in makespan and (instance, s, base) in makespan
+            ]
+            out[instance][base] = float(np.median(ratios)) if ratios else float("nan")
+    return out

@@ -7,12 +7,16 @@ starts and finishes go in as ``TaskStarted`` / ``TaskFinished``. Each ``Place`` 
 honoured as an executor would: the task joins the chosen node's queue and starts when one of
 the node's lanes is free.
 
-What the monitoring shows becomes the snapshot as follows. A node with ``c`` cores whose
-background (1-minute mean, less the workflow's own tasks) is ``b`` with a 5-minute standard
-deviation ``s`` offers ``max(1, floor(c * (1 - b - s)))`` lanes at full speed: on a shared node,
-free cores run a task at full speed, and a volatile node keeps one standard deviation of
-headroom (Trimaran's LoadVariationRiskBalancing margin). A node's link is its path to the wide
-area (access link and site uplink), the star model the engine uses.
+What the monitoring shows becomes the snapshot as follows (the engine's model is lanes at one
+speed per node; the truth is processor sharing, so the shell picks the lanes that match it). A
+node with ``c`` cores whose background (1-minute mean, less the workflow's own tasks) is ``b``
+with a 5-minute standard deviation ``s`` has ``f = max(1, floor(c * (1 - b - s)))`` free cores:
+a volatile node keeps one standard deviation of headroom (Trimaran's LoadVariationRiskBalancing
+margin). While the ready work fits in the free cores, the node offers ``f`` lanes at full speed
+(a free core runs a task at full speed). When more work waits than free cores exist across the
+fleet, the node offers all ``c`` lanes, each at the speed a task gets on a full node,
+``speed / (1 + b + s)``: sharing busy cores then beats waiting for free ones. A node's link is
+its path to the wide area (access link and site uplink), the star model the engine uses.
 
 Example::
 
@@ -61,24 +65,29 @@ class EngineScheduler:
         nodes = view.continuum.nodes
         self._ids = [n.id for n in nodes]
         self._index = {n.id: i for i, n in enumerate(nodes)}
-        self._refresh = [-2] * len(nodes)
+        self._refresh: list[tuple[int, bool]] = [(-1, False)] * len(nodes)
         self._lanes = [1] * len(nodes)
+        self._free = [n.cores for n in nodes]
+        self._crowded = False
         self._queues: list[list[tuple[float, str]]] = [[] for _ in nodes]
         self._submitted: set[str] = set()
-        self._snapshots(view)
+        self._snapshots(view, crowded=False)
 
     # ------------------------------------------------------------ monitoring -> engine
 
-    def _snapshots(self, view: ClusterView) -> None:
+    def _snapshots(self, view: ClusterView, crowded: bool) -> None:
         for idx, node in enumerate(view.continuum.nodes):
             stats = view.stats(idx)
-            key = int(stats.as_of_s * 1000)
+            key = (int(stats.as_of_s * 1000), crowded)
             if key == self._refresh[idx]:
                 continue
             self._refresh[idx] = key
-            background = view.background_estimate(idx)
-            free = node.cores * (1.0 - background - stats.cpu_stddev5m)
-            self._lanes[idx] = max(1, math.floor(free))
+            risk = min(1.0, view.background_estimate(idx) + stats.cpu_stddev5m)
+            self._free[idx] = max(1, math.floor(node.cores * (1.0 - risk)))
+            if not crowded:
+                self._lanes[idx], util = self._free[idx], 0.0
+            else:
+                self._lanes[idx], util = node.cores, risk / (1.0 + risk)
             latency, bandwidth = view.continuum.path(idx, ORIGIN)
             self.engine.handle(
                 NodeSnapshot(
@@ -89,7 +98,7 @@ class EngineScheduler:
                         tier=node.tier,
                         site=node.site,
                         speed=node.speed,
-                        cpu_utilization=0.0,
+                        cpu_utilization=util,
                         bandwidth_bytes_per_s=bandwidth,
                         latency_s=latency / 2.0,
                     ),
@@ -122,8 +131,11 @@ class EngineScheduler:
     # ------------------------------------------------------------ Scheduler protocol
 
     def schedule(self, ready: Sequence[str], view: ClusterView) -> Sequence[Assignment]:
-        self._snapshots(view)
         new = [tid for tid in ready if tid not in self._submitted]
+        # More work waiting than free lanes: sharing busy cores beats waiting for free ones.
+        queued = sum(len(q) for q in self._queues)
+        spare = sum(max(0, f - len(r)) for f, r in zip(self._free, view.running, strict=True))
+        self._snapshots(view, crowded=len(new) + queued > spare)
         if new:
             # Parents already submitted (and finished) stay known to the engine; the whole
             # batch goes in at once so the heuristic orders it.

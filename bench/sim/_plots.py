@@ -45,19 +45,43 @@ def makespan_plot(rows: Iterable[RunMetrics], path: Path) -> None:
     plt.close(fig)
 
 
+def _lanes(result: RunResult) -> dict[str, int]:
+    """Give each task a lane on its node: interval partitioning by admission time."""
+    lane_of: dict[str, int] = {}
+    by_node: dict[int, list[float]] = defaultdict(list)  # lane -> busy until
+    for rec in sorted(result.tasks.values(), key=lambda r: (r.admitted_s, r.task_id)):
+        ends = by_node[rec.node]
+        free = next((i for i, end in enumerate(ends) if end <= rec.admitted_s + 1e-9), None)
+        if free is None:
+            free = len(ends)
+            ends.append(0.0)
+        ends[free] = rec.end_s
+        lane_of[rec.task_id] = free
+    return lane_of
+
+
 def gantt_plot(result: RunResult, continuum: Continuum, path: Path, *, title: str) -> None:
-    """Gantt chart of one run: one row per node used, a bar per task (pull in light shade)."""
+    """Gantt chart of one run: a band per node used, a thin row per concurrent task in it.
+
+    Grey is the time a task spent pulling its inputs; the colour says the node's tier.
+    """
     used = sorted({r.node for r in result.tasks.values()})
-    row = {node: i for i, node in enumerate(used)}
-    fig, ax = plt.subplots(figsize=(10, 0.35 * len(used) + 1.5))
+    band = {node: i for i, node in enumerate(used)}
+    lane_of = _lanes(result)
+    depth = {n: 1 + max(lane_of[r.task_id] for r in result.tasks.values() if r.node == n)
+             for n in used}  # fmt: skip
+    fig, ax = plt.subplots(figsize=(11, 0.45 * len(used) + 1.8))
     for rec in result.tasks.values():
+        height = 0.8 / depth[rec.node]
+        y = band[rec.node] - 0.4 + height * lane_of[rec.task_id] + height / 2
         tier = continuum.nodes[rec.node].tier
-        y = row[rec.node]
-        ax.barh(y, rec.start_s - rec.admitted_s, left=rec.admitted_s, color="#cccccc", height=0.6)
+        ax.barh(y, rec.start_s - rec.admitted_s, left=rec.admitted_s, color="#bbbbbb",
+                height=height * 0.9)  # fmt: skip
         ax.barh(y, rec.end_s - rec.start_s, left=rec.start_s, color=_TIER_COLOURS[tier],
-                height=0.6, alpha=0.6, edgecolor="black", linewidth=0.3)  # fmt: skip
+                height=height * 0.9, edgecolor="black", linewidth=0.2)  # fmt: skip
     ax.set_yticks(range(len(used)), [continuum.nodes[n].id for n in used])
-    ax.set_xlabel("time (s); grey = pulling inputs; colour = tier (edge/cloud/hpc)")
+    ax.set_ylim(-0.6, len(used) - 0.4)
+    ax.set_xlabel("time (s); grey: pulling inputs; colour: tier (edge green, cloud blue, hpc red)")
     ax.set_title(f"{title}: makespan {result.makespan_s:.0f} s")
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()

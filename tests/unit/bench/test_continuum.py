@@ -26,7 +26,8 @@ def test_tiers_differ_and_load_stays_in_range() -> None:
     assert max(n.cores for n in edge) < min(n.cores for n in hpc)
     assert max(n.speed for n in edge) < min(n.speed for n in hpc)
     loads = world.background_steps(0, 0, 2_000)
-    assert loads.min() >= 0.0 and loads.max() <= 0.97
+    assert loads.min() >= 0.0
+    assert loads.max() <= 0.97
     assert loads.std() > 0.01  # it varies over time
 
 

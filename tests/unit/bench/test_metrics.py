@@ -16,7 +16,8 @@ def test_ratios_and_win_tie_loss() -> None:
         _row("w", 2, "ours", 150.0), _row("w", 2, "base", 100.0),
     ]  # fmt: skip
     ratios = {(r.seed, r.scheduler): r.ratio_to_best for r in with_ratios(rows)}
-    assert ratios[(0, "base")] == 2.0 and ratios[(0, "ours")] == 1.0
+    assert ratios[(0, "base")] == 2.0
+    assert ratios[(0, "ours")] == 1.0
     assert ratios[(2, "ours")] == 1.5
     base = {s.scheduler: s for s in summarise(rows, ours="ours")}["base"]
     assert (base.wins, base.ties, base.losses) == (1, 1, 1)

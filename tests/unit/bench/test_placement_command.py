@@ -19,7 +19,8 @@ def test_tiny_configuration_end_to_end(wf_data: Path, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     figures = json.loads(result.output.strip().splitlines()[-1])
     assert figures["mode"] == "quality"
-    assert figures["instances"] == 2 and figures["seeds"] == 2
+    assert figures["instances"] == 2
+    assert figures["seeds"] == 2
     assert figures["runs"] == 2 * 2 * 12
     kube = figures["schedulers"]["kube-least-allocated"]
     assert kube["wins"] + kube["ties"] + kube["losses"] == 4

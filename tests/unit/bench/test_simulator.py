@@ -8,6 +8,7 @@ import pytest
 from bench.sim import (
     Assignment,
     ClusterView,
+    EngineScheduler,
     SimulationError,
     all_schedulers,
     build_continuum,
@@ -15,6 +16,7 @@ from bench.sim import (
     simulate,
 )
 from bench.sim._wfformat import parse_wfformat
+from scheduler_api.placement import Heuristic, TaskState
 
 
 class _Fixed:
@@ -62,18 +64,18 @@ def _chain(runtime_s: float, size_bytes: int) -> Any:
                         "inputFiles": ["mid"],
                         "outputFiles": [],
                     },
-                ],  # fmt: skip
+                ],
                 "files": [
                     {"id": "in", "sizeInBytes": size_bytes},
                     {"id": "mid", "sizeInBytes": size_bytes},
-                ],  # fmt: skip
+                ],
             },
             "execution": {
                 "tasks": [
                     {"id": "a", "runtimeInSeconds": runtime_s},
                     {"id": "b", "runtimeInSeconds": runtime_s},
                 ]
-            },  # fmt: skip
+            },
         },
     }
     return parse_wfformat(doc, {})
@@ -133,3 +135,16 @@ def test_every_scheduler_completes_a_recipe_workflow_deterministically(
     assert {"random", "round-robin", "kube-least-allocated", "trimaran-tlp", "trimaran-lvrb",
             "heft-static", "heft-online", "ours-spt", "ours-lpt", "ours-lnsnl", "ours-lns",
             "ours-heft"} == set(names)  # fmt: skip
+
+
+def test_engine_adapter_leaves_the_engine_consistent(schema: dict[str, Any]) -> None:
+    wf = generate_workflow("cycles", num_tasks=150, seed=2, schema=schema)
+    scheduler = EngineScheduler(Heuristic.LPT)
+    result = simulate(wf, build_continuum(3), scheduler)
+    scheduler.engine.validate_state()
+    statuses = {s.task_id: s for s in scheduler.engine.tasks()}
+    assert set(statuses) == set(wf.tasks)
+    for task_id, status in statuses.items():
+        assert status.state == TaskState.DONE
+        # The engine's record of where each task ran is where the simulator ran it.
+        assert status.node_id == build_continuum(3).nodes[result.tasks[task_id].node].id

@@ -55,7 +55,8 @@ def test_montage_reads_files_sizes_and_producers(wf_data: Path, schema: dict[str
     assert len(wf.tasks) == 103
     project = wf.tasks["mProject_ID0000001"]
     assert project.runtime_s == pytest.approx(15.712)
-    assert project.inputs and all(wf.producer(f) is None for f in project.inputs)
+    assert project.inputs
+    assert all(wf.producer(f) is None for f in project.inputs)
     child = wf.tasks[project.children[0]]
     assert any(wf.producer(f) == project.id for f in child.inputs)
     assert wf.input_bytes(project.id) == sum(wf.files[f].size_bytes for f in project.inputs)
@@ -79,10 +80,12 @@ def test_graph_from_parents_and_children_in_topological_order() -> None:
     )
     wf = parse_wfformat(doc, {})
     order = list(wf.tasks)
-    assert order.index("a") < order.index("c") and order.index("b") < order.index("c")
+    assert order.index("a") < order.index("c")
+    assert order.index("b") < order.index("c")
     assert set(wf.tasks["c"].parents) == {"a", "b"}  # "a" lists c as a child only
     assert wf.critical_path_s() == pytest.approx(5.0)
-    assert wf.producer("f2") == "b" and wf.producer("f1") == "a"
+    assert wf.producer("f2") == "b"
+    assert wf.producer("f1") == "a"
 
 
 @pytest.mark.parametrize(
