@@ -104,9 +104,9 @@ class PrometheusClient:
 
 
 def _legend(template: str, labels: Mapping[str, str], expr: str) -> str:
-    if not template:
-        return ", ".join(f"{k}={v}" for k, v in sorted(labels.items())) or expr
-    return _LEGEND.sub(lambda m: labels.get(m.group(1), ""), template)
+    filled = _LEGEND.sub(lambda m: labels.get(m.group(1), ""), template).strip()
+    # Like Grafana: a legend that comes out empty shows the label set instead.
+    return filled or ", ".join(f"{k}={v}" for k, v in sorted(labels.items())) or expr
 
 
 def run_query(
@@ -172,13 +172,9 @@ def resolve_variables(
     return values
 
 
-def _instant_panel(panel: Panel) -> bool:
-    return panel.kind in (PanelKind.STAT, PanelKind.BARGAUGE, PanelKind.TABLE)
-
-
 def _format(value: float, unit: str) -> str:
     if unit == "percentunit":
-        return f"{value:.1%}"
+        return f"{value:.2%}" if abs(value) < 0.01 else f"{value:.1%}"
     if unit in ("bytes", "Bps"):
         suffix = "/s" if unit == "Bps" else ""
         for prefix in ("", "Ki", "Mi", "Gi", "Ti"):
@@ -201,11 +197,13 @@ def _draw(axes: Axes, panel: Panel, series: Sequence[QueryResult]) -> None:
         axes.text(0.5, 0.45, text, ha="center", va="center", fontsize=22, weight="bold")
         axes.set_axis_off()
     elif panel.kind is PanelKind.BARGAUGE:
-        labels = [s.legend for s in series][::-1]
         values = [s.points[-1][1] for s in series][::-1]
-        axes.barh(labels, values, color="#3274d9")
-        for index, value in enumerate(values):
-            axes.text(value, index, " " + _format(value, panel.unit), va="center", fontsize=7)
+        axes.barh(range(len(values)), values, color="#3274d9", alpha=0.8)
+        # Labels inside the plot: long legends would be clipped as tick labels.
+        for index, (result, value) in enumerate(zip(series[::-1], values, strict=True)):
+            text = f" {result.legend}: {_format(value, panel.unit)}"
+            axes.text(0, index, text, va="center", fontsize=8)
+        axes.set_yticks([])
         axes.tick_params(labelsize=7)
     elif panel.kind is PanelKind.TABLE:
         lines = [f"{s.legend}: {_format(s.points[-1][1], panel.unit)}" for s in series[:12]]
@@ -260,14 +258,19 @@ def render(
     placed = layout(spec)
     height_units = max(p.y + p.h for p in placed)
     width_in = GRID_COLUMNS * _COLUMN_INCHES
-    height_in = height_units * _GRID_ROW_INCHES + 0.6
+    top_in = 0.9  # room for the dashboard title above the first row
+    height_in = height_units * _GRID_ROW_INCHES + top_in + 0.3
     figure = Figure(figsize=(width_in, height_in), dpi=_DPI)
     FigureCanvasAgg(figure)
-    shown = ", ".join(f"{k}={v}" for k, v in values.items())
+    shown = ", ".join(f"{v.name}={values[v.name]}" for v in spec.variables)
     figure.suptitle(
-        f"{spec.title}" + (f"  ({shown})" if shown else ""), fontsize=14, x=0.01, ha="left"
+        f"{spec.title}" + (f"  ({shown})" if shown else ""),
+        fontsize=14,
+        x=0.01,
+        y=1 - 0.3 / height_in,
+        ha="left",
+        va="top",
     )
-    top_in = 0.5
     for item in placed:
         left = item.x / GRID_COLUMNS
         bottom = 1 - (top_in + (item.y + item.h) * _GRID_ROW_INCHES) / height_in
@@ -289,7 +292,7 @@ def render(
                     values,
                     end_s=end,
                     range_s=range_s,
-                    instant=query.instant or _instant_panel(panel),
+                    instant=panel.evaluates_instantly(query),
                 )
         except PrometheusQueryError as err:
             _draw_message(axes, f"query failed: {err}")

@@ -95,8 +95,9 @@ _HEALTH = Row(
                 f"(rate(continuum_api_snapshot_refresh_duration_seconds_bucket{_RATE})))",
                 "refresh p99",
             ),
+            # The counter appears with its first failure: 0 until then, not "No data".
             Query(
-                f"sum(rate(continuum_api_snapshot_refresh_failures_total{_RATE}))",
+                f"sum(rate(continuum_api_snapshot_refresh_failures_total{_RATE})) or vector(0)",
                 "failures/s",
             ),
             unit="s",

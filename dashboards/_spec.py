@@ -76,6 +76,10 @@ class Panel:
     width: int = 12
     height: int = 8
 
+    def evaluates_instantly(self, query: Query) -> bool:
+        """Whether Grafana evaluates the query at the range's end only (current-state panels)."""
+        return query.instant or self.kind in (PanelKind.STAT, PanelKind.BARGAUGE, PanelKind.TABLE)
+
 
 @dataclass(frozen=True, slots=True)
 class Row:
