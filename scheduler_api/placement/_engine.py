@@ -408,13 +408,20 @@ class PlacementEngine:
             changed = [task_id, *self._unplan_descendants(task_id)]
             for changed_id in changed:
                 for child_id in [changed_id, *self._tasks[changed_id].children]:
-                    child = self._tasks[child_id]
-                    if child.state is TaskState.WAITING:
-                        child.unsatisfied = sum(
-                            1
-                            for parent in child.spec.depends_on
-                            if not self._satisfies(self._tasks[parent])
-                        )
+                    self._recount(child_id)
+
+    def _recount(self, task_id: str) -> None:
+        """Send a not-yet-placed task back to waiting if a parent no longer lets it go."""
+        task = self._tasks[task_id]
+        if task.state not in (TaskState.WAITING, TaskState.PARKED, TaskState.QUEUED):
+            return
+        unsatisfied = sum(
+            1 for parent in task.spec.depends_on if not self._satisfies(self._tasks[parent])
+        )
+        if unsatisfied:
+            self._parked.pop(task_id, None)
+            task.state = TaskState.WAITING  # a queued entry goes stale and is skipped
+            task.unsatisfied = unsatisfied
 
     def _requeue_or_abandon(
         self, task_id: str, reason: str, out: list[Decision], cause: str

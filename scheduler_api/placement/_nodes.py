@@ -8,7 +8,7 @@ into an idle gap (HEFT's insertion policy) as well as appended after the last on
 from __future__ import annotations
 
 import math
-from bisect import bisect_left, bisect_right
+from bisect import bisect_right
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -49,10 +49,9 @@ class Lane:
         return start
 
     def reserve(self, start_s: float, finish_s: float, task_id: str) -> None:
-        index = bisect_left(self.starts, start_s)
-        # Zero-length reservations at the same instant keep arrival order.
-        while index < len(self.starts) and self.starts[index] == start_s:
-            index += 1
+        # By finish, not start: a zero-length reservation may sit just before an interval that
+        # starts at the same instant (``earliest_start`` allows that), and finishes stay sorted.
+        index = bisect_right(self.finishes, start_s)
         self.starts.insert(index, start_s)
         self.finishes.insert(index, finish_s)
         self.task_ids.insert(index, task_id)

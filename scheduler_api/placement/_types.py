@@ -64,7 +64,7 @@ class Requirements:
         gpus: GPUs the task needs.
         tier: Required tier (``edge``, ``cloud``, ``hpc``), or None for any.
         site: Required site, or None for any.
-        arch: Required CPU architecture (``x86_64``, ``aarch64``), or None for any.
+        arch: Required CPU architecture (``amd64``, ``arm64``), or None for any.
         labels: Labels the node must carry with these values.
     """
 
@@ -141,7 +141,7 @@ class NodeInfo:
         gpus: GPU count.
         tier: ``edge``, ``cloud`` or ``hpc``.
         site: Site name.
-        arch: CPU architecture.
+        arch: CPU architecture (OTel `host.arch`: `amd64`, `arm64`; empty when unknown).
         labels: Operator labels.
         speed: Measured relative speed (1.0 = reference node; 2.0 runs work twice as fast).
         cpu_utilization: Measured background load in [0, 1]; it slows the node down to
@@ -160,7 +160,7 @@ class NodeInfo:
     gpus: int = 0
     tier: str = "cloud"
     site: str = "local"
-    arch: str = "x86_64"
+    arch: str = ""
     labels: Mapping[str, str] = field(default_factory=dict)
     speed: float = 1.0
     cpu_utilization: float = 0.0

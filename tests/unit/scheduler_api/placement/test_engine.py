@@ -1,0 +1,226 @@
+"""Engine behaviour: placement by finish time, failures, re-placement, parking, modes."""
+
+from __future__ import annotations
+
+import pytest
+
+from scheduler_api.placement import (
+    Abandon,
+    DataInput,
+    EngineConfig,
+    GraphSubmitted,
+    InvalidGraphError,
+    NodeFailed,
+    NodeInfo,
+    NodeSnapshot,
+    Place,
+    PlacementEngine,
+    Replace,
+    Requirements,
+    TaskFailed,
+    TaskFinished,
+    TaskSpec,
+    TaskStarted,
+    TaskState,
+)
+
+
+def _engine(*nodes: NodeInfo, **config: object) -> PlacementEngine:
+    engine = PlacementEngine(EngineConfig(**config))  # type: ignore[arg-type]
+    for node in nodes:
+        assert engine.handle(NodeSnapshot(node, at_s=0.0)) == []
+    return engine
+
+
+def _submit(engine: PlacementEngine, *tasks: TaskSpec, at_s: float = 0.0) -> list[object]:
+    decisions = engine.handle(GraphSubmitted(tasks, at_s=at_s))
+    engine.validate_state()
+    return list(decisions)
+
+
+def test_faster_and_idle_nodes_win() -> None:
+    engine = _engine(
+        NodeInfo("slow", speed=0.5),
+        NodeInfo("fast", speed=2.0),
+        NodeInfo("fast-busy", speed=2.0, cpu_utilization=0.9),
+    )
+    [place] = _submit(engine, TaskSpec("t", work_s=4.0))
+    assert isinstance(place, Place)
+    assert (place.node_id, place.est_start_s, place.est_finish_s) == ("fast", 0.0, 2.0)
+
+
+def test_parallel_tasks_spread_over_lanes_then_nodes() -> None:
+    engine = _engine(NodeInfo("a", cpu_cores=2), NodeInfo("b", cpu_cores=1))
+    decisions = _submit(engine, *(TaskSpec(f"t{i}", work_s=1.0) for i in range(4)))
+    nodes = [d.node_id for d in decisions if isinstance(d, Place)]
+    assert sorted(nodes[:3]) == ["a", "a", "b"]
+    assert engine.makespan_estimate_s() == pytest.approx(2.0)
+
+
+def test_data_locality_beats_a_faster_node_when_transfer_is_expensive() -> None:
+    slow_link = {"bandwidth_bytes_per_s": 1e6, "latency_s": 0.01}
+    engine = _engine(
+        NodeInfo("holder", speed=1.0, **slow_link),  # type: ignore[arg-type]
+        NodeInfo("fast", speed=4.0, **slow_link),  # type: ignore[arg-type]
+    )
+    big = DataInput("d1", size_bytes=100_000_000, node_ids=("holder",))
+    [place] = _submit(engine, TaskSpec("t", work_s=10.0, inputs=(big,)))
+    assert isinstance(place, Place)
+    assert place.node_id == "holder"  # 10 s here against 2.5 s + 100 s of transfer there
+    [small] = _submit(
+        engine, TaskSpec("u", work_s=10.0, inputs=(DataInput("d2", 1000, ("holder",)),))
+    )
+    assert isinstance(small, Place)
+    assert small.node_id == "fast"
+
+
+def test_child_follows_parent_output_and_waits_for_it() -> None:
+    engine = _engine(
+        NodeInfo("a", bandwidth_bytes_per_s=1e3, latency_s=0.0),
+        NodeInfo("b", bandwidth_bytes_per_s=1e3, latency_s=0.0),
+    )
+    decisions = _submit(
+        engine,
+        TaskSpec("p", work_s=1.0),
+        TaskSpec("c", work_s=1.0, depends_on={"p": 5000}),
+    )
+    p, c = decisions
+    assert isinstance(p, Place)
+    assert isinstance(c, Place)
+    assert c.node_id == p.node_id
+    assert c.est_start_s == pytest.approx(p.est_finish_s)
+
+
+def test_constraints_filter_and_unsatisfiable_tasks_park_until_a_node_fits() -> None:
+    engine = _engine(NodeInfo("cpu", cpu_cores=4, memory_bytes=8 << 30, tier="cloud"))
+    gpu_task = TaskSpec("g", requirements=Requirements(gpus=1, tier="edge"))
+    assert _submit(engine, gpu_task, TaskSpec("after", depends_on={"g": 0})) == []
+    assert engine.parked() == ["g"]
+    assert engine.task("after").state is TaskState.WAITING
+    decisions = engine.handle(NodeSnapshot(NodeInfo("jetson", gpus=1, tier="edge"), at_s=5.0))
+    engine.validate_state()
+    assert [(d.task_id, d.node_id) for d in decisions if isinstance(d, Place)] == [
+        ("g", "jetson"),
+        ("after", "jetson"),
+    ]
+    assert decisions[0].est_start_s == 5.0  # type: ignore[union-attr]
+    assert engine.parked() == []
+
+
+def test_failed_task_is_replaced_elsewhere_then_abandoned_with_descendants() -> None:
+    engine = _engine(NodeInfo("a"), NodeInfo("b"), max_attempts=2)
+    [first, _] = _submit(engine, TaskSpec("t"), TaskSpec("child", depends_on={"t": 0}))
+    assert isinstance(first, Place)
+    engine.handle(TaskStarted("t", first.node_id, at_s=0.0))
+    retry = engine.handle(TaskFailed("t", first.node_id, at_s=0.5, reason="boom"))
+    engine.validate_state()
+    moved = [d for d in retry if isinstance(d, Replace)]
+    assert moved[0].task_id == "t"
+    assert moved[0].from_node_id == first.node_id
+    assert moved[0].node_id != first.node_id
+    assert moved[0].attempt == 2
+    assert "boom" in moved[0].reason
+    assert moved[0].est_start_s >= 0.5
+    assert {d.task_id for d in moved} == {"t", "child"}  # the child is re-planned after it
+    engine.handle(TaskStarted("t", moved[0].node_id, at_s=0.6))
+    gave_up = engine.handle(TaskFailed("t", moved[0].node_id, at_s=1.0))
+    engine.validate_state()
+    assert [(type(d), d.task_id) for d in gave_up] == [(Abandon, "t"), (Abandon, "child")]
+    assert engine.task("child").state is TaskState.ABANDONED
+
+
+def test_node_failure_replaces_running_and_planned_tasks() -> None:
+    engine = _engine(NodeInfo("a", speed=2.0), NodeInfo("b"))
+    decisions = _submit(engine, TaskSpec("x", work_s=2.0), TaskSpec("y", work_s=2.0))
+    on_a = [d.task_id for d in decisions if isinstance(d, Place) and d.node_id == "a"]
+    assert on_a
+    engine.handle(TaskStarted(on_a[0], "a", at_s=0.0))
+    moved = engine.handle(NodeFailed("a", at_s=0.5, reason="missed heartbeat"))
+    engine.validate_state()
+    assert {d.task_id for d in moved if isinstance(d, Replace)} == set(on_a)
+    assert all(isinstance(d, Replace) and d.node_id == "b" for d in moved)
+    assert engine.task(on_a[0]).attempt == 2
+    assert not engine.node_alive("a")
+    # A late report from the dead node is ignored; the node may rejoin later.
+    engine.handle(TaskStarted(on_a[0], "a", at_s=0.6))
+    assert engine.ignored_events == 1
+    engine.handle(NodeSnapshot(NodeInfo("a", speed=2.0), at_s=1.0))
+    assert engine.node_alive("a")
+    engine.validate_state()
+
+
+def test_unhealthy_node_loses_planned_work_but_not_running_work() -> None:
+    engine = _engine(NodeInfo("a", cpu_cores=1), NodeInfo("b", speed=0.1), insertion=False)
+    decisions = _submit(engine, TaskSpec("r", work_s=1.0), TaskSpec("q", work_s=1.0))
+    assert [d.node_id for d in decisions if isinstance(d, Place)] == ["a", "a"]
+    engine.handle(TaskStarted("r", "a", at_s=0.0))
+    moved = engine.handle(NodeSnapshot(NodeInfo("a", healthy=False), at_s=0.1))
+    engine.validate_state()
+    assert [(d.task_id, d.node_id) for d in moved if isinstance(d, Replace)] == [("q", "b")]
+    assert engine.task("r").state is TaskState.RUNNING
+
+
+def test_ready_mode_places_children_only_when_parents_finish() -> None:
+    engine = _engine(NodeInfo("a"), NodeInfo("b"), mode="ready")
+    decisions = _submit(engine, TaskSpec("p", work_s=1.0), TaskSpec("c", depends_on={"p": 0}))
+    assert [d.task_id for d in decisions] == ["p"]
+    place = decisions[0]
+    assert isinstance(place, Place)
+    engine.handle(TaskStarted("p", place.node_id, at_s=0.0))
+    later = engine.handle(TaskFinished("p", place.node_id, at_s=3.0))
+    engine.validate_state()
+    assert [(d.task_id, d.est_start_s) for d in later if isinstance(d, Place)] == [("c", 3.0)]
+
+
+def test_tasks_can_depend_on_earlier_submissions() -> None:
+    engine = _engine(NodeInfo("a"))
+    _submit(engine, TaskSpec("first", work_s=1.0))
+    engine.handle(TaskFinished("first", "a", at_s=1.0))
+    [place] = _submit(engine, TaskSpec("second", depends_on={"first": 10}), at_s=2.0)
+    assert isinstance(place, Place)
+    assert place.est_start_s == 2.0
+
+
+@pytest.mark.parametrize(
+    ("tasks", "message"),
+    [
+        ([TaskSpec("a"), TaskSpec("a")], "twice"),
+        ([TaskSpec("a", depends_on={"ghost": 0})], "unknown task 'ghost'"),
+        ([TaskSpec("a", depends_on={"b": 0}), TaskSpec("b", depends_on={"a": 0})], "cycle"),
+    ],
+)
+def test_malformed_graphs_are_rejected_without_changing_state(
+    tasks: list[TaskSpec], message: str
+) -> None:
+    engine = _engine(NodeInfo("a"))
+    with pytest.raises(InvalidGraphError, match=message):
+        engine.handle(GraphSubmitted(tuple(tasks), at_s=0.0))
+    assert list(engine.tasks()) == []
+    engine.validate_state()
+
+
+def test_cost_overrides_and_multi_core_tasks() -> None:
+    engine = _engine(NodeInfo("big", cpu_cores=4), NodeInfo("small", cpu_cores=2))
+    wide = Requirements(cpu_cores=3)
+    decisions = _submit(
+        engine,
+        TaskSpec("w1", work_s=1.0, requirements=wide),
+        TaskSpec("w2", work_s=1.0, requirements=wide),
+        TaskSpec("quick", work_s=100.0, cost_s={"small": 0.5}),
+    )
+    placed = {d.task_id: d for d in decisions if isinstance(d, Place)}
+    assert placed["w1"].node_id == placed["w2"].node_id == "big"
+    assert placed["w2"].est_start_s == pytest.approx(1.0)  # 3 + 3 cores do not fit in 4
+    assert placed["quick"].node_id == "small"
+    assert placed["quick"].est_finish_s == pytest.approx(0.5)
+
+
+def test_duplicate_and_unknown_events_are_counted_not_fatal() -> None:
+    engine = _engine(NodeInfo("a"))
+    _submit(engine, TaskSpec("t"))
+    engine.handle(TaskFinished("t", "a", at_s=1.0))
+    assert engine.handle(TaskFinished("t", "a", at_s=1.0)) == []
+    assert engine.handle(TaskFailed("nope", "a", at_s=1.0)) == []
+    assert engine.handle(NodeFailed("ghost", at_s=1.0)) == []
+    assert engine.ignored_events == 3
+    engine.validate_state()
