@@ -225,7 +225,7 @@ def _probe_targets(live: LiveStack, tls_port: int, responder_port: int) -> dict[
 
 def _produce_bad_records(bootstrap: str, node_id: str, topic: str) -> None:
     """One undecodable OTLP record, and one forwarded exposition with a NaN and a clash."""
-    from kafka import KafkaProducer
+    from pipeline._kafka import KafkaProducer  # kafka-python, imported without its warning
 
     producer = KafkaProducer(bootstrap_servers=bootstrap, acks=1, enable_idempotence=False)
     try:
