@@ -52,8 +52,8 @@ only when its parents have finished (dynamic list scheduling, using real finish 
 How a node is chosen, for the task at the head of the ready queue (ordered by
 ``EngineConfig.heuristic``: ``spt``, ``lpt``, ``lnsnl``, ``lns`` or ``heft`` upward rank):
 
-1. The ranker (by default hard constraints only; ``ranking_adapter.ranker()`` wraps the API's
-   ranking model) gives the feasible live nodes and their scores, cached per requirements until
+1. The ranker (by default hard constraints only; ``ModelRanker`` wraps the API's ranking
+   model) gives the feasible live nodes and their scores, cached per requirements until
    a node changes.
 2. Run time on node n: ``TaskSpec.cost_s[n]`` if given, else
    ``work_s / (speed_n * max(0.1, 1 - cpu_utilization_n))``.
@@ -84,6 +84,11 @@ from scheduler_api.placement._engine import (
     feasibility_ranker,
 )
 from scheduler_api.placement._plan import Plan, plan
+from scheduler_api.placement._ranking import (
+    ModelRanker,
+    node_info_from_snapshot,
+    snapshot_from_node_info,
+)
 from scheduler_api.placement._types import (
     Abandon,
     DataInput,
@@ -112,6 +117,7 @@ __all__ = [
     "GraphSubmitted",
     "Heuristic",
     "InvalidGraphError",
+    "ModelRanker",
     "NodeFailed",
     "NodeInfo",
     "NodeRanker",
@@ -128,5 +134,7 @@ __all__ = [
     "TaskState",
     "TaskStatus",
     "feasibility_ranker",
+    "node_info_from_snapshot",
     "plan",
+    "snapshot_from_node_info",
 ]

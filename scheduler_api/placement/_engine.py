@@ -74,7 +74,7 @@ class NodeRanker(Protocol):
     """Filters and scores nodes for one set of requirements.
 
     Returns the feasible node ids with a score in [0, 1] (higher is better); nodes left out are
-    infeasible. ``scheduler_api.placement.ranking_adapter`` wraps the API's ranking model.
+    infeasible. ``ModelRanker`` wraps the API's ranking model.
     """
 
     def __call__(

@@ -1,0 +1,145 @@
+"""Bridges between the placement engine and the API's ranking model.
+
+The engine asks a ``NodeRanker`` which nodes may run a task and how well they score; this one
+answers with ``scheduler_api.ranking.rank`` so ``continuum run``, ``POST /v1/placements`` and
+``POST /v1/rankings`` judge nodes the same way::
+
+    engine = PlacementEngine(config, ranker=ModelRanker(snapshots=live_nodes))
+    engine.handle(NodeSnapshot(node_info_from_snapshot(live_nodes[0]), at_s=0.0))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from scheduler_api import ranking
+from scheduler_api.placement._types import NodeInfo, Requirements
+
+__all__ = ["ModelRanker", "node_info_from_snapshot", "snapshot_from_node_info"]
+
+# The engine has no clock: freshness is judged where snapshots are taken, not here.
+_NEVER_STALE_S = float("inf")
+
+
+def node_info_from_snapshot(
+    snapshot: ranking.NodeSnapshot, network: ranking.Network | None = None
+) -> NodeInfo:
+    """The engine's view of a node the monitoring reported.
+
+    The node's link is the intra-site link of ``network`` (measured where known).
+    """
+    link = (network or ranking.Network()).intra_site
+    usage = snapshot.usage
+    return NodeInfo(
+        node_id=snapshot.id,
+        cpu_cores=max(1, int(snapshot.capacity.cpu_cores)),
+        memory_bytes=int(snapshot.capacity.memory_bytes),
+        gpus=snapshot.capacity.gpus,
+        tier=snapshot.tier,
+        site=snapshot.site,
+        arch=snapshot.arch,
+        labels=dict(snapshot.labels),
+        speed=snapshot.relative_speed if snapshot.relative_speed > 0 else 1.0,
+        cpu_utilization=usage.cpu_utilization,
+        memory_available_bytes=(
+            None if usage.memory_available_bytes is None else int(usage.memory_available_bytes)
+        ),
+        bandwidth_bytes_per_s=link.bandwidth_bytes_per_s,
+        latency_s=link.rtt_s / 2.0,
+        healthy=snapshot.healthy,
+    )
+
+
+def snapshot_from_node_info(node: NodeInfo, now_s: float = 0.0) -> ranking.NodeSnapshot:
+    """A ranking-model snapshot for a node known only to the engine (simulator, tests)."""
+    return ranking.NodeSnapshot(
+        id=node.node_id,
+        capacity=ranking.Capacity(float(node.cpu_cores), float(node.memory_bytes), node.gpus),
+        tier=node.tier,
+        site=node.site,
+        arch=node.arch,
+        labels=dict(node.labels),
+        usage=ranking.Usage(
+            cpu_utilization=node.cpu_utilization,
+            memory_available_bytes=(
+                float(node.memory_bytes)
+                if node.memory_available_bytes is None
+                else float(node.memory_available_bytes)
+            ),
+        ),
+        last_seen_s=now_s,
+        alerts=() if node.healthy else ("Unhealthy",),
+        relative_speed=node.speed,
+    )
+
+
+class ModelRanker:
+    """A ``NodeRanker`` backed by ``scheduler_api.ranking.rank``.
+
+    Args:
+        snapshots: Full monitoring snapshots by node id (usage windows, pressure, power); nodes
+            without one are described from their ``NodeInfo``.
+        weights: Score weights (the API's configured weights).
+        network: Link costs between sites.
+    """
+
+    def __init__(
+        self,
+        snapshots: Mapping[str, ranking.NodeSnapshot] | None = None,
+        weights: ranking.Weights | None = None,
+        network: ranking.Network | None = None,
+    ) -> None:
+        self._snapshots = dict(snapshots or {})
+        self._weights = weights
+        self._network = network
+        self._table_key: tuple[int, ...] = ()
+        self._table: ranking.NodeTable | None = None
+
+    def __call__(self, requirements: Requirements, nodes: Sequence[NodeInfo]) -> dict[str, float]:
+        table = self._table_for(nodes)
+        answer = ranking.rank(
+            ranking.TaskRequirements(
+                cpu_cores=float(requirements.cpu_cores),
+                memory_bytes=requirements.memory_bytes,
+                gpus=requirements.gpus,
+                arch=requirements.arch,
+                tier=requirements.tier,
+                site=requirements.site,
+                labels=dict(requirements.labels),
+            ),
+            table,
+            now_s=0.0,
+            weights=self._weights,
+            stale_after_s=_NEVER_STALE_S,
+            network=self._network,
+        )
+        return {entry.node.id: entry.score for entry in answer.ranked}
+
+    def _table_for(self, nodes: Sequence[NodeInfo]) -> ranking.NodeTable:
+        # The engine asks once per requirement set with the same node objects: build once.
+        key = tuple(id(node) for node in nodes)
+        if self._table is None or key != self._table_key:
+            snapshots = [self._snapshot(node) for node in nodes]
+            self._table = ranking.NodeTable.build(snapshots)
+            self._table_key = key
+        return self._table
+
+    def _snapshot(self, node: NodeInfo) -> ranking.NodeSnapshot:
+        known = self._snapshots.get(node.node_id)
+        if known is None:
+            return snapshot_from_node_info(node)
+        # Freshness was judged by whoever took the snapshot; health follows the engine's view.
+        return ranking.NodeSnapshot(
+            id=known.id,
+            capacity=known.capacity,
+            tier=known.tier,
+            site=known.site,
+            arch=known.arch,
+            labels=known.labels,
+            usage=known.usage,
+            pressure=known.pressure,
+            last_seen_s=0.0,
+            alerts=known.alerts,
+            relative_speed=known.relative_speed,
+            power_watts=known.power_watts,
+        )
