@@ -76,8 +76,9 @@ def preview(out_dir: Path, prometheus_url: str, range_s: float, variables: tuple
             raise click.BadParameter(f"{item!r}: expected NAME=VALUE", param_hint="--var")
         values[name] = value
     try:
-        paths = render_previews(out_dir, prometheus_url, variables=values, range_s=range_s)
+        results = render_previews(out_dir, prometheus_url, variables=values, range_s=range_s)
     except PrometheusQueryError as err:
         raise click.ClickException(f"Prometheus at {prometheus_url}: {err}") from err
-    for path in paths:
-        click.echo(str(path))
+    for result in results:
+        note = f"  (no data: {', '.join(result.empty_panels)})" if result.empty_panels else ""
+        click.echo(f"{result.path}{note}")

@@ -25,12 +25,16 @@ __all__ = [
     "DashboardSpec",
     "Panel",
     "PanelKind",
+    "Preview",
     "PromQLSyntaxError",
+    "PrometheusClient",
+    "PrometheusQueryError",
     "Query",
     "Row",
     "Variable",
     "build",
     "metric_names",
+    "preview",
     "substitute",
     "to_json",
     "variables_in",
@@ -39,7 +43,7 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     # The PNG preview pulls in matplotlib; load it only when asked for.
-    if name in ("preview", "PrometheusClient", "PrometheusQueryError"):
+    if name in ("preview", "Preview", "PrometheusClient", "PrometheusQueryError"):
         from dashboards import _preview
 
         return getattr(_preview, name)

@@ -4,7 +4,8 @@ Each dashboard becomes one image laid out like Grafana's grid: time series as li
 a node-by-time colour map, stats as a big number, bar gauges as horizontal bars and tables as
 text. A panel whose query fails or returns nothing says so in place of the plot::
 
-    paths = preview(Path("/tmp/preview"), "http://127.0.0.1:9090")
+    for result in preview(Path("/tmp/preview"), "http://127.0.0.1:9090"):
+        print(result.path, result.empty_panels)
 """
 
 from __future__ import annotations
@@ -26,7 +27,14 @@ from dashboards._layout import GRID_COLUMNS, layout
 from dashboards._promql import substitute
 from dashboards._spec import DashboardSpec, Panel, PanelKind, Query, Row
 
-__all__ = ["PrometheusClient", "PrometheusQueryError", "QueryResult", "preview", "render"]
+__all__ = [
+    "Preview",
+    "PrometheusClient",
+    "PrometheusQueryError",
+    "QueryResult",
+    "preview",
+    "render",
+]
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +55,14 @@ class QueryResult:
 
     legend: str
     points: tuple[tuple[float, float], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """A rendered dashboard: the PNG, and the titles of the panels that showed no data."""
+
+    path: Path
+    empty_panels: tuple[str, ...]
 
 
 @dataclass
@@ -239,7 +255,7 @@ def render(
     variables: Mapping[str, str] | None = None,
     range_s: float = 3600.0,
     end_s: float | None = None,
-) -> Path:
+) -> Preview:
     """Render one dashboard to a PNG file.
 
     Args:
@@ -251,7 +267,7 @@ def render(
         end_s: the end of the range (default now).
 
     Returns:
-        ``path``.
+        The PNG and the panels that had nothing to show.
     """
     end = time.time() if end_s is None else end_s
     values = resolve_variables(client, spec, variables)
@@ -271,13 +287,15 @@ def render(
         ha="left",
         va="top",
     )
+    empty: list[str] = []
     for item in placed:
         left = item.x / GRID_COLUMNS
         bottom = 1 - (top_in + (item.y + item.h) * _GRID_ROW_INCHES) / height_in
         width = item.w / GRID_COLUMNS
         height = item.h * _GRID_ROW_INCHES / height_in
         if isinstance(item.item, Row):
-            figure.text(left + 0.005, bottom + height / 2, item.title, fontsize=12, weight="bold")
+            title = substitute(item.title, values)
+            figure.text(left + 0.005, bottom + height / 2, title, fontsize=12, weight="bold")
             continue
         panel = item.item
         # Margins inside the panel's cell leave room for tick labels and the title.
@@ -296,14 +314,16 @@ def render(
                 )
         except PrometheusQueryError as err:
             _draw_message(axes, f"query failed: {err}")
+            empty.append(panel.title)
             continue
         if not series:
             _draw_message(axes, "No data")
+            empty.append(panel.title)
             continue
         _draw(axes, panel, series)
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path)
-    return path
+    return Preview(path, tuple(empty))
 
 
 def preview(
@@ -313,7 +333,7 @@ def preview(
     dashboards: Sequence[DashboardSpec] | None = None,
     variables: Mapping[str, str] | None = None,
     range_s: float = 3600.0,
-) -> list[Path]:
+) -> list[Preview]:
     """Render every dashboard to ``out_dir/<uid>.png`` from live Prometheus data.
 
     Args:
@@ -324,7 +344,7 @@ def preview(
         range_s: the time range shown, ending now.
 
     Returns:
-        The written PNG files.
+        One :class:`Preview` per dashboard.
 
     Raises:
         PrometheusQueryError: Prometheus cannot be reached.

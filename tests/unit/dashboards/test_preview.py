@@ -51,8 +51,11 @@ def client(seen: list[str]) -> PrometheusClient:
 def test_render_writes_a_png_with_every_query_filled_in(
     client: PrometheusClient, seen: list[str], spec: object, tmp_path: Path
 ) -> None:
-    path = render(client, spec, tmp_path / "out.png", end_s=NOW_S)  # type: ignore[arg-type]
-    assert path.read_bytes()[:8] == PNG_MAGIC
+    result = render(client, spec, tmp_path / "out.png", end_s=NOW_S)  # type: ignore[arg-type]
+    assert result.path.read_bytes()[:8] == PNG_MAGIC
+    # The fake Prometheus has no hw_* series: exactly the GPU panels come out empty.
+    gpu_panels = {p.title for p in spec.panels() if any("hw_" in q.expr for q in p.queries)}  # type: ignore[attr-defined]
+    assert set(result.empty_panels) == gpu_panels
     assert len(seen) == sum(1 for _ in spec.queries())  # type: ignore[attr-defined]
     for query in seen:
         assert "$" not in query, query
@@ -74,8 +77,9 @@ def test_query_errors_are_drawn_not_raised(tmp_path: Path) -> None:
         return httpx.Response(400, content=json.dumps(body))
 
     client = PrometheusClient("http://p.test", transport=httpx.MockTransport(failing))
-    path = render(client, DASHBOARDS[0], tmp_path / "x.png", end_s=NOW_S)
-    assert path.read_bytes()[:8] == PNG_MAGIC
+    result = render(client, DASHBOARDS[0], tmp_path / "x.png", end_s=NOW_S)
+    assert result.path.read_bytes()[:8] == PNG_MAGIC
+    assert len(result.empty_panels) == sum(1 for _ in DASHBOARDS[0].panels())
     with pytest.raises(PrometheusQueryError, match="parse error"):
         client.instant("up", NOW_S)
 
