@@ -290,7 +290,7 @@ def _api_traffic(live: LiveStack) -> None:
         )
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def dashboard_stack(
     tmp_path_factory: pytest.TempPathFactory, tansu: TansuBroker
 ) -> Iterator[DashboardStack]:
