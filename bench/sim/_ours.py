@@ -18,6 +18,10 @@ fleet, the node offers all ``c`` lanes, each at the speed a task gets on a full 
 ``speed / (1 + b + s)``: sharing busy cores then beats waiting for free ones. A node's link is
 its path to the wide area (access link and site uplink), the star model the engine uses.
 
+The engine's ranker is the API's ranking model over the same figures (:class:`MonitoredRanker`):
+it filters nodes and, with the default ``score_weight_s = 0``, breaks ties between equal
+estimated finishes. Larger weights were measured and lost (docs/benchmarks.md).
+
 Example::
 
     result = simulate(workflow, continuum, EngineScheduler(Heuristic.HEFT))
@@ -30,6 +34,7 @@ from collections.abc import Sequence
 
 from bench.sim._continuum import ORIGIN
 from bench.sim._sim import Assignment, ClusterView
+from scheduler_api import ranking
 from scheduler_api.placement import (
     DataInput,
     EngineConfig,
@@ -46,7 +51,42 @@ from scheduler_api.placement import (
     TaskStarted,
 )
 
-__all__ = ["EngineScheduler"]
+__all__ = ["SCORE_WEIGHT_S", "EngineScheduler", "MonitoredRanker"]
+
+#: Seconds of estimated finish one unit of ranking score is worth (the engine's trade-off).
+SCORE_WEIGHT_S = 0.0
+
+
+class MonitoredRanker:
+    """The API's ranking model (``scheduler_api.ranking.rank``) over the monitoring's figures.
+
+    The engine's ``NodeInfo`` carries one utilisation figure; the ranking model wants the
+    windows (1-minute mean and max, 5-minute mean and standard deviation) for its headroom and
+    LoadVariationRiskBalancing components, so the shell keeps the latest full snapshot per node.
+    """
+
+    def __init__(self) -> None:
+        self.snapshots: dict[str, ranking.NodeSnapshot] = {}
+        self._table: ranking.NodeTable | None = None
+
+    def update(self, snapshot: ranking.NodeSnapshot) -> None:
+        """Record a node's newest figures."""
+        self.snapshots[snapshot.id] = snapshot
+        self._table = None
+
+    def __call__(self, requirements: Requirements, nodes: Sequence[NodeInfo]) -> dict[str, float]:
+        if self._table is None:
+            self._table = ranking.NodeTable.build(list(self.snapshots.values()))
+        live = {n.node_id for n in nodes}
+        answer = ranking.rank(
+            ranking.TaskRequirements(
+                cpu_cores=float(requirements.cpu_cores), memory_bytes=requirements.memory_bytes
+            ),
+            self._table,
+            now_s=0.0,
+            stale_after_s=math.inf,
+        )
+        return {e.node.id: e.score for e in answer.ranked if e.node.id in live}
 
 
 class EngineScheduler:
@@ -56,12 +96,19 @@ class EngineScheduler:
         heuristic: The ordering (``spt``, ``lpt``, ``lnsnl``, ``lns``, ``heft``).
     """
 
-    def __init__(self, heuristic: Heuristic) -> None:
+    def __init__(self, heuristic: Heuristic, score_weight_s: float = SCORE_WEIGHT_S) -> None:
         self.heuristic = heuristic
+        self.score_weight_s = score_weight_s
         self.name = f"ours-{heuristic.value}"
 
     def start(self, view: ClusterView) -> None:
-        self.engine = PlacementEngine(EngineConfig(heuristic=self.heuristic, mode="ready"))
+        self.ranker = MonitoredRanker()
+        self.engine = PlacementEngine(
+            EngineConfig(
+                heuristic=self.heuristic, mode="ready", score_weight_s=self.score_weight_s
+            ),
+            ranker=self.ranker,
+        )
         nodes = view.continuum.nodes
         self._ids = [n.id for n in nodes]
         self._index = {n.id: i for i, n in enumerate(nodes)}
@@ -89,6 +136,22 @@ class EngineScheduler:
             else:
                 self._lanes[idx], util = node.cores, risk / (1.0 + risk)
             latency, bandwidth = view.continuum.path(idx, ORIGIN)
+            self.ranker.update(
+                ranking.NodeSnapshot(
+                    id=node.id,
+                    capacity=ranking.Capacity(float(node.cores), float(node.memory_bytes)),
+                    tier=node.tier,
+                    site=node.site,
+                    usage=ranking.Usage(
+                        cpu_utilization=stats.cpu_avg1m,
+                        cpu_utilization_avg5m=stats.cpu_avg5m,
+                        cpu_utilization_stddev5m=stats.cpu_stddev5m,
+                        cpu_utilization_max1m=stats.cpu_max1m,
+                    ),
+                    last_seen_s=stats.as_of_s,
+                    relative_speed=node.speed,
+                )
+            )
             self.engine.handle(
                 NodeSnapshot(
                     NodeInfo(

@@ -148,3 +148,28 @@ def test_engine_adapter_leaves_the_engine_consistent(schema: dict[str, Any]) -> 
         assert status.state == TaskState.DONE
         # The engine's record of where each task ran is where the simulator ran it.
         assert status.node_id == build_continuum(3).nodes[result.tasks[task_id].node].id
+
+
+def test_monitored_ranker_prefers_the_quiet_node() -> None:
+    from bench.sim._ours import MonitoredRanker
+    from scheduler_api import ranking
+    from scheduler_api.placement import NodeInfo, Requirements
+
+    ranker = MonitoredRanker()
+    for node_id, mean, stddev in (("quiet", 0.1, 0.02), ("bursty", 0.6, 0.3)):
+        ranker.update(
+            ranking.NodeSnapshot(
+                id=node_id,
+                capacity=ranking.Capacity(8.0, float(16 << 30)),
+                usage=ranking.Usage(
+                    cpu_utilization=mean,
+                    cpu_utilization_avg5m=mean,
+                    cpu_utilization_stddev5m=stddev,
+                ),
+            )
+        )
+    nodes = [NodeInfo("quiet", cpu_cores=8), NodeInfo("bursty", cpu_cores=8)]
+    scores = ranker(Requirements(cpu_cores=1), nodes)
+    assert scores["quiet"] > scores["bursty"]
+    # Only nodes the engine offers are answered for.
+    assert set(ranker(Requirements(cpu_cores=1), nodes[:1])) == {"quiet"}
