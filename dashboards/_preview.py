@@ -198,6 +198,9 @@ def _format(value: float, unit: str) -> str:
                 return f"{value:.1f} {prefix}B{suffix}"
             value /= 1024
     if unit == "s":
+        for size_s, suffix in ((86400.0, "d"), (3600.0, "h"), (60.0, "min")):
+            if abs(value) >= size_s:
+                return f"{value / size_s:.1f} {suffix}"
         return f"{value:.3g} s"
     return f"{value:.4g}"
 
