@@ -1,0 +1,200 @@
+"""`continuum run WORKFLOW.py`: run a workflow, placing its tasks on what the monitoring sees.
+
+    $ continuum run examples/squares.py --heuristic lpt --executor local
+
+Nodes come from the scheduler API (``GET /v1/nodes``) when it answers, else from this machine
+alone. A live progress bar runs while tasks run; then a table (task, node, start, end), the
+makespan, and a Gantt chart written to the path it prints.
+"""
+
+from __future__ import annotations
+
+import os
+import runpy
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+import httpx
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from continuum._state import StateDir, TokenFileError
+
+__all__ = ["fetch_nodes", "run"]
+
+_DEFAULT_API_URL = "http://127.0.0.1:8080"
+_API_TIMEOUT_S = 3.0
+
+
+def fetch_nodes(api_url: str, token: str | None) -> tuple[list[Any], str | None]:
+    """Nodes from the API as engine ``NodeInfo``s, or ``([], why)`` when it cannot be used."""
+    from scheduler_api import ranking
+    from scheduler_api.placement import node_info_from_snapshot
+
+    if token is None:
+        try:
+            token = StateDir.default().read_token()
+        except TokenFileError as err:
+            return [], f"no API token ({err})"
+    try:
+        response = httpx.get(
+            api_url.rstrip("/") + "/v1/nodes",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=_API_TIMEOUT_S,
+        )
+        response.raise_for_status()
+        body = response.json()
+    except (httpx.HTTPError, ValueError) as err:
+        return [], f"the scheduler API at {api_url} did not answer ({type(err).__name__})"
+    nodes = []
+    for item in body.get("nodes", []):
+        usage = item.get("usage") or {}
+        snapshot = ranking.NodeSnapshot(
+            id=item["id"],
+            capacity=ranking.Capacity(**item["capacity"]),
+            tier=item.get("tier", "cloud"),
+            site=item.get("site", "local"),
+            arch=item.get("arch", ""),
+            labels=item.get("labels") or {},
+            usage=ranking.Usage(
+                cpu_utilization=usage.get("cpu_utilization", 0.0),
+                memory_available_bytes=usage.get("memory_available_bytes"),
+            ),
+            last_seen_s=item.get("last_seen_s", 0.0),
+            # Stale nodes get no work either: mark them as the engine marks unhealthy ones.
+            alerts=tuple(item.get("alerts") or ())
+            + (("Stale",) if item.get("health") == "stale" else ()),
+            relative_speed=item.get("relative_speed") or 1.0,
+        )
+        nodes.append(node_info_from_snapshot(snapshot))
+    if not nodes:
+        return [], f"the scheduler API at {api_url} knows no nodes yet"
+    return nodes, None
+
+
+def _executor(kind: str, nodes: list[Any]) -> Any:
+    if kind == "ray":
+        try:
+            from scheduler_api.executors._ray import RayExecutor  # type: ignore[import-not-found]
+        except ImportError as err:
+            raise click.ClickException(
+                "the ray executor needs the `ray` package: pip install ray"
+            ) from err
+        return RayExecutor(nodes)
+    from scheduler_api.executors import LocalExecutor
+
+    return LocalExecutor(nodes)
+
+
+def _summary(console: Console, records: list[Any], makespan_s: float) -> None:
+    table = Table(title="schedule")
+    for column in ("task", "node", "start (s)", "end (s)", "attempts", "state"):
+        table.add_column(column, justify="right" if "(s)" in column else "left")
+    for record in sorted(records, key=lambda r: (r.start_s is None, r.start_s or 0.0)):
+        table.add_row(
+            record.task_id,
+            record.node_id or "-",
+            "-" if record.start_s is None else f"{record.start_s:.3f}",
+            "-" if record.end_s is None else f"{record.end_s:.3f}",
+            str(record.attempts),
+            record.state,
+        )
+    console.print(table)
+    console.print(f"makespan: [bold]{makespan_s:.3f} s[/bold]")
+
+
+@click.command()
+@click.argument("workflow", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--heuristic",
+    type=click.Choice(["spt", "lpt", "lnsnl", "lns", "heft"]),
+    default="heft",
+    show_default=True,
+    help="Ready-queue ordering.",
+)
+@click.option(
+    "--executor",
+    "executor_kind",
+    type=click.Choice(["local", "ray"]),
+    default="local",
+    show_default=True,
+)
+@click.option(
+    "--api",
+    "api_url",
+    envvar="CONTINUUM_API_URL",
+    default=_DEFAULT_API_URL,
+    show_default=True,
+    help="Scheduler API for node snapshots.",
+)
+@click.option("--token", envvar="CONTINUUM_API_TOKEN", default=None, help="API bearer token.")
+@click.option("--retries", default=2, show_default=True, help="Re-runs of a failed task.")
+@click.option(
+    "--chart",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Gantt chart path (.svg or .png; default: in the state directory).",
+)
+def run(
+    workflow: Path,
+    heuristic: str,
+    executor_kind: str,
+    api_url: str,
+    token: str | None,
+    retries: int,
+    chart: Path | None,
+) -> None:
+    """Run WORKFLOW.py, placing its tasks by monitoring."""
+    from scheduler_api.executors import local_node
+    from scheduler_api.placement import EngineConfig, Heuristic
+    from scheduler_api.workflow import RunRecord, Session, WorkflowError, session
+    from scheduler_api.workflow._gantt import write_gantt
+
+    console = Console(stderr=True)
+    nodes, why = fetch_nodes(api_url, token)
+    if not nodes:
+        nodes = [local_node()]
+        console.print(f"[yellow]{why}: placing on this machine alone ({nodes[0].node_id})")
+    config = EngineConfig(heuristic=Heuristic(heuristic), mode="ready", max_attempts=retries + 1)
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[last]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
+    bar = progress.add_task(workflow.name, total=0, last="")
+
+    def observe(record: RunRecord) -> None:
+        finished = sum(1 for r in active.records.values() if r.state in ("done", "abandoned"))
+        progress.update(
+            bar,
+            total=len(active.records),
+            completed=finished,
+            last=f"{record.task_id} {record.state} on {record.node_id}",
+        )
+
+    active = Session(_executor(executor_kind, nodes), config, observer=observe)
+    sys.path.insert(0, str(workflow.resolve().parent))
+    try:
+        with progress, session(active):
+            runpy.run_path(str(workflow), run_name="__main__")
+            active.run_pending()
+    except WorkflowError as err:
+        raise click.ClickException(str(err)) from err
+    finally:
+        active.close()
+        sys.path.remove(str(workflow.resolve().parent))
+    records = list(active.records.values())
+    _summary(console, records, active.makespan_s)
+    if chart is None:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        chart = StateDir.default().root / "runs" / f"{workflow.stem}-{stamp}-{os.getpid()}.svg"
+    written = write_gantt(records, chart, title=f"{workflow.name} ({heuristic})")
+    console.print(f"Gantt chart: {written}")

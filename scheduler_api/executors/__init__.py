@@ -1,0 +1,15 @@
+"""Executors run placed tasks: ``local`` (a process pool per node) and, when Ray is installed,
+``ray`` (tasks pinned to nodes by node affinity)::
+
+    executor = LocalExecutor()                 # this machine as one node
+    executor.submit("square-1", executor.nodes()[0].node_id, square, (3,), {})
+    [completion] = executor.wait(timeout_s=5.0)
+
+A task that raises is not an executor error: its ``Completion`` has ``ok=False`` and the
+traceback text, and the session re-places it.
+"""
+
+from scheduler_api.executors._base import Completion, Executor
+from scheduler_api.executors._local import LocalExecutor, local_node
+
+__all__ = ["Completion", "Executor", "LocalExecutor", "local_node"]

@@ -1,0 +1,58 @@
+"""A COMPSs-style workflow DSL: decorate functions, call them, wait on the results.
+
+Calling a task records it and returns a future; passing a future to another task makes an edge.
+``wait_on`` validates the graph (cycles, constraints no node meets), places it with the
+placement engine and runs it on an executor::
+
+    from scheduler_api.workflow import constraint, task, wait_on
+
+    @task(work_s=0.2)
+    def square(x: int) -> int:
+        return x * x
+
+    @constraint(cpu_cores=1, memory="256M")
+    @task(work_s=0.05)
+    def total(*values: int) -> int:
+        return sum(values)
+
+    if __name__ == "__main__":
+        print(wait_on(total(*[square(i) for i in range(10)])))   # 285
+
+Outside ``continuum run`` the session is local to this machine; ``continuum run`` picks the
+heuristic, the executor and the nodes (from the API when it is reachable).
+
+Exceptions:
+    Exception
+    └── WorkflowError: a cycle, an unsatisfiable constraint, or a task that gave up.
+"""
+
+from scheduler_api.workflow._dsl import (
+    Dataset,
+    Future,
+    TaskFunction,
+    WorkflowError,
+    constraint,
+    depends,
+    parse_size,
+    task,
+)
+from scheduler_api.workflow._graph import check_graph, to_specs
+from scheduler_api.workflow._session import RunRecord, Session, current_session, session, wait_on
+
+__all__ = [
+    "Dataset",
+    "Future",
+    "RunRecord",
+    "Session",
+    "TaskFunction",
+    "WorkflowError",
+    "check_graph",
+    "constraint",
+    "current_session",
+    "depends",
+    "parse_size",
+    "session",
+    "task",
+    "to_specs",
+    "wait_on",
+]

@@ -1,0 +1,93 @@
+"""From recorded calls to engine task specs, and the checks made before anything runs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from scheduler_api.placement import DataInput, NodeInfo, Requirements, TaskSpec
+from scheduler_api.placement._heuristics import topological_order
+from scheduler_api.workflow._dsl import TaskCall, WorkflowError
+
+__all__ = ["check_graph", "explain_unsatisfiable", "to_specs"]
+
+
+def to_specs(calls: Sequence[TaskCall], output_bytes: Mapping[str, int]) -> list[TaskSpec]:
+    """Engine specs for ``calls``; ``output_bytes`` gives each earlier call's result size."""
+    sizes = dict(output_bytes)
+    sizes.update({call.call_id: call.function.output_bytes for call in calls})
+    return [
+        TaskSpec(
+            task_id=call.call_id,
+            work_s=call.function.work_s,
+            requirements=call.function.requirements,
+            depends_on={parent: sizes.get(parent, 0) for parent in call.parents},
+            inputs=tuple(DataInput(d.dataset_id, d.size_bytes, d.nodes) for d in call.datasets),
+            name=call.function.name,
+        )
+        for call in calls
+    ]
+
+
+def explain_unsatisfiable(req: Requirements, nodes: Sequence[NodeInfo]) -> str | None:
+    """Why no node meets ``req`` (each constraint no node meets), or None when one does."""
+    live = [n for n in nodes if n.healthy]
+    from scheduler_api.placement._nodes import meets
+
+    if any(meets(node, req) for node in live):
+        return None
+    if not live:
+        return "no healthy node is known"
+    reasons: list[str] = []
+    cores = max(n.cpu_cores for n in live)
+    if cores < req.cpu_cores:
+        reasons.append(f"cpu_cores={req.cpu_cores} (largest node has {cores})")
+    memory = max(
+        n.memory_bytes if n.memory_available_bytes is None else n.memory_available_bytes
+        for n in live
+    )
+    if req.memory_bytes and memory < req.memory_bytes:
+        reasons.append(f"memory={req.memory_bytes} bytes (most available is {memory})")
+    gpus = max(n.gpus for n in live)
+    if gpus < req.gpus:
+        reasons.append(f"gpu={req.gpus} (most on a node is {gpus})")
+    for key, wanted, have in (
+        ("tier", req.tier, {n.tier for n in live}),
+        ("site", req.site, {n.site for n in live}),
+        ("arch", req.arch, {n.arch for n in live}),
+    ):
+        if wanted is not None and wanted not in have:
+            reasons.append(f"{key}={wanted} (nodes have {', '.join(sorted(have)) or 'none'})")
+    for key, value in req.labels:
+        if all(n.labels.get(key) != value for n in live):
+            reasons.append(f"label {key}={value} (no node carries it)")
+    return "; ".join(reasons) or "no single node meets all constraints together"
+
+
+def check_graph(specs: Sequence[TaskSpec], nodes: Sequence[NodeInfo], known: set[str]) -> None:
+    """Raise ``WorkflowError`` for a cycle, an unknown parent, or unsatisfiable constraints.
+
+    Every problem found is listed, so one run shows them all.
+    """
+    by_id = {spec.task_id: spec for spec in specs}
+    problems: list[str] = []
+    children: dict[str, list[str]] = {}
+    for spec in specs:
+        for parent in spec.depends_on:
+            if parent not in by_id and parent not in known:
+                problems.append(f"{spec.task_id}: depends on unknown task {parent}")
+            children.setdefault(parent, []).append(spec.task_id)
+    try:
+        topological_order(by_id, children)
+    except ValueError as err:
+        problems.append(str(err))
+    seen: dict[Requirements, str | None] = {}
+    for spec in specs:
+        req = spec.requirements
+        if req not in seen:
+            seen[req] = explain_unsatisfiable(req, nodes)
+        if seen[req] is not None:
+            problems.append(f"{spec.task_id} ({spec.name}): no node meets {seen[req]}")
+    if problems:
+        shown = problems[:20]
+        more = f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else ""
+        raise WorkflowError("the workflow cannot run:\n  " + "\n  ".join(shown) + more)

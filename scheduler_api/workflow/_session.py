@@ -1,0 +1,274 @@
+"""A workflow session: records calls, and on ``wait_on`` validates, places and runs them.
+
+The session is the thin shell around the pure placement engine: it turns executor completions
+into engine events and engine decisions into executor submissions.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextvars
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from scheduler_api.executors import Completion, Executor, LocalExecutor
+from scheduler_api.placement import (
+    Abandon,
+    EngineConfig,
+    GraphSubmitted,
+    NodeRanker,
+    NodeSnapshot,
+    Place,
+    PlacementEngine,
+    Replace,
+    TaskFailed,
+    TaskFinished,
+    TaskStarted,
+    TaskState,
+)
+from scheduler_api.workflow._dsl import Future, TaskCall, WorkflowError
+from scheduler_api.workflow._graph import check_graph, to_specs
+
+__all__ = ["RunRecord", "Session", "current_session", "session", "wait_on"]
+
+_CURRENT: contextvars.ContextVar[Session | None] = contextvars.ContextVar(
+    "continuum_workflow_session", default=None
+)
+_DEFAULT: list[Session] = []
+# How long one wait for completions blocks before the loop looks around again.
+_POLL_S = 0.5
+
+
+@dataclass(slots=True)
+class RunRecord:
+    """What happened to one task, for progress, summaries and charts (times since start)."""
+
+    task_id: str
+    name: str
+    node_id: str = ""
+    start_s: float | None = None
+    end_s: float | None = None
+    attempts: int = 0
+    state: str = "waiting"
+    error: str = ""
+
+
+class Session:
+    """Runs workflow tasks through a placement engine and an executor.
+
+    Args:
+        executor: Where tasks run (default: ``LocalExecutor()`` on this machine).
+        config: Engine configuration (heuristic, retries); ``ready`` mode by default, since
+            real finish times are known as tasks end.
+        ranker: Node ranker (default: hard constraints only).
+        observer: Called with each ``RunRecord`` when it changes (progress bars).
+    """
+
+    def __init__(
+        self,
+        executor: Executor | None = None,
+        config: EngineConfig | None = None,
+        ranker: NodeRanker | None = None,
+        observer: Callable[[RunRecord], None] | None = None,
+    ) -> None:
+        self.executor: Executor = executor or LocalExecutor()
+        self.engine = PlacementEngine(config or EngineConfig(mode="ready"), ranker)
+        self.records: dict[str, RunRecord] = {}
+        self._observer = observer
+        self._calls: dict[str, TaskCall] = {}
+        self._pending: list[TaskCall] = []
+        self._by_function: dict[str, list[str]] = {}
+        self._counts: dict[str, int] = {}
+        self._results: dict[str, Any] = {}
+        self._where: dict[str, str] = {}
+        self._decided: dict[str, int] = {}
+        self._started: set[str] = set()
+        self._t0 = time.time()
+        for node in self.executor.nodes():
+            self.engine.handle(NodeSnapshot(node, at_s=0.0))
+
+    # ------------------------------------------------------------ recording
+
+    def new_call_id(self, name: str) -> str:
+        """A fresh id for a call of the task ``name``: ``name-1``, ``name-2``..."""
+        count = self._counts.get(name, 0) + 1
+        self._counts[name] = count
+        return f"{name}-{count}"
+
+    def record(self, call: TaskCall) -> None:
+        """Add a call to the graph (``TaskFunction.__call__`` does this)."""
+        for before in call.function.after:
+            for earlier in self._by_function.get(before.key, []):
+                call.parents.setdefault(earlier, None)
+        self._calls[call.call_id] = call
+        self._pending.append(call)
+        self._by_function.setdefault(call.function.key, []).append(call.call_id)
+        self.records[call.call_id] = RunRecord(call.call_id, call.function.name)
+
+    @property
+    def makespan_s(self) -> float:
+        ends = [r.end_s for r in self.records.values() if r.end_s is not None]
+        starts = [r.start_s for r in self.records.values() if r.start_s is not None]
+        return max(ends) - min(starts) if ends and starts else 0.0
+
+    # ------------------------------------------------------------ running
+
+    def wait_on(self, value: Any) -> Any:
+        """Run what is needed and return ``value`` with every future replaced by its result.
+
+        Raises:
+            WorkflowError: The graph cannot run, or a task it needs was abandoned.
+        """
+        self.run_pending()
+        return self._resolve(value, strict=True)
+
+    def run_pending(self) -> None:
+        """Submit every recorded call not yet submitted and run until all of them end."""
+        if not self._pending:
+            return
+        calls, self._pending = self._pending, []
+        known = {c for c in self._calls if self._calls[c].submitted}
+        output_bytes = {c: self._calls[c].function.output_bytes for c in known}
+        specs = to_specs(calls, output_bytes)
+        check_graph(specs, self.engine.nodes(), known)
+        for call in calls:
+            call.submitted = True
+        self._apply(self.engine.handle(GraphSubmitted(tuple(specs), at_s=self._now())))
+        while self._step():
+            pass
+
+    def close(self) -> None:
+        """Stop the executor's workers."""
+        self.executor.close()
+
+    def _now(self) -> float:
+        return time.time() - self._t0
+
+    def _step(self) -> bool:
+        """Start what can start, wait for completions; False when nothing is left to do."""
+        self._start_runnable()
+        completions = self.executor.wait(_POLL_S)
+        for completion in completions:
+            self._complete(completion)
+        active = any(
+            s.state in (TaskState.PLANNED, TaskState.RUNNING, TaskState.WAITING)
+            for s in self.engine.tasks()
+        )
+        if not active and self.engine.parked():
+            names = ", ".join(self.engine.parked()[:10])
+            raise WorkflowError(f"no live node can run: {names}")
+        return active or bool(completions)
+
+    def _start_runnable(self) -> None:
+        states = {s.task_id: s for s in self.engine.tasks()}
+        # In planned order: the heuristic decided who goes first on a busy node.
+        planned = sorted(
+            (s for s in states.values() if s.state is TaskState.PLANNED),
+            key=lambda s: (s.est_start_s or 0.0, self._decided[s.task_id]),
+        )
+        for status in planned:
+            task_id = status.task_id
+            if task_id in self._started:
+                continue
+            call = self._calls[task_id]
+            if any(states[p].state is not TaskState.DONE for p in call.parents):
+                continue
+            node_id = self._where[task_id]
+            args = self._resolve(call.args, strict=True)
+            kwargs = self._resolve(call.kwargs, strict=True)
+            self.executor.submit(task_id, node_id, call.function, args, kwargs)
+            self._started.add(task_id)
+            self._apply(self.engine.handle(TaskStarted(task_id, node_id, at_s=self._now())))
+            record = self.records[task_id]
+            record.state, record.node_id = "running", node_id
+            record.attempts += 1
+            self._notify(record)
+
+    def _complete(self, done: Completion) -> None:
+        record = self.records[done.task_id]
+        self._started.discard(done.task_id)
+        if done.ok:
+            self._results[done.task_id] = done.value
+            record.state = "done"
+            record.start_s, record.end_s = done.started_s - self._t0, done.finished_s - self._t0
+            event: TaskFinished | TaskFailed = TaskFinished(
+                done.task_id, done.node_id, at_s=self._now()
+            )
+        else:
+            record.error = done.error
+            record.state = "retrying"
+            last_line = done.error.strip().splitlines()[-1] if done.error.strip() else "failed"
+            event = TaskFailed(done.task_id, done.node_id, at_s=self._now(), reason=last_line)
+        record.node_id = done.node_id
+        self._notify(record)
+        self._apply(self.engine.handle(event))
+
+    def _apply(self, decisions: list[Any]) -> None:
+        for decision in decisions:
+            if isinstance(decision, Place | Replace):
+                self._where[decision.task_id] = decision.node_id
+                self._decided[decision.task_id] = decision.decision_id
+            elif isinstance(decision, Abandon):
+                record = self.records[decision.task_id]
+                record.state = "abandoned"
+                record.error = record.error or decision.reason
+                self._notify(record)
+
+    def _notify(self, record: RunRecord) -> None:
+        if self._observer is not None:
+            self._observer(record)
+
+    def _resolve(self, value: Any, strict: bool) -> Any:
+        if isinstance(value, Future):
+            if value.call_id not in self._results:
+                record = self.records[value.call_id]
+                raise WorkflowError(
+                    f"task {value.call_id} did not finish ({record.state}): "
+                    f"{record.error or 'no result'}"
+                )
+            return value.resolve(self._results[value.call_id])
+        if isinstance(value, list):
+            return [self._resolve(item, strict) for item in value]
+        if isinstance(value, tuple):
+            return tuple(self._resolve(item, strict) for item in value)
+        if isinstance(value, dict):
+            return {key: self._resolve(item, strict) for key, item in value.items()}
+        if isinstance(value, set | frozenset):
+            return type(value)(self._resolve(item, strict) for item in value)
+        return value
+
+
+def current_session() -> Session:
+    """The active session; outside ``session(...)`` a default local one, made on first use."""
+    active = _CURRENT.get()
+    if active is not None:
+        return active
+    if not _DEFAULT:
+        _DEFAULT.append(Session())
+        atexit.register(_DEFAULT[0].close)
+    return _DEFAULT[0]
+
+
+@contextmanager
+def session(active: Session) -> Iterator[Session]:
+    """Make ``active`` the session that task calls record into."""
+    token = _CURRENT.set(active)
+    try:
+        yield active
+    finally:
+        _CURRENT.reset(token)
+
+
+def wait_on(value: Any) -> Any:
+    """Run the recorded tasks ``value`` needs and return it with futures replaced by results.
+
+    ``value`` may be a future, or lists, tuples and dicts holding futures.
+
+    Raises:
+        WorkflowError: A cycle or unsatisfiable constraint (before anything runs), or a task
+            that failed more often than retries allow.
+    """
+    return current_session().wait_on(value)
