@@ -164,11 +164,13 @@ def label_name(key: str) -> str:
     return _SANITIZE_LABEL_RE.sub("_", key)
 
 
+@lru_cache(maxsize=65536)
 def is_valid_metric_name(name: str) -> bool:
     """Tell whether ``name`` is a legal Prometheus metric name."""
     return _METRIC_NAME_RE.fullmatch(name) is not None
 
 
+@lru_cache(maxsize=8192)
 def is_valid_label_name(name: str) -> bool:
     """Tell whether ``name`` is a legal, non-reserved Prometheus label name."""
     return _LABEL_NAME_RE.fullmatch(name) is not None and not name.startswith("__")

@@ -155,6 +155,9 @@ class Worker:
             heartbeat_interval_ms=p.heartbeat_interval_ms,
             max_poll_records=p.max_poll_records,
             fetch_max_bytes=16 * 1024 * 1024,
+            # kafka-python checks CRC32C in pure Python: more CPU than all our decoding. The
+            # broker validated each batch on produce and TCP checksums the transfer.
+            check_crcs=False,
             max_partition_fetch_bytes=4 * 1024 * 1024,
         )
         self._writer = RemoteWriter(
@@ -443,6 +446,11 @@ class Worker:
             return
         self._warned.add(key)
         _log.warning(message, extra=context)
+
+    def consumer_assigned(self) -> bool:
+        """The worker holds at least one partition (it has joined its group)."""
+        consumer = self._consumer
+        return consumer is not None and bool(consumer.assignment())
 
     def healthy(self) -> bool:
         """The consumer loop ran in the last 30 s."""

@@ -1,0 +1,407 @@
+"""``continuum bench pipeline``: one worker from Kafka to Prometheus's acknowledgement.
+
+Starts its own Tansu broker and Prometheus on free loopback ports, then measures, in one run:
+
+1. **ceiling**: Prometheus's own remote-write ingestion rate, posting pre-encoded, pre-compressed
+   requests of the same series and batch size from ``--shards`` threads (the baseline);
+2. **max rate**: ``--rounds`` exports of every simulated node are preloaded into Kafka, then one
+   worker drains them; samples/s from first to last acknowledgement (group join excluded), peak
+   pending samples and RSS (memory stays bounded while Prometheus is the bottleneck);
+3. **real time**: ``--nodes`` nodes x ``--series`` series every ``--interval-s`` seconds for
+   ``--duration-s``; freshness is a sample's collection timestamp to Prometheus's
+   acknowledgement (after which it is queryable), p50/p99.
+
+Ends with one JSON line of the figures::
+
+    continuum bench pipeline --nodes 1000 --series 100 --interval-s 10 --duration-s 30
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import resource
+import statistics
+import tempfile
+import threading
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import click
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+    ExportMetricsServiceRequest,
+)
+from opentelemetry.proto.common.v1 import common_pb2
+from opentelemetry.proto.metrics.v1 import metrics_pb2
+from rich.console import Console
+from rich.table import Table
+
+from continuum._services import PrometheusServer, TansuBroker, free_port
+from pipeline import Worker, WorkerSettings
+from pipeline._remote_write import REMOTE_WRITE_HEADERS, RemoteWriteEncoder, snappy_block
+from pipeline._selfmetrics import SelfMetrics
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)  # kafka-python 3.0.12 at import
+    from kafka import KafkaProducer
+
+__all__ = ["build_node_export", "command"]
+
+_TARGET_SAMPLES_PER_S = 250_000
+_TARGET_P99_FRESHNESS_S = 2.0
+_CPU_MODES = ("idle", "user", "system", "iowait", "nice", "irq", "softirq", "steal")
+
+
+def _kv(key: str, value: str) -> Any:
+    return common_pb2.KeyValue(key=key, value=common_pb2.AnyValue(string_value=value))
+
+
+def build_node_export(node: str, series: int) -> tuple[Any, list[Any]]:
+    """A node agent's export with about ``series`` points, shaped like the series contract.
+
+    Returns:
+        the request and its data points (set ``time_unix_nano`` on them before serialising).
+    """
+    request = ExportMetricsServiceRequest()
+    rm = request.resource_metrics.add()
+    rm.resource.attributes.extend(
+        [
+            _kv("continuum.node.id", node),
+            _kv("continuum.tier", ("edge", "cloud", "hpc")[hash(node) % 3]),
+            _kv("continuum.site", f"site-{hash(node) % 5}"),
+            _kv("host.name", node),
+            _kv("host.arch", "amd64"),
+        ]
+    )
+    scope = rm.scope_metrics.add()
+    points: list[Any] = []
+
+    def gauge(name: str, unit: str, value: float, **attrs: str) -> None:
+        metric = _metric(name, unit)
+        dp = metric.gauge.data_points.add(as_double=value)
+        dp.attributes.extend(_kv(k.replace("_", "."), v) for k, v in attrs.items())
+        points.append(dp)
+
+    metrics: dict[str, Any] = {}
+
+    def _metric(name: str, unit: str, counter: bool = False) -> Any:
+        if name not in metrics:
+            metric = scope.metrics.add(name=name, unit=unit, description=name)
+            if counter:
+                metric.sum.is_monotonic = True
+                metric.sum.aggregation_temporality = metrics_pb2.AGGREGATION_TEMPORALITY_CUMULATIVE
+            metrics[name] = metric
+        return metrics[name]
+
+    def counter(name: str, unit: str, value: float, **attrs: str) -> None:
+        dp = _metric(name, unit, counter=True).sum.data_points.add(as_double=value)
+        dp.attributes.extend(_kv(k.replace("__", "."), v) for k, v in attrs.items())
+        points.append(dp)
+
+    for mode in _CPU_MODES:
+        gauge("system.cpu.utilization", "1", 0.05 if mode != "idle" else 0.6, cpu_mode=mode)
+    gauge("system.cpu.logical.count", "{cpu}", 8)
+    for state in ("used", "free", "buffers", "cached"):
+        gauge("system.memory.usage", "By", 2.0**30, system_memory_state=state)
+    gauge("system.memory.limit", "By", 16 * 2.0**30)
+    gauge("system.linux.memory.available", "By", 8 * 2.0**30)
+    gauge("continuum.gpu.count", "{gpu}", 0)
+    for window in ("1m", "5m", "15m"):
+        metric = _metric(f"system.cpu.load_average.{window}", "{thread}")
+        points.append(metric.gauge.data_points.add(as_double=0.5))
+    for resource_name in ("cpu", "memory", "io"):
+        for scope_name in ("some", "full"):
+            counter(
+                "continuum.pressure.stall.time",
+                "s",
+                1.0,
+                pressure__resource=resource_name,
+                pressure__scope=scope_name,
+            )
+    for interface in ("eth0", "eth1"):
+        for direction in ("receive", "transmit"):
+            counter(
+                "system.network.io",
+                "By",
+                1e6,
+                network__io__direction=direction,
+                network__interface__name=interface,
+            )
+    cpu = 0
+    while len(points) < series:
+        for mode in _CPU_MODES:
+            if len(points) >= series:
+                break
+            counter("system.cpu.time", "s", 100.0, cpu__mode=mode, cpu__logical_number=str(cpu))
+        cpu += 1
+    return request, points
+
+
+def _stamp(request: Any, points: list[Any], ts_ns: int, bump: float) -> bytes:
+    for dp in points:
+        dp.time_unix_nano = ts_ns
+        if dp.as_double and dp.WhichOneof("value") == "as_double":
+            dp.as_double = dp.as_double + bump
+    return bytes(request.SerializeToString())
+
+
+def _settings(
+    bootstrap: str, topic: str, remote_write_url: str, shards: int, batch: int
+) -> WorkerSettings:
+    return WorkerSettings.model_validate(
+        {
+            "kafka": {"bootstrap_servers": bootstrap, "topic": topic},
+            "pipeline": {
+                "listen": f"127.0.0.1:{free_port()}",
+                "group_id": f"bench-{time.time_ns()}",
+                "remote_write_url": remote_write_url,
+                "max_concurrent_requests": shards,
+                "batch_max_samples": batch,
+                "max_poll_records": 5000,
+            },
+        }
+    )
+
+
+class _Lags:
+    """Records every freshness observation next to the histogram."""
+
+    def __init__(self, histogram: Any):
+        self.histogram = histogram
+        self.values: list[float] = []
+
+    def observe(self, value: float) -> None:
+        self.values.append(value)
+        self.histogram.observe(value)
+
+
+def _rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _ceiling(url: str, exports: list[tuple[Any, list[Any]]], shards: int, batch: int) -> float:
+    """Prometheus's ingestion rate for pre-encoded requests (samples/s)."""
+    from pipeline._remote_write import SeriesRef
+
+    # The same series as the pipeline writes, a later timestamp so nothing is a duplicate.
+    ts_ms = int(time.time() * 1000) + 1000
+    refs = []
+    for request, points in exports:
+        node = request.resource_metrics[0].resource.attributes[0].value.string_value
+        for i, _dp in enumerate(points):
+            refs.append(SeriesRef((("__name__", "bench_ceiling"), ("i", str(i)), ("node", node))))
+    encoder = RemoteWriteEncoder()
+    bodies: list[list[bytes]] = [[] for _ in range(shards)]
+    rounds = 3
+    for r in range(rounds):
+        for start in range(0, len(refs), batch):
+            chunk = [(s, ts_ms + r * 1000, 1.0) for s in refs[start : start + batch]]
+            bodies[(start // batch) % shards].append(snappy_block(encoder.encode_pairs(chunk)))
+    host, port = url.split("//")[1].split("/")[0].split(":")
+
+    def post(mine: list[bytes]) -> None:
+        conn = http.client.HTTPConnection(host, int(port), timeout=30)
+        for body in mine:
+            conn.request("POST", "/api/v1/write", body=body, headers=REMOTE_WRITE_HEADERS)
+            response = conn.getresponse()
+            response.read()
+            if response.status >= 300:
+                raise click.ClickException(f"ceiling request answered {response.status}")
+        conn.close()
+
+    threads = [threading.Thread(target=post, args=(b,)) for b in bodies]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return len(refs) * rounds / (time.perf_counter() - started)
+
+
+def _run_worker(settings: WorkerSettings) -> tuple[Worker, threading.Event, threading.Thread]:
+    metrics = SelfMetrics()
+    worker = Worker(settings, metrics=metrics)
+    metrics.lag = _Lags(metrics.lag)  # type: ignore[assignment]
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run, args=(stop,), name="bench-worker", daemon=True)
+    thread.start()
+    return worker, stop, thread
+
+
+def _written(worker: Worker) -> float:
+    return float(worker.metrics.samples_written._value.get())
+
+
+def _max_rate(
+    broker: TansuBroker,
+    prometheus: PrometheusServer,
+    exports: list[tuple[Any, list[Any]]],
+    rounds: int,
+    shards: int,
+    batch: int,
+) -> dict[str, float]:
+    producer = KafkaProducer(
+        bootstrap_servers=broker.bootstrap, acks=1, enable_idempotence=False, linger_ms=20
+    )
+    now_ns = time.time_ns()
+    raw = 0
+    for r in range(rounds):
+        ts_ns = now_ns - (rounds - r) * 2_000_000_000
+        for request, points in exports:
+            node = request.resource_metrics[0].resource.attributes[0].value.string_value
+            producer.send(
+                "bench-max-rate",
+                key=node.encode(),
+                value=_stamp(request, points, ts_ns, 1.0),
+                headers=[("content-type", b"application/x-protobuf")],
+            )
+            raw += len(points)
+    producer.flush()
+    producer.close()
+    worker, stop, thread = _run_worker(
+        _settings(broker.bootstrap, "bench-max-rate", prometheus.remote_write_url, shards, batch)
+    )
+    first_t = first_n = 0.0
+    peak_pending = 0.0
+    deadline = time.monotonic() + 600
+    last_change = time.monotonic()
+    last_n = 0.0
+    while time.monotonic() < deadline:
+        n = _written(worker)
+        peak_pending = max(peak_pending, worker.metrics.pending_samples._value.get())
+        if n and not first_t:
+            first_t, first_n = time.perf_counter(), n
+        if n != last_n:
+            last_n, last_change = n, time.monotonic()
+            last_t = time.perf_counter()
+        elif n >= raw and time.monotonic() - last_change > 1.0:
+            break
+        time.sleep(0.02)
+    stop.set()
+    thread.join(60)
+    rate = (last_n - first_n) / (last_t - first_t) if last_t > first_t else 0.0
+    return {
+        "raw_samples": float(raw),
+        "written_samples": last_n,
+        "samples_per_s": rate,
+        "peak_pending_samples": peak_pending,
+        "max_pending_samples": float(worker.settings.pipeline.max_pending_samples),
+        "rss_mib": _rss_mib(),
+    }
+
+
+def _real_time(
+    broker: TansuBroker,
+    prometheus: PrometheusServer,
+    exports: list[tuple[Any, list[Any]]],
+    interval_s: float,
+    duration_s: float,
+    shards: int,
+    batch: int,
+) -> dict[str, float]:
+    worker, stop, thread = _run_worker(
+        _settings(broker.bootstrap, "bench-real-time", prometheus.remote_write_url, shards, batch)
+    )
+    producer = KafkaProducer(
+        bootstrap_servers=broker.bootstrap, acks=1, enable_idempotence=False, linger_ms=5
+    )
+    # Let the worker join the group (~3 s) before the clock starts.
+    while not worker.consumer_assigned():
+        time.sleep(0.1)
+    lags: _Lags = worker.metrics.lag  # type: ignore[assignment]
+    lags.values.clear()
+    started = time.monotonic()
+    spacing_s = interval_s / len(exports)
+    sent = 0
+    while time.monotonic() - started < duration_s:
+        for i, (request, points) in enumerate(exports):
+            due = started + (sent // len(exports)) * interval_s + i * spacing_s
+            delay = due - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            node = request.resource_metrics[0].resource.attributes[0].value.string_value
+            producer.send(
+                "bench-real-time",
+                key=node.encode(),
+                value=_stamp(request, points, time.time_ns(), 1.0),
+                headers=[("content-type", b"application/x-protobuf")],
+            )
+            sent += 1
+    producer.flush()
+    producer.close()
+    time.sleep(2.0)
+    stop.set()
+    thread.join(60)
+    values = sorted(lags.values) or [0.0]
+    return {
+        "records": float(sent),
+        "samples_per_s_offered": sum(len(p) for _r, p in exports) / interval_s,
+        "freshness_p50_s": statistics.median(values),
+        "freshness_p99_s": values[min(int(len(values) * 0.99), len(values) - 1)],
+        "freshness_max_s": values[-1],
+    }
+
+
+@click.command(name="pipeline")
+@click.option("--nodes", default=1000, show_default=True, help="Simulated nodes.")
+@click.option("--series", default=100, show_default=True, help="Series per node.")
+@click.option("--interval-s", default=10.0, show_default=True, help="Export interval.")
+@click.option("--duration-s", default=30.0, show_default=True, help="Real-time phase length.")
+@click.option("--rounds", default=5, show_default=True, help="Exports per node, max-rate phase.")
+@click.option("--shards", default=4, show_default=True, help="Concurrent remote-write requests.")
+@click.option("--batch", default=10_000, show_default=True, help="Samples per request.")
+def command(
+    nodes: int,
+    series: int,
+    interval_s: float,
+    duration_s: float,
+    rounds: int,
+    shards: int,
+    batch: int,
+) -> None:
+    """Pipeline throughput and freshness against Prometheus's own ceiling."""
+    console = Console(stderr=True)
+    exports = [build_node_export(f"bench-node-{i:05d}", series) for i in range(nodes)]
+    with tempfile.TemporaryDirectory(prefix="bench-pipeline-") as tmp:
+        broker = TansuBroker("127.0.0.1", free_port(), Path(tmp) / "kafka")
+        prometheus = PrometheusServer("127.0.0.1", free_port(), Path(tmp) / "prometheus")
+        broker.start()
+        prometheus.start()
+        try:
+            console.print("measuring Prometheus's ingestion ceiling ...")
+            ceiling = _ceiling(prometheus.remote_write_url, exports, shards, batch)
+            console.print("max-rate phase ...")
+            max_rate = _max_rate(broker, prometheus, exports, rounds, shards, batch)
+            console.print("real-time phase ...")
+            real_time = _real_time(
+                broker, prometheus, exports, interval_s, duration_s, shards, batch
+            )
+        finally:
+            prometheus.stop()
+            broker.stop()
+    figures = {
+        "nodes": nodes,
+        "series_per_node": series,
+        "ceiling_samples_per_s": round(ceiling),
+        "worker_samples_per_s": round(max_rate["samples_per_s"]),
+        "ratio_to_ceiling": round(max_rate["samples_per_s"] / ceiling, 3) if ceiling else 0.0,
+        "target_samples_per_s": _TARGET_SAMPLES_PER_S,
+        "max_rate_written_samples": int(max_rate["written_samples"]),
+        "peak_pending_samples": int(max_rate["peak_pending_samples"]),
+        "max_pending_samples": int(max_rate["max_pending_samples"]),
+        "peak_rss_mib": round(max_rate["rss_mib"], 1),
+        "offered_samples_per_s": round(real_time["samples_per_s_offered"]),
+        "freshness_p50_s": round(real_time["freshness_p50_s"], 3),
+        "freshness_p99_s": round(real_time["freshness_p99_s"], 3),
+        "freshness_max_s": round(real_time["freshness_max_s"], 3),
+        "target_p99_freshness_s": _TARGET_P99_FRESHNESS_S,
+    }
+    table = Table(title=f"pipeline: {nodes} nodes x {series} series")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    for key, value in figures.items():
+        table.add_row(key, f"{value:,}" if isinstance(value, int) else str(value))
+    Console().print(table)
+    print(json.dumps(figures))
