@@ -44,6 +44,8 @@ class _FitScheduler:
     def __init__(self, seed: int) -> None:
         self._seed = seed
         self._rng = random.Random(seed)
+        self.cores: list[int] = []
+        self.memory_bytes: list[int] = []
 
     def start(self, view: ClusterView) -> None:
         self._rng = random.Random(self._seed)
@@ -52,31 +54,25 @@ class _FitScheduler:
         return None
 
     def schedule(self, ready: Sequence[str], view: ClusterView) -> Sequence[Assignment]:
+        # Requests bound earlier in this round count, as the scheduler cache assumes pods.
+        self.cores = list(view.allocated_cores)
+        self.memory_bytes = list(view.allocated_memory_bytes)
         placed: list[Assignment] = []
         for tid in ready:
             task = view.workflow.tasks[tid]
             fits = [
                 idx
                 for idx, n in enumerate(view.continuum.nodes)
-                if view.allocated_cores[idx] + task.cores <= n.cores
-                and view.allocated_memory_bytes[idx] + task.memory_bytes <= n.memory_bytes
+                if self.cores[idx] + task.cores <= n.cores
+                and self.memory_bytes[idx] + task.memory_bytes <= n.memory_bytes
             ]
             if not fits:
                 continue
             node = self.choose(tid, fits, view)
-            # Book now so the next task of this round sees the request; the simulator books it
-            # for real when it binds, so the tentative bookings are undone below.
             placed.append(Assignment(tid, node))
-            self._book(view, node, task.cores, task.memory_bytes)
-        for a in placed:
-            task = view.workflow.tasks[a.task_id]
-            self._book(view, a.node, -task.cores, -task.memory_bytes)
+            self.cores[node] += task.cores
+            self.memory_bytes[node] += task.memory_bytes
         return placed
-
-    @staticmethod
-    def _book(view: ClusterView, node: int, cores: int, memory_bytes: int) -> None:
-        view.allocated_cores[node] += cores
-        view.allocated_memory_bytes[node] += memory_bytes
 
     def choose(self, task_id: str, fits: list[int], view: ClusterView) -> int:
         return self._best(fits, lambda idx: self.score(task_id, idx, view))
@@ -127,8 +123,8 @@ class KubeLeastAllocated(_FitScheduler):
     def score(self, task_id: str, node: int, view: ClusterView) -> float:
         task = view.workflow.tasks[task_id]
         n = view.continuum.nodes[node]
-        cpu = view.allocated_cores[node] + task.cores
-        mem = view.allocated_memory_bytes[node] + task.memory_bytes
+        cpu = self.cores[node] + task.cores
+        mem = self.memory_bytes[node] + task.memory_bytes
         la = least_allocated([cpu, mem], [n.cores, n.memory_bytes])
         ba = balanced_allocation([cpu / n.cores, mem / n.memory_bytes])
         return la + ba

@@ -113,15 +113,22 @@ class ClusterView:
         """Nodes holding a copy of ``file_id`` (``ORIGIN`` for workflow inputs)."""
         return self._locations.get(file_id) or {ORIGIN}
 
-    def pull_s(self, task_id: str, node: int) -> float:
-        """Seconds to pull a task's inputs onto ``node`` from the nearest copies, in parallel."""
-        per_source: dict[int, int] = {}
+    def pulls(self, task_id: str, node: int) -> list[tuple[str, int, int]]:
+        """(file, source node, bytes) for each input ``node`` lacks, from its nearest copy."""
+        out = []
         for file_id in self.workflow.tasks[task_id].inputs:
             where = self.locations(file_id)
             if node in where:
                 continue
             size = self.workflow.files[file_id].size_bytes
             source = min(where, key=lambda s: self.continuum.transfer_s(s, node, size))
+            out.append((file_id, source, size))
+        return out
+
+    def pull_s(self, task_id: str, node: int) -> float:
+        """Seconds to pull a task's inputs onto ``node`` from the nearest copies, in parallel."""
+        per_source: dict[int, int] = {}
+        for _, source, size in self.pulls(task_id, node):
             per_source[source] = per_source.get(source, 0) + size
         return max(
             (self.continuum.transfer_s(s, node, b) for s, b in per_source.items()), default=0.0
@@ -324,12 +331,7 @@ class _Run:
     def _pull(self, tid: str, idx: int) -> float:
         seconds = self.view.pull_s(tid, idx)
         record = self.records[tid]
-        for file_id in self.wf.tasks[tid].inputs:
-            where = self.view.locations(file_id)
-            if idx in where:
-                continue
-            size = self.wf.files[file_id].size_bytes
-            source = min(where, key=lambda s: self.world.transfer_s(s, idx, size))
+        for file_id, source, size in self.view.pulls(tid, idx):
             record.bytes_in += size
             if self.world.tier_of(source) != self.world.nodes[idx].tier:
                 record.cross_tier_bytes_in += size
