@@ -170,7 +170,6 @@ class LocalStack:
         """Build the components in start order (dependencies first)."""
         state, settings = self.state, self.settings
         host, ports = settings.host, settings.ports
-        config_path = state.config_path
         kafka = TansuBroker(host, ports.kafka, state.root / "kafka")
         prometheus = PrometheusServer(
             host,
@@ -200,20 +199,16 @@ class LocalStack:
                 self._url(ports.alertmanager),
                 self._url(ports.alertmanager, "/-/ready"),
             ),
-            self._daemon("pipeline", ports.pipeline, "/metrics", "pipeline", config_path),
-            self._daemon("api", ports.api, "/healthz", "api", config_path),
-            self._daemon("agent", ports.agent, "/metrics", "agent", config_path, "node"),
+            self._daemon("pipeline", ports.pipeline, "/metrics", "pipeline"),
+            self._daemon("api", ports.api, "/healthz", "api"),
+            self._daemon("agent", ports.agent, "/metrics", "agent", "node"),
         ]
         if settings.components.containers and _importable("agents.containers"):
             components.append(
-                self._daemon(
-                    "containers", ports.containers, "/metrics", "agent", config_path, "containers"
-                )
+                self._daemon("containers", ports.containers, "/metrics", "agent", "containers")
             )
         if settings.components.probes and _importable("agents.probes"):
-            components.append(
-                self._daemon("probes", ports.probes, "/metrics", "agent", config_path, "probes")
-            )
+            components.append(self._daemon("probes", ports.probes, "/metrics", "agent", "probes"))
         self.components = components
         return components
 
@@ -247,11 +242,9 @@ class LocalStack:
             pid=lambda: service.process.pid if service.process is not None else None,
         )
 
-    def _daemon(self, name: str, port: int, health_path: str, *command: str | Path) -> Component:
-        args = [str(part) for part in command]
+    def _daemon(self, name: str, port: int, health_path: str, *command: str) -> Component:
         # `continuum agent node --config F`: the config flag goes after the subcommand.
-        config = args.pop()
-        argv = _daemon_argv(*args, "--config", config)
+        argv = _daemon_argv(*command, "--config", str(self.state.config_path))
         process = ManagedProcess(name, argv, self.state.logs / f"{name}.log")
         return Component(
             name=name,
