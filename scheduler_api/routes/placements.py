@@ -1,12 +1,308 @@
-"""``POST /v1/placements``: a workflow graph in, a placement plan out.
+"""``POST /v1/placements``: a workflow graph in, a placement plan out; and placement history.
 
-The app factory mounts this router under ``/v1`` behind the ``schedule`` scope.
+The app factory mounts this router under ``/v1`` behind the ``schedule`` scope. Plans come from
+the same placement engine as ``continuum run``, scoring nodes with the same ranking model as
+``POST /v1/rankings``; each plan and every state its tasks go through is stored.
 """
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import dataclasses
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Path, Query, Request
+from pydantic import BaseModel, Field
+
+from scheduler_api._deps import Context, View
+from scheduler_api._errors import ApiError, error_response
+from scheduler_api.placement import (
+    DataInput,
+    EngineConfig,
+    Heuristic,
+    InvalidGraphError,
+    ModelRanker,
+    NodeInfo,
+    Requirements,
+    TaskSpec,
+    node_info_from_snapshot,
+    plan,
+)
+from scheduler_api.workflow import PlacementHistory, PlanRecord
+from scheduler_api.workflow._graph import explain_unsatisfiable
 
 __all__ = ["router"]
 
 router = APIRouter(tags=["placements"])
+
+_ID = r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,252}$"
+_MAX_TASKS = 100_000
+
+
+class DatasetInput(BaseModel):
+    """A dataset a task reads; size and replicas come from the catalogue when not given."""
+
+    id: str = Field(pattern=_ID)
+    size_bytes: int | None = Field(None, ge=0)
+
+
+class TaskIn(BaseModel):
+    """One task of the graph."""
+
+    id: str = Field(pattern=_ID)
+    name: str = Field("", max_length=253)
+    work_s: float = Field(1.0, ge=0, le=1e9, description="Run time on a reference node.")
+    cpu_cores: int = Field(1, ge=1, le=1 << 16)
+    memory_bytes: int = Field(0, ge=0, le=1 << 60)
+    gpus: int = Field(0, ge=0, le=1 << 10)
+    tier: str | None = Field(None, max_length=64)
+    site: str | None = Field(None, max_length=253)
+    arch: str | None = Field(None, max_length=64)
+    labels: dict[str, str] = Field(default_factory=dict, max_length=64)
+    depends_on: dict[str, int] = Field(
+        default_factory=dict, description="Parent task id -> bytes its output sends here."
+    )
+    datasets: list[DatasetInput] = Field(default_factory=list, max_length=256)
+
+
+class PlacementRequest(BaseModel):
+    """A workflow graph to plan."""
+
+    heuristic: Heuristic = Heuristic.HEFT
+    insertion: bool = Field(True, description="Fill idle gaps (HEFT's insertion policy).")
+    score_weight_s: float = Field(
+        0.0, ge=0, description="Seconds of finish time worth one unit of ranking score."
+    )
+    tasks: list[TaskIn] = Field(min_length=1, max_length=_MAX_TASKS)
+
+
+class PlacedTask(BaseModel):
+    id: str
+    node: str
+    est_start_s: float = Field(description="Seconds after the plan was made.")
+    est_finish_s: float
+
+
+class UnplacedTask(BaseModel):
+    id: str
+    reason: str
+
+
+class PlanSummary(BaseModel):
+    id: str
+    created_at_s: float
+    heuristic: str
+    makespan_s: float
+    task_count: int
+    unplaced_count: int
+
+
+class PlacementOut(PlanSummary):
+    tasks: list[PlacedTask]
+    unplaced: list[UnplacedTask]
+    nodes_considered: int
+
+
+class TransitionIn(BaseModel):
+    """What an executor saw happen to a placed task."""
+
+    task_id: str = Field(pattern=_ID)
+    state: Literal["started", "finished", "failed", "replaced", "abandoned"]
+    node: str = Field(max_length=253)
+    at_s: float | None = Field(None, description="Unix time; default: when received.")
+    detail: str = Field("", max_length=4096)
+
+
+class TransitionOut(BaseModel):
+    task_id: str
+    state: str
+    node: str
+    at_s: float
+    est_start_s: float | None
+    est_finish_s: float | None
+    detail: str
+
+
+class TaskStateOut(BaseModel):
+    id: str
+    state: str
+    node: str
+    est_start_s: float | None
+    est_finish_s: float | None
+
+
+class PlanDetail(PlanSummary):
+    unplaced: dict[str, str]
+    tasks: list[TaskStateOut]
+    transitions: list[TransitionOut]
+
+
+class PlanList(BaseModel):
+    plans: list[PlanSummary]
+
+
+def _history(request: Request, ctx: Context) -> PlacementHistory:
+    # One per app, on the API's database (the same file as the dataset catalogue).
+    history: PlacementHistory | None = getattr(request.app.state, "placement_history", None)
+    if history is None:
+        history = PlacementHistory(ctx.db)
+        request.app.state.placement_history = history
+    return history
+
+
+def _specs(body: PlacementRequest, ctx: Context) -> list[TaskSpec]:
+    specs = []
+    for item in body.tasks:
+        inputs = []
+        for data in item.datasets:
+            known = ctx.datasets.get(data.id)
+            size = (
+                data.size_bytes
+                if data.size_bytes is not None
+                else (known.size_bytes if known else 0)
+            )
+            inputs.append(DataInput(data.id, size, tuple(known.nodes) if known else ()))
+        specs.append(
+            TaskSpec(
+                task_id=item.id,
+                work_s=item.work_s,
+                requirements=Requirements(
+                    cpu_cores=item.cpu_cores,
+                    memory_bytes=item.memory_bytes,
+                    gpus=item.gpus,
+                    tier=item.tier,
+                    site=item.site,
+                    arch=item.arch,
+                    labels=tuple(sorted(item.labels.items())),
+                ),
+                depends_on=dict(item.depends_on),
+                inputs=tuple(inputs),
+                name=item.name,
+            )
+        )
+    return specs
+
+
+def _summary(record: PlanRecord) -> PlanSummary:
+    return PlanSummary(
+        id=record.plan_id,
+        created_at_s=record.created_at_s,
+        heuristic=record.heuristic,
+        makespan_s=record.makespan_s,
+        task_count=record.task_count,
+        unplaced_count=len(record.unplaced),
+    )
+
+
+PlanId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="Plan id.")]
+
+
+@router.post(
+    "/placements",
+    summary="Plan a workflow graph on the current nodes",
+    responses={422: error_response("The graph has a cycle, a duplicate or an unknown parent.")},
+)
+def create_placement(
+    request: Request, ctx: Context, view: View, body: PlacementRequest
+) -> PlacementOut:
+    now_s = ctx.clock()
+    nodes: list[NodeInfo] = []
+    for snapshot in view.nodes:
+        info = node_info_from_snapshot(snapshot, view.network)
+        if now_s - snapshot.last_seen_s > ctx.settings.stale_after_s:
+            # The ranker is told never to judge age; stale nodes get no work.
+            info = dataclasses.replace(info, healthy=False)
+        nodes.append(info)
+    specs = _specs(body, ctx)
+    ranker = ModelRanker({s.id: s for s in view.nodes}, ctx.weights, view.network)
+    config = EngineConfig(
+        heuristic=body.heuristic, insertion=body.insertion, score_weight_s=body.score_weight_s
+    )
+    try:
+        result = plan(specs, nodes, config, ranker)
+    except InvalidGraphError as err:
+        raise ApiError(422, f"invalid graph: {err}") from err
+    by_id = {spec.task_id: spec for spec in specs}
+    unplaced = {}
+    for task_id in result.unplaced:
+        reason = explain_unsatisfiable(by_id[task_id].requirements, nodes)
+        unplaced[task_id] = f"no node meets {reason}" if reason else "a parent could not be placed"
+    plan_id = _history(request, ctx).record_plan(body.heuristic.value, result, now_s, unplaced)
+    return PlacementOut(
+        id=plan_id,
+        created_at_s=now_s,
+        heuristic=body.heuristic.value,
+        makespan_s=result.makespan_s,
+        task_count=len(specs),
+        unplaced_count=len(unplaced),
+        tasks=[
+            PlacedTask(
+                id=p.task_id, node=p.node_id, est_start_s=p.est_start_s, est_finish_s=p.est_finish_s
+            )
+            for p in result.assignments.values()
+        ],
+        unplaced=[UnplacedTask(id=k, reason=v) for k, v in unplaced.items()],
+        nodes_considered=sum(1 for n in nodes if n.healthy),
+    )
+
+
+@router.get("/placements", summary="Placement history, newest first")
+def list_placements(
+    request: Request,
+    ctx: Context,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> PlanList:
+    records = _history(request, ctx).list_plans(limit, offset)
+    return PlanList(plans=[_summary(r) for r in records])
+
+
+@router.get(
+    "/placements/{plan_id}",
+    summary="One plan: each task's latest state and every transition",
+    responses={404: error_response("No plan with this id.")},
+)
+def get_placement(request: Request, ctx: Context, plan_id: PlanId) -> PlanDetail:
+    record = _history(request, ctx).get(plan_id)
+    if record is None:
+        raise ApiError(404, f"no placement plan {plan_id!r}: see GET /v1/placements")
+    return PlanDetail(
+        **_summary(record).model_dump(),
+        unplaced=record.unplaced,
+        tasks=[
+            TaskStateOut(
+                id=t.task_id,
+                state=t.state,
+                node=t.node_id,
+                est_start_s=t.est_start_s,
+                est_finish_s=t.est_finish_s,
+            )
+            for t in record.tasks.values()
+        ],
+        transitions=[
+            TransitionOut(
+                task_id=t.task_id,
+                state=t.state,
+                node=t.node_id,
+                at_s=t.at_s,
+                est_start_s=t.est_start_s,
+                est_finish_s=t.est_finish_s,
+                detail=t.detail,
+            )
+            for t in record.transitions
+        ],
+    )
+
+
+@router.post(
+    "/placements/{plan_id}/transitions",
+    summary="Record what happened to a placed task",
+    status_code=204,
+    responses={404: error_response("No such plan, or the task is not in it.")},
+)
+def add_transition(request: Request, ctx: Context, plan_id: PlanId, body: TransitionIn) -> None:
+    at_s = ctx.clock() if body.at_s is None else body.at_s
+    stored = _history(request, ctx).record_transition(
+        plan_id, body.task_id, body.state, body.node, at_s, body.detail
+    )
+    if not stored:
+        raise ApiError(404, f"task {body.task_id!r} is not in placement plan {plan_id!r}")

@@ -37,14 +37,24 @@ from scheduler_api.workflow._dsl import (
     task,
 )
 from scheduler_api.workflow._graph import check_graph, to_specs
+from scheduler_api.workflow._history import (
+    PlacementHistory,
+    PlanRecord,
+    TaskHistory,
+    Transition,
+)
 from scheduler_api.workflow._session import RunRecord, Session, current_session, session, wait_on
 
 __all__ = [
     "Dataset",
     "Future",
+    "PlacementHistory",
+    "PlanRecord",
     "RunRecord",
     "Session",
     "TaskFunction",
+    "TaskHistory",
+    "Transition",
     "WorkflowError",
     "check_graph",
     "constraint",

@@ -1,0 +1,116 @@
+"""POST /v1/placements plans on the API's snapshot; plans and transitions are listable."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+Auth = Callable[..., dict[str, str]]
+
+
+def _graph() -> dict[str, Any]:
+    return {
+        "heuristic": "lpt",
+        "tasks": [
+            {"id": "prep", "work_s": 2.0},
+            {"id": "a", "work_s": 4.0, "depends_on": {"prep": 1000}},
+            {"id": "b", "work_s": 1.0, "depends_on": {"prep": 1000}},
+            {"id": "gpu", "work_s": 1.0, "gpus": 1, "depends_on": {"a": 10, "b": 10}},
+        ],
+    }
+
+
+def test_plan_respects_constraints_precedence_and_is_stored(client: TestClient, auth: Auth) -> None:
+    answer = client.post("/v1/placements", json=_graph(), headers=auth())
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    placed = {t["id"]: t for t in body["tasks"]}
+    assert set(placed) == {"prep", "a", "b", "gpu"}
+    assert placed["gpu"]["node"] == "cloud-1"  # the only node with GPUs
+    for child in ("a", "b"):
+        assert placed[child]["est_start_s"] >= placed["prep"]["est_finish_s"]
+    assert placed["gpu"]["est_start_s"] >= max(
+        placed["a"]["est_finish_s"], placed["b"]["est_finish_s"]
+    )
+    assert body["makespan_s"] == max(t["est_finish_s"] for t in body["tasks"])
+    assert body["unplaced"] == []
+    assert body["nodes_considered"] == 3
+
+    listed = client.get("/v1/placements", headers=auth()).json()["plans"]
+    assert [p["id"] for p in listed] == [body["id"]]
+    assert listed[0]["task_count"] == 4
+
+    for state in ("started", "finished"):
+        sent = client.post(
+            f"/v1/placements/{body['id']}/transitions",
+            json={"task_id": "prep", "state": state, "node": placed["prep"]["node"], "at_s": 5.0},
+            headers=auth(),
+        )
+        assert sent.status_code == 204, sent.text
+    detail = client.get(f"/v1/placements/{body['id']}", headers=auth()).json()
+    states = {t["id"]: t["state"] for t in detail["tasks"]}
+    assert states == {"prep": "finished", "a": "placed", "b": "placed", "gpu": "placed"}
+    assert [t["state"] for t in detail["transitions"] if t["task_id"] == "prep"] == [
+        "placed",
+        "started",
+        "finished",
+    ]
+    prep = next(t for t in detail["tasks"] if t["id"] == "prep")
+    assert prep["est_finish_s"] == placed["prep"]["est_finish_s"]
+
+
+def test_unsatisfiable_tasks_are_reported_with_reasons(client: TestClient, auth: Auth) -> None:
+    graph = {
+        "tasks": [
+            {"id": "ok"},
+            {"id": "arm", "arch": "arm64", "tier": "hpc"},
+            {"id": "after-arm", "depends_on": {"arm": 0}},
+        ]
+    }
+    body = client.post("/v1/placements", json=graph, headers=auth()).json()
+    assert [t["id"] for t in body["tasks"]] == ["ok"]
+    reasons = {u["id"]: u["reason"] for u in body["unplaced"]}
+    assert "tier=hpc" in reasons["arm"]
+    assert "arch=arm64 (nodes have amd64)" in reasons["arm"]
+    assert reasons["after-arm"] == "a parent could not be placed"
+
+
+def test_bad_graphs_and_unknown_plans(client: TestClient, auth: Auth) -> None:
+    cycle = {"tasks": [{"id": "a", "depends_on": {"b": 0}}, {"id": "b", "depends_on": {"a": 0}}]}
+    answer = client.post("/v1/placements", json=cycle, headers=auth())
+    assert answer.status_code == 422
+    assert "cycle" in answer.json()["message"]
+    unknown = client.post(
+        "/v1/placements", json={"tasks": [{"id": "a", "depends_on": {"x": 0}}]}, headers=auth()
+    )
+    assert unknown.status_code == 422
+    missing = client.get("/v1/placements/" + "0" * 32, headers=auth())
+    assert missing.status_code == 404
+    plan_id = client.post("/v1/placements", json=_graph(), headers=auth()).json()["id"]
+    stray = client.post(
+        f"/v1/placements/{plan_id}/transitions",
+        json={"task_id": "nope", "state": "started", "node": "edge-1"},
+        headers=auth(),
+    )
+    assert stray.status_code == 404
+
+
+def test_schedule_scope_is_required(client: TestClient, auth: Auth) -> None:
+    assert client.post("/v1/placements", json=_graph()).status_code == 401
+    assert (
+        client.post("/v1/placements", json=_graph(), headers=auth("read-token")).status_code == 403
+    )
+
+
+def test_datasets_come_from_the_catalogue(client: TestClient, auth: Auth) -> None:
+    put = client.put(
+        "/v1/datasets/big",
+        json={"size_bytes": 50_000_000_000, "nodes": ["edge-2"]},
+        headers=auth(),
+    )
+    assert put.status_code == 200, put.text
+    graph = {"tasks": [{"id": "reader", "work_s": 1.0, "datasets": [{"id": "big"}]}]}
+    body = client.post("/v1/placements", json=graph, headers=auth()).json()
+    assert body["tasks"][0]["node"] == "edge-2"
