@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from bench.placement import command
@@ -34,3 +35,19 @@ def test_bad_recipe_is_a_usage_error(wf_data: Path, tmp_path: Path) -> None:
     result = CliRunner().invoke(command, ["--recipe", "montage", "--out-dir", str(tmp_path)])
     assert result.exit_code != 0
     assert "RECIPE:TASKS" in result.output
+
+
+def test_speed_mode_says_when_the_engine_benchmark_is_missing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import bench.placement as placement
+
+    real = placement.importlib.util.find_spec
+    monkeypatch.setattr(
+        placement.importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "bench.placement_speed" else real(name, *a),
+    )
+    result = CliRunner().invoke(command, ["--mode", "speed"])
+    assert result.exit_code != 0
+    assert "speed mode is not available" in result.output

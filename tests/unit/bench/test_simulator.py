@@ -15,6 +15,7 @@ from bench.sim import (
     generate_workflow,
     simulate,
 )
+from bench.sim._continuum import LOAD_STEP_S
 from bench.sim._wfformat import parse_wfformat
 from scheduler_api.placement import Heuristic, TaskState
 
@@ -173,3 +174,44 @@ def test_monitored_ranker_prefers_the_quiet_node() -> None:
     assert scores["quiet"] > scores["bursty"]
     # Only nodes the engine offers are answered for.
     assert set(ranker(Requirements(cpu_cores=1), nodes[:1])) == {"quiet"}
+
+
+def _fork(count: int, runtime_s: float) -> Any:
+    doc = {
+        "name": "fork",
+        "schemaVersion": "1.5",
+        "workflow": {
+            "specification": {
+                "tasks": [
+                    {"name": "t", "id": f"t{i}", "parents": [], "children": []}
+                    for i in range(count)
+                ],
+                "files": [],
+            },
+            "execution": {
+                "tasks": [{"id": f"t{i}", "runtimeInSeconds": runtime_s} for i in range(count)]
+            },
+        },
+    }
+    return parse_wfformat(doc, {})
+
+
+def test_a_full_node_shares_its_cores_with_the_background() -> None:
+    world = build_continuum(0)
+    idx = max(range(len(world.nodes)), key=lambda i: world.background(i, 0.0))
+    node = world.nodes[idx]
+    result = simulate(_fork(node.cores, 300.0), world, _Fixed(idx))
+    # Independent integration: every task progresses at speed * c / (b(t) * c + c).
+    left, t = 300.0, 0.0
+    while True:
+        rate = node.speed / (1.0 + world.background(idx, t))
+        step_end = (int(t / LOAD_STEP_S) + 1) * LOAD_STEP_S
+        if left <= rate * (step_end - t):
+            expected = t + left / rate
+            break
+        left -= rate * (step_end - t)
+        t = step_end
+    assert result.makespan_s == pytest.approx(expected, rel=1e-6)
+    assert {round(r.end_s, 6) for r in result.tasks.values()} == {round(expected, 6)}
+    # Background above zero all along: the node was overloaded for the whole run.
+    assert result.overloaded_node_s == pytest.approx(expected, rel=1e-6)
