@@ -2,8 +2,9 @@
 
 The exporter never blocks on the broker: it encodes, splits under the message limit and appends
 to the :class:`DeliveryQueue`. One sender thread delivers the oldest messages first; on any
-failure it marks the broker unreachable (the queue then spills to disk), closes the producer, and
-retries with a fresh one after a jittered, capped backoff. kafka-python's idempotent producer is
+failure it marks the broker unreachable (the queue then spills to disk) and retries after a
+jittered, capped backoff with a fresh producer, created only once a bootstrap server accepts a
+TCP connection again (so an outage costs no client churn). kafka-python's idempotent producer is
 permanently broken after a broker restart, so idempotence is off and one request is in flight
 (order is kept; a retry after a lost acknowledgement may duplicate, which the pipeline absorbs)::
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import random
+import socket
 import threading
 import time
 import warnings
@@ -116,6 +118,7 @@ class KafkaSender:
     ) -> None:
         self._queue = queue
         self._topic = settings.topic
+        self._bootstrap: list[str] = settings.client_options()["bootstrap_servers"]
         self._flush_timeout_s = settings.request_timeout_ms / 1000 * 2
         self._factory = producer_factory or default_producer_factory(settings, max_message_bytes)
         self._producer: ProducerLike | None = None
@@ -175,6 +178,9 @@ class KafkaSender:
                 self._queue.set_reachable(True)
                 continue
             self._queue.set_reachable(False)
+            # Start over with a fresh producer: one in a fatal state never recovers, and one that
+            # outlived a broker restart may write by stale metadata (a broker that lost its topics
+            # acknowledges records it never stores; seen with Tansu's memory storage).
             self._close_producer()
             # Full jitter keeps a fleet of agents from reconnecting in lockstep.
             self._stop.wait(random.uniform(0.5, 1.0) * backoff_s)
@@ -184,6 +190,9 @@ class KafkaSender:
         """Send a batch; return how many of its first messages were acknowledged."""
         try:
             if self._producer is None:
+                if self._failing and not self._probe():
+                    self._report(ConnectionError("no bootstrap server accepts connections"))
+                    return 0
                 self._producer = self._factory()
             producer = self._producer
             futures = [
@@ -207,6 +216,17 @@ class KafkaSender:
             delivered += 1
         return delivered
 
+    def _probe(self) -> bool:
+        """Whether any bootstrap server accepts a TCP connection (cheap, leaves nothing open)."""
+        for server in self._bootstrap:
+            host, _, port = server.rpartition(":")
+            try:
+                with socket.create_connection((host.strip("[]"), int(port)), timeout=1.0):
+                    return True
+            except (OSError, ValueError):
+                continue
+        return False
+
     def _report(self, err: BaseException | None) -> None:
         self.errors += 1
         if not self._failing:
@@ -219,7 +239,7 @@ class KafkaSender:
         if self._producer is not None:
             producer, self._producer = self._producer, None
             try:
-                producer.close(timeout=0)
+                producer.close(timeout=1)
             except Exception as err:  # closing a broken producer may fail too
                 _log.debug("closing the producer failed: %r", err)
 

@@ -45,7 +45,9 @@ class Consumed:
     request: ExportMetricsServiceRequest
 
 
-def point_ids(request: ExportMetricsServiceRequest) -> set[tuple[str, tuple[tuple[str, str], ...], int]]:
+def point_ids(
+    request: ExportMetricsServiceRequest,
+) -> set[tuple[str, tuple[tuple[str, str], ...], int]]:
     """One id per data point: metric name, attributes, timestamp (duplicates collapse)."""
     ids = set()
     for rm in request.resource_metrics:
@@ -58,7 +60,9 @@ def point_ids(request: ExportMetricsServiceRequest) -> set[tuple[str, tuple[tupl
     return ids
 
 
-def consume_all(bootstrap: str, topic: str, until: Callable[[list[Consumed]], bool], timeout_s: float) -> list[Consumed]:
+def consume_all(
+    bootstrap: str, topic: str, until: Callable[[list[Consumed]], bool], timeout_s: float
+) -> list[Consumed]:
     """Read the topic from the beginning (every partition, no group) until ``until`` holds."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)

@@ -24,7 +24,11 @@ def test_agent_exports_decodable_otlp_keyed_by_node(tansu: TansuBroker, tmp_path
     runner = threading.Thread(target=agent.run, daemon=True)
     runner.start()
     try:
-        wait_until(lambda: agent.sender is not None and agent.sender.delivered_messages >= 3, 30, "3 deliveries")
+        wait_until(
+            lambda: agent.sender is not None and agent.sender.delivered_messages >= 3,
+            30,
+            "3 deliveries",
+        )
         records = consume_all(
             tansu.bootstrap,
             "otlp_metrics",
@@ -34,7 +38,9 @@ def test_agent_exports_decodable_otlp_keyed_by_node(tansu: TansuBroker, tmp_path
         mine = [r for r in records if r.key == b"itest-node"]
         assert all(r.headers["content-type"] == b"application/x-protobuf" for r in mine)
         request = mine[-1].request
-        resource = {kv.key: kv.value.string_value for kv in request.resource_metrics[0].resource.attributes}
+        resource = {
+            kv.key: kv.value.string_value for kv in request.resource_metrics[0].resource.attributes
+        }
         assert resource["continuum.node.id"] == "itest-node"
         assert resource["continuum.tier"] == "edge"
         assert resource["host.arch"]
@@ -52,7 +58,10 @@ def test_agent_exports_decodable_otlp_keyed_by_node(tansu: TansuBroker, tmp_path
             "continuum.agent.collector.duration",
         } <= names
         cores = next(
-            m for sm in request.resource_metrics[0].scope_metrics for m in sm.metrics if m.name == "system.cpu.logical.count"
+            m
+            for sm in request.resource_metrics[0].scope_metrics
+            for m in sm.metrics
+            if m.name == "system.cpu.logical.count"
         )
         assert cores.gauge.data_points[0].as_double == os.cpu_count()
         assert all(s.failures == 0 for s in agent.stats.values()), dict(agent.stats)

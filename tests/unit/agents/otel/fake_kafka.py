@@ -6,10 +6,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
+class FatalProducerError(Exception):
+    """A non-retriable producer error (like UnknownProducerIdError after a restart)."""
+
+    retriable = False
+
+
 class _Future:
-    def __init__(self, ok: bool) -> None:
+    def __init__(self, ok: bool, fatal: bool = False) -> None:
         self._ok = ok
-        self.exception = None if ok else ConnectionError("broker unreachable")
+        error = FatalProducerError("producer fenced") if fatal else ConnectionError("unreachable")
+        self.exception = None if ok else error
 
     def succeeded(self) -> bool:
         return self._ok
@@ -28,9 +35,13 @@ class Record:
 
 @dataclass
 class FakeProducer:
-    """Records what it is sent; while ``down`` every send fails like an unreachable broker."""
+    """Records what it is sent; while ``down`` every send fails like an unreachable broker.
+
+    While ``broken``, sends fail with a fatal error until a new producer is created.
+    """
 
     down: bool = False
+    broken: bool = False
     records: list[Record] = field(default_factory=list)
     created: int = 0
     closed: int = 0
@@ -40,13 +51,14 @@ class FakeProducer:
         if self.down:
             raise ConnectionError("NoBrokersAvailable")
         self.created += 1
+        self.broken = False
         return self
 
     def send(
         self, topic: str, *, value: bytes, key: bytes, headers: list[tuple[str, bytes]]
     ) -> Any:
-        if self.down:
-            return _Future(False)
+        if self.down or self.broken:
+            return _Future(False, fatal=self.broken)
         self.records.append(Record(topic, key, value, headers))
         return _Future(True)
 
