@@ -32,6 +32,7 @@ from bench.sim import (
     RunMetrics,
     SchedulerSummary,
     SimulationError,
+    WfFormatError,
     Workflow,
     all_schedulers,
     build_continuum,
@@ -227,7 +228,10 @@ def _verdict(figures: dict[str, object]) -> str:
     "--workflow", "workflows", multiple=True, type=click.Path(exists=True, path_type=Path),
     help="WfFormat instance to run (repeatable); default: every shipped instance.",
 )  # fmt: skip
-@click.option("--seeds", default=10, show_default=True, type=click.IntRange(1, 1000))
+@click.option(
+    "--seeds", default=10, show_default=True, type=click.IntRange(1, 1000),
+    help="Seeds (worlds) per workflow; every scheduler runs the same ones.",
+)  # fmt: skip
 @click.option(
     "--recipe", "recipes", multiple=True, default=DEFAULT_RECIPES, show_default=True,
     help="Seeded WfCommons recipe workflow RECIPE:TASKS (repeatable).",
@@ -253,6 +257,9 @@ def command(
         return
     # The table has nine columns: do not let a narrow or absent terminal truncate them.
     console = Console(width=max(Console().width, 150))
-    loaded = _workflows(workflows, () if no_recipes else recipes, seed=0)
+    try:
+        loaded = _workflows(workflows, () if no_recipes else recipes, seed=0)
+    except WfFormatError as err:
+        raise click.ClickException(str(err)) from err
     figures = run_quality(loaded, seeds, console, out_dir)
     click.echo(json.dumps(figures, sort_keys=True))

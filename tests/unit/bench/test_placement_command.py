@@ -51,3 +51,14 @@ def test_speed_mode_says_when_the_engine_benchmark_is_missing(
     result = CliRunner().invoke(command, ["--mode", "speed"])
     assert result.exit_code != 0
     assert "speed mode is not available" in result.output
+
+
+def test_an_invalid_instance_is_named_not_a_traceback(wf_data: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    doc = json.loads((wf_data / "srasearch-chameleon-10a-001.json").read_text())
+    del doc["workflow"]["specification"]["tasks"][0]["id"]
+    bad.write_text(json.dumps(doc))
+    result = CliRunner().invoke(command, ["--workflow", str(bad), "--no-recipes"])
+    assert result.exit_code == 1
+    assert "bad.json: not valid WfFormat" in result.output
+    assert "'id' is a required property" in result.output
