@@ -280,9 +280,6 @@ class PrometheusServer(_Service):
         scrape_targets: job name -> list of ``host:port`` whose /metrics it scrapes.
         rule_files: rule file globs to load.
         alertmanager_urls: Alertmanagers to send alerts to (``http://host:port``).
-        keep_self_only: job names whose scraped series are restricted to ``continuum_*`` self
-            telemetry (agents push their measurements through Kafka; scraping them too would
-            store every series twice).
     """
 
     name = "prometheus"
@@ -296,7 +293,6 @@ class PrometheusServer(_Service):
         scrape_targets: dict[str, list[str]] | None = None,
         rule_files: Sequence[str] = (),
         alertmanager_urls: Sequence[str] = (),
-        keep_self_only: Sequence[str] = (),
         evaluation_interval_s: float = 1.0,
         scrape_interval_s: float = 5.0,
         out_of_order_window: str = "10m",
@@ -305,7 +301,6 @@ class PrometheusServer(_Service):
         self.scrape_targets = scrape_targets or {}
         self.rule_files = list(rule_files)
         self.alertmanager_urls = list(alertmanager_urls)
-        self.keep_self_only = set(keep_self_only)
         self.evaluation_interval_s = evaluation_interval_s
         self.scrape_interval_s = scrape_interval_s
         self.out_of_order_window = out_of_order_window
@@ -325,12 +320,7 @@ class PrometheusServer(_Service):
     def config(self) -> dict[str, Any]:
         scrape_configs: list[dict[str, Any]] = []
         for job, targets in self.scrape_targets.items():
-            job_config: dict[str, Any] = {"job_name": job, "static_configs": [{"targets": targets}]}
-            if job in self.keep_self_only:
-                job_config["metric_relabel_configs"] = [
-                    {"source_labels": ["__name__"], "regex": "continuum_.*", "action": "keep"}
-                ]
-            scrape_configs.append(job_config)
+            scrape_configs.append({"job_name": job, "static_configs": [{"targets": targets}]})
         config: dict[str, Any] = {
             "global": {
                 "scrape_interval": f"{self.scrape_interval_s:g}s",

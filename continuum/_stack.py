@@ -178,7 +178,6 @@ class LocalStack:
             scrape_targets=self._scrape_targets(),
             rule_files=[str(RULES_GLOB)],
             alertmanager_urls=[self._url(ports.alertmanager)],
-            keep_self_only=("agent", "containers", "probes"),
             evaluation_interval_s=15.0,
             scrape_interval_s=15.0,
         )
@@ -213,17 +212,10 @@ class LocalStack:
         return components
 
     def _scrape_targets(self) -> dict[str, list[str]]:
-        host, ports, enabled = self.settings.host, self.settings.ports, self.settings.components
-        targets = {
-            "pipeline": [f"{host}:{ports.pipeline}"],
-            "api": [f"{host}:{ports.api}"],
-            "agent": [f"{host}:{ports.agent}"],
-        }
-        if enabled.containers:
-            targets["containers"] = [f"{host}:{ports.containers}"]
-        if enabled.probes:
-            targets["probes"] = [f"{host}:{ports.probes}"]
-        return targets
+        # Agents push their self-telemetry through Kafka with everything else; scraping them
+        # too would store each of those series twice (once with job/instance labels).
+        host, ports = self.settings.host, self.settings.ports
+        return {"pipeline": [f"{host}:{ports.pipeline}"], "api": [f"{host}:{ports.api}"]}
 
     def _service(
         self, service: TansuBroker | PrometheusServer | AlertmanagerServer, url: str, health: str
