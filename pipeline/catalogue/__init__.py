@@ -16,6 +16,7 @@ from pipeline.catalogue._agent_self import AGENT_SELF_SERIES
 from pipeline.catalogue._aggregates import AGGREGATE_SERIES
 from pipeline.catalogue._api import API_SERIES
 from pipeline.catalogue._containers import CONTAINER_SERIES
+from pipeline.catalogue._identity import IDENTITY_SERIES
 from pipeline.catalogue._node import NODE_SERIES
 from pipeline.catalogue._pipeline_self import PIPELINE_SELF_SERIES
 from pipeline.catalogue._probes import PROBE_SERIES
@@ -51,6 +52,7 @@ def _index(*groups: tuple[Series, ...]) -> dict[str, Series]:
 #: Every catalogued series by Prometheus name.
 CATALOGUE: dict[str, Series] = _index(
     NODE_SERIES,
+    IDENTITY_SERIES,
     CONTAINER_SERIES,
     PROBE_SERIES,
     AGENT_SELF_SERIES,
