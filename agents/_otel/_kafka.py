@@ -160,7 +160,7 @@ class KafkaSender:
     def _loop(self) -> None:
         backoff_s = _BACKOFF_START_S
         while not self._stop.is_set():
-            if not self._queue.wait(timeout_s=0.5):
+            if not self._queue.wait(timeout_s=2.0):  # stop() wakes it at once
                 continue
             batch = self._queue.peek(_BATCH_MESSAGES)
             if not batch:
