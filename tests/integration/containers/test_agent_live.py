@@ -20,7 +20,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from continuum._services import ManagedProcess, PrometheusServer, ServiceError, wait_until
-from tests.integration.conftest import LiveStack
+from tests.conftest import LiveStack
 from tests.integration.containers.conftest import CgroupMaker, Workload, container_id, pod_uid
 
 _DEADLINE_S = 30.0
