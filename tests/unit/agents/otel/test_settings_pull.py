@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import base64
+import shutil
+import ssl
+import subprocess
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -135,3 +138,43 @@ def test_basic_auth_and_paths() -> None:
     finally:
         server.stop()
         server.stop()  # idempotent
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl not installed")
+def test_tls_endpoint(tmp_path: Path) -> None:
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    registry = CollectorRegistry(auto_describe=False)
+    server = MetricsServer(registry, ("127.0.0.1", 0), tls_certfile=cert, tls_keyfile=key)
+    server.start()
+    try:
+        assert server.scheme == "https"
+        context = ssl.create_default_context(cafile=str(cert))
+        url = f"https://127.0.0.1:{server.port}/metrics"
+        with urllib.request.urlopen(url, timeout=5, context=context) as response:
+            assert response.status == 200
+        with pytest.raises(urllib.error.URLError):
+            urllib.request.urlopen(url, timeout=5)  # untrusted without the CA
+    finally:
+        server.stop()
