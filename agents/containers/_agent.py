@@ -41,6 +41,7 @@ class ContainersAgent(Agent):
         producer_factory: Callable[[], ProducerLike] | None = None,
     ) -> None:
         layout = detect_layout(settings.cgroup_root)
+        self._kubelet = settings.kubelet()
         if layout.empty:
             _log.warning(
                 "no cgroup hierarchy under %s (containers.cgroup_root); reporting no containers",
@@ -52,6 +53,7 @@ class ContainersAgent(Agent):
             MetadataResolver(settings.metadata_sources()),
             frozenset(settings.network_exclude),
             settings.max_depth,
+            self._kubelet,
         )
         super().__init__(
             "containers",
@@ -70,3 +72,9 @@ class ContainersAgent(Agent):
         readings = super().run_cycle()
         self.pruner.prune(self.containers.live_ids)
         return readings
+
+    def shutdown(self, timeout_s: float = 5.0) -> None:
+        """Shut the agent down (idempotent) and close the kubelet client."""
+        super().shutdown(timeout_s)
+        if self._kubelet is not None:
+            self._kubelet.close()

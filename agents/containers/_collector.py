@@ -17,6 +17,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from agents.containers._discovery import DEFAULT_MAX_DEPTH, ContainerGroup, Discovery
+from agents.containers._kubelet import KubeletPods
 from agents.containers._layout import CgroupLayout
 from agents.containers._metadata import Metadata, MetadataResolver, MetadataSources
 from agents.containers._reader import GroupGoneError, GroupReader, host_netns_inode
@@ -77,6 +78,7 @@ class ContainerCollector:
         metadata: runtime metadata sources; ``None`` looks in the default places.
         net_exclude: interface names to leave out of network counters.
         max_depth: how deep to walk each hierarchy.
+        kubelet: names pods (and their containers) the runtime's files do not.
     """
 
     def __init__(
@@ -86,7 +88,9 @@ class ContainerCollector:
         metadata: MetadataResolver | None = None,
         net_exclude: frozenset[str] = frozenset({"lo"}),
         max_depth: int = DEFAULT_MAX_DEPTH,
+        kubelet: KubeletPods | None = None,
     ) -> None:
+        self._kubelet = kubelet
         self._discovery = Discovery(layout, max_depth)
         self._proc_root = proc_root
         self._metadata = metadata or MetadataResolver(MetadataSources())
@@ -144,13 +148,34 @@ class ContainerCollector:
         ):
             reader = GroupReader(group, self._proc_root, self._host_netns, self._net_exclude)
             tracked = _Tracked(reader, MappingProxyType({}), Metadata())
-            tracked.meta = self._metadata.lookup(group.ref.runtime, container_id)
+            tracked.meta = self._lookup(group)
             tracked.attributes = MappingProxyType(identity_attributes(group, tracked.meta))
             self._tracked[container_id] = tracked
-        elif tracked.meta.name is None and tracked.meta.image is None:
-            # Metadata may appear after the group (the resolver rate-limits the retries).
-            meta = self._metadata.lookup(group.ref.runtime, container_id)
+        elif _incomplete(group, tracked.meta):
+            # Metadata may appear after the group (the sources rate-limit the retries).
+            meta = self._lookup(group)
             if meta != tracked.meta:
                 tracked.meta = meta
                 tracked.attributes = MappingProxyType(identity_attributes(group, meta))
         return tracked
+
+    def _lookup(self, group: ContainerGroup) -> Metadata:
+        ref = group.ref
+        meta = self._metadata.lookup(ref.runtime, ref.id)
+        if self._kubelet is None or ref.pod is None or not _incomplete(group, meta):
+            return meta
+        pod = self._kubelet.pod(ref.pod.uid) if meta.pod_name is None else None
+        container = self._kubelet.container(ref.id) if meta.name is None else None
+        return Metadata(
+            name=meta.name or (container[0] if container else None),
+            image=meta.image or (container[1] if container else None),
+            pod_name=meta.pod_name or (pod[0] if pod else None),
+            namespace=meta.namespace or (pod[1] if pod else None),
+        )
+
+
+def _incomplete(group: ContainerGroup, meta: Metadata) -> bool:
+    """Whether a container still lacks a name, or a pod container its pod's name."""
+    if group.ref.pod is not None and meta.pod_name is None:
+        return True
+    return meta.name is None and meta.image is None

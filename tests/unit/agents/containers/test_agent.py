@@ -175,3 +175,11 @@ def test_settings_from_file_and_errors_name_the_key(tmp_path: Path) -> None:
     config.write_text("containers:\n  max_depth: 0\n")
     with pytest.raises(ConfigError, match=r"containers\.max_depth"):
         load_section(ContainersSettings, "containers", config)
+
+
+def test_kubelet_lookup_is_configured_only_when_asked(tmp_path: Path) -> None:
+    assert ContainersSettings().kubelet() is None
+    settings = ContainersSettings(kubelet_url="https://127.0.0.1:10250/pods", kubelet_insecure=True)
+    kubelet = settings.kubelet()
+    assert kubelet is not None
+    kubelet.close()
