@@ -4,7 +4,8 @@ Gauges, sums of both temporalities (delta sums are accumulated into cumulative c
 histograms, exponential histograms (as classic ``le`` buckets) and summaries. Resource
 attributes ``continuum.node.id``, ``continuum.tier`` and ``continuum.site`` become the labels
 ``node``, ``tier`` and ``site`` on every series (container attributes add ``container_id``,
-``container``, ``pod``, ``namespace``); the rest of the resource goes to ``target_info``::
+``container``, ``pod``, ``namespace``); the rest of the resource goes to ``target_info``.
+Without ``continuum.node.id`` the node is the record key, else ``host.name``::
 
     decoder = OtlpDecoder(builder)
     groups = decoder.decode(value_bytes, record_key="node-1")
@@ -125,9 +126,14 @@ class OtlpDecoder:
             else:
                 info.append((kv.key, any_value(kv.value)))
         if not identity.get("node"):
-            if not record_key:
-                raise RecordError("missing_identity", "resource has no continuum.node.id")
-            identity["node"] = record_key
+            # A stock Collector's kafkaexporter may send neither our attribute nor a key; the
+            # node id defaults to the host name (DESIGN.md §3.1).
+            fallback = record_key or dict(info).get("host.name")
+            if not fallback:
+                raise RecordError(
+                    "missing_identity", "resource has no continuum.node.id nor host.name"
+                )
+            identity["node"] = fallback
         node = identity["node"]
         builder.start(node, tuple(sorted(identity.items())))
         for sm in rm.scope_metrics:

@@ -85,13 +85,23 @@ def test_container_identity_labels() -> None:
     }
 
 
-def test_record_key_names_the_node_when_the_resource_does_not() -> None:
+def test_record_key_then_host_name_name_the_node_when_the_resource_does_not() -> None:
     payload = Payload().resource(None).gauge("up", [(T, 1, {})])
-    groups = OtlpDecoder(_builder()).decode(bytes(payload), "from-key")
-    assert groups[0].node == "from-key"
+    assert OtlpDecoder(_builder()).decode(bytes(payload), "from-key")[0].node == "from-key"
+    # A stock Collector's export: no key, no continuum attributes, a host name.
+    assert OtlpDecoder(_builder()).decode(bytes(payload), None)[0].node == "h1"
+    bare = Payload()
+    bare.request.resource_metrics.add().scope_metrics.add()
     with pytest.raises(RecordError) as err:
-        OtlpDecoder(_builder()).decode(bytes(payload), None)
+        OtlpDecoder(_builder()).decode(bytes(bare), None)
     assert err.value.reason == "missing_identity"
+
+
+def test_invalid_utf8_in_a_string_field_is_a_record_error() -> None:
+    payload = bytes(Payload().resource("n1").gauge("m", [(T, 1, {"k": "vvv"})]))
+    with pytest.raises(RecordError) as err:
+        OtlpDecoder(_builder()).decode(payload.replace(b"vvv", b"v\xff\xfe"), None)
+    assert err.value.reason == "invalid_utf8"
 
 
 def test_garbage_is_a_record_error() -> None:
