@@ -187,3 +187,24 @@ def test_max_depth_bounds_the_walk(depth: int) -> None:
     found = Discovery(layout, max_depth=depth).scan()
     # machine.slice/libpod-* is at depth 2; pods are deeper.
     assert set(found) == (set() if depth == 1 else {C})
+
+
+def test_co_mounted_cpu_cpuacct_is_walked_once(tmp_path: Path) -> None:
+    # Many v1 nodes mount cpu and cpuacct together and link both names to the one mount.
+    root = tmp_path / "cgroup"
+    shared = root / "cpu,cpuacct"
+    group = shared / "docker" / D
+    group.mkdir(parents=True)
+    (shared / "cgroup.procs").write_text("1\n")
+    (group / "cpuacct.usage_user").write_text("2000000000\n")
+    (group / "cpuacct.usage_sys").write_text("1000000000\n")
+    (root / "cpu").symlink_to(shared)
+    (root / "cpuacct").symlink_to(shared)
+    layout = detect_layout(root)
+    assert layout.walk_roots() == [shared.resolve()]
+    discovery = Discovery(layout)
+    groups = discovery.scan()
+    assert set(groups[D].v1_dirs) == {"cpu", "cpuacct"}
+    assert discovery.directories_listed == 2  # the mount and docker/, once
+    stats = _by_id(_collector(tmp_path).collect())[D].stats
+    assert (stats.cpu_user_s, stats.cpu_system_s) == (2.0, 1.0)
