@@ -51,12 +51,33 @@ def self_signed(tmp_path_factory: pytest.TempPathFactory) -> SelfSigned:
 
 @pytest.fixture
 def tcp_listener() -> Iterator[str]:
-    """A listening TCP socket on a free loopback port; yields ``127.0.0.1:PORT``."""
+    """A TCP server on a free loopback port that accepts and closes; yields ``127.0.0.1:PORT``.
+
+    Nothing is read or answered, so a TLS handshake against it hangs until the client gives up.
+    """
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     sock.listen(16)
+    held: list[socket.socket] = []
+
+    def accept() -> None:
+        while True:
+            try:
+                conn, _ = sock.accept()
+            except OSError:
+                return
+            held.append(conn)  # kept open: the peer closes first, as after a probe
+            if len(held) > 64:
+                held.pop(0).close()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
     yield f"127.0.0.1:{sock.getsockname()[1]}"
+    sock.shutdown(socket.SHUT_RDWR)
     sock.close()
+    thread.join(2)
+    for conn in held:
+        conn.close()
 
 
 @pytest.fixture
