@@ -99,15 +99,21 @@ class PipelineRun:
 
     def send(
         self,
-        key: str,
+        key: str | None,
         value: bytes,
-        content_type: str = "application/x-protobuf",
+        content_type: str | None = "application/x-protobuf",
         headers: dict[str, str] | None = None,
     ) -> None:
-        all_headers = [("content-type", content_type.encode())]
+        """Produce one record (``key`` or ``content_type`` None: left out, as a Collector does)."""
+        all_headers = [("content-type", content_type.encode())] if content_type else []
         all_headers += [(k, v.encode()) for k, v in (headers or {}).items()]
         self._sent.append(
-            self.producer.send(self.topic, key=key.encode(), value=value, headers=all_headers)
+            self.producer.send(
+                self.topic,
+                key=key.encode() if key is not None else None,
+                value=value,
+                headers=all_headers,
+            )
         )
 
     def flush(self) -> None:

@@ -102,14 +102,25 @@ def test_bad_and_good_samples_mixed_every_good_one_lands(
             "scrape.timestamp_ms": str(now),
         },
     )
+    # A stock Collector's kafkaexporter (otlp_proto): no key, no headers, no continuum attributes.
+    collector = (
+        Payload().resource(None, tier="", site="").gauge(metric, [(now, 1.0, {"seq": "collector"})])
+    )
+    run.send(None, bytes(collector), content_type=None)
     run.flush()
     worker = run.start_worker()
 
+    _wait_count(prometheus, f'{name}{{node="h1"}}', 1, 30, run)
+    good += 1
     _wait_count(prometheus, name, good, 30, run)
     _wait_count(prometheus, f'{name}_text{{node="fw"}}', 1, 10, run)
     series = prometheus.query(name)
-    assert {s["metric"]["seq"] for s in series} == {f"{i}-ok" for i in range(20)}
-    assert all(s["metric"]["tier"] == "edge" and s["metric"]["site"] == "lab" for s in series)
+    assert {s["metric"]["seq"] for s in series} == {f"{i}-ok" for i in range(20)} | {"collector"}
+    assert all(
+        s["metric"]["tier"] == "edge" and s["metric"]["site"] == "lab"
+        for s in series
+        if s["metric"]["seq"] != "collector"
+    )
     assert _count(prometheus, f"{name}_total") == 0
 
     letters = run.dead_letters(2)
