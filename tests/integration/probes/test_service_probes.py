@@ -8,6 +8,7 @@ import ssl
 import pytest
 
 from agents.probes._http import probe_http
+from agents.probes._icmp import icmp_permitted, probe_icmp
 from agents.probes._results import FailureReason
 from agents.probes._tcp import probe_tcp
 from agents.probes._tls import client_context
@@ -114,3 +115,14 @@ def test_insecure_skip_verify_still_reports_expiry(https_server, self_signed, ki
         )
     assert result.success, result.detail
     assert result.cert_expiry_s == self_signed.not_after_s
+
+
+@pytest.mark.skipif(
+    not icmp_permitted(), reason="unprivileged ICMP is not permitted (net.ipv4.ping_group_range)"
+)
+@pytest.mark.parametrize("host", ["127.0.0.1", "::1"])
+def test_icmp_echo_rtt_on_loopback(host: str) -> None:
+    result = asyncio.run(probe_icmp("lo", host, timeout_s=1.0))
+    assert result.success, result.detail
+    assert result.rtt_s is not None
+    assert 0 < result.rtt_s < 1.0
