@@ -19,7 +19,7 @@ from types import FrameType
 from typing import Any
 
 from opentelemetry.exporter.prometheus import PrometheusMetricReader
-from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics import AlwaysOffExemplarFilter, MeterProvider
 from opentelemetry.sdk.metrics.export import MetricReader, MetricsData
 from opentelemetry.sdk.resources import Resource
 from prometheus_client.registry import CollectorRegistry
@@ -126,7 +126,12 @@ class Agent:
             readers.append(self._push)
 
         self._provider = MeterProvider(
-            resource=self.resource, metric_readers=readers, shutdown_on_exit=False
+            resource=self.resource,
+            metric_readers=readers,
+            shutdown_on_exit=False,
+            # Exemplars tie measurements to traces; observed host readings have none, so the
+            # per-point reservoir bookkeeping is pure cost.
+            exemplar_filter=AlwaysOffExemplarFilter(),
         )
         meter = self._provider.get_meter(f"continuum.agents.{name}")
         specs = [*SELF_INSTRUMENTS, *(spec for c in collectors for spec in c.instruments)]
