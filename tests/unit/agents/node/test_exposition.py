@@ -144,3 +144,33 @@ def test_openmetrics_rendering_parses(fixture_agent: tuple[Agent, FakeProducer])
     assert families["target"].type == "info"
     assert families["system_cpu_time_seconds"].type == "counter"
     assert families["system_memory_usage_bytes"].unit == "bytes"
+
+
+def test_pull_and_push_carry_the_same_values(fixture_agent: tuple[Agent, FakeProducer]) -> None:
+    agent, producer = fixture_agent
+    assert agent.sender is not None
+    assert agent.sender.flush(5)
+    request = ExportMetricsServiceRequest()
+    request.ParseFromString(producer.records[-1].value)
+    pushed = {
+        (
+            m.name,
+            tuple(sorted((kv.key, kv.value.string_value) for kv in dp.attributes)),
+        ): dp.as_double
+        for sm in request.resource_metrics[0].scope_metrics
+        for m in sm.metrics
+        if m.WhichOneof("data") == "gauge"
+        for dp in m.gauge.data_points
+    }
+    pulled = {
+        s.name: s.value
+        for f in text_string_to_metric_families(scrape(agent))
+        for s in f.samples
+        if f.name == "system_memory_limit_bytes"
+        or (f.name == "system_cpu_utilization" and s.labels["cpu_mode"] == "user")
+    }
+    assert pulled["system_memory_limit_bytes"] == pushed[("system.memory.limit", ())]
+    assert (
+        pulled["system_cpu_utilization"]
+        == pushed[("system.cpu.utilization", (("cpu.mode", "user"),))]
+    )
