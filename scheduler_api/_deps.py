@@ -1,12 +1,15 @@
 """Request dependencies, as ``Annotated`` types the routes declare.
 
+They are coroutines although none awaits: FastAPI runs plain functions in a thread pool, and
+that hop cost more than the whole ranking.
+
 @router.get("/nodes", dependencies=[READ])
 def list_nodes(ctx: Context, view: View) -> NodesOut: ...
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
 from fastapi import Depends, Request, Security
@@ -26,7 +29,7 @@ _bearer = HTTPBearer(
 _CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 
-def get_context(request: Request) -> ApiContext:
+async def get_context(request: Request) -> ApiContext:
     context: ApiContext = request.app.state.context
     return context
 
@@ -34,7 +37,7 @@ def get_context(request: Request) -> ApiContext:
 Context = Annotated[ApiContext, Depends(get_context)]
 
 
-def get_view(ctx: Context) -> ClusterView:
+async def get_view(ctx: Context) -> ClusterView:
     """The current snapshot (503 via SnapshotUnavailableError when none is fresh enough)."""
     return ctx.cluster.view()
 
@@ -42,10 +45,10 @@ def get_view(ctx: Context) -> ClusterView:
 View = Annotated[ClusterView, Depends(get_view)]
 
 
-def require_scope(scope: Scope) -> Callable[..., None]:
+def require_scope(scope: Scope) -> Callable[..., Coroutine[Any, Any, None]]:
     """A dependency that admits only bearer tokens holding ``scope``."""
 
-    def check(
+    async def check(
         ctx: Context,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
     ) -> None:

@@ -345,3 +345,12 @@ def test_unknown_routes_answer_json(client: TestClient) -> None:
     response = client.get("/v2/nothing")
     assert response.status_code == 404
     assert response.json()["message"] == "Not Found"
+
+
+def test_ranking_answer_matches_its_documented_schema(client: TestClient, auth: HeadersOf) -> None:
+    from scheduler_api._schemas import RankingOut
+
+    body = client.post(
+        "/v1/rankings", json={"cpu_cores": 1, "gpus": 1, "duration_s": 5}, headers=auth()
+    ).json()
+    assert RankingOut.model_validate(body).model_dump(mode="json") == body
