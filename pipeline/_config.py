@@ -65,6 +65,9 @@ class PipelineSettings(BaseModel):
     # Kafka group timing: a join takes about session_timeout_ms / 2 (FACTS.md).
     session_timeout_ms: int = Field(6000, ge=1000)
     heartbeat_interval_ms: int = Field(1000, ge=100)
+    # Also the group's rebalance timeout: a member that neither rejoins nor leaves cleanly holds
+    # a rebalance this long, so keep it short (the loop polls at least every 100 ms).
+    max_poll_interval_ms: int = Field(30_000, ge=2000)
     max_poll_records: int = Field(2000, ge=1)
     # Batching: a request goes out when it holds batch_max_samples or after batch_max_delay_s.
     batch_max_samples: int = Field(10_000, ge=1)

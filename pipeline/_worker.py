@@ -154,6 +154,7 @@ class Worker:
             session_timeout_ms=p.session_timeout_ms,
             heartbeat_interval_ms=p.heartbeat_interval_ms,
             max_poll_records=p.max_poll_records,
+            max_poll_interval_ms=p.max_poll_interval_ms,
             fetch_max_bytes=16 * 1024 * 1024,
             # kafka-python checks CRC32C in pure Python: more CPU than all our decoding. The
             # broker validated each batch on produce and TCP checksums the transfer.
@@ -346,7 +347,9 @@ class Worker:
         if not revoked:
             return
         self._flush()
-        drained = self._drain(self.settings.pipeline.shutdown_timeout_s)
+        # Bounded by half the poll interval: past it the group would evict this member.
+        p = self.settings.pipeline
+        drained = self._drain(min(p.shutdown_timeout_s, p.max_poll_interval_ms / 2000))
         self._commit_completed()
         if not drained:
             # Unacknowledged data of revoked partitions will be read again by the new owner.

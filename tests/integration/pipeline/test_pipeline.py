@@ -11,7 +11,7 @@ from collections.abc import Callable
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from continuum._services import PrometheusServer, TansuBroker
+from continuum._services import ManagedProcess, PrometheusServer, TansuBroker
 from tests.integration.pipeline.conftest import PipelineRun
 from tests.unit.pipeline.otlp_factory import Payload
 
@@ -51,6 +51,32 @@ def _wait_count(
         f"{count} of {expected} series of {expr}; committed {run.committed()} "
         f"of {run.end_offsets()}\n{run.logs()}"
     )
+
+
+def _first_worker(
+    run: PipelineRun, prometheus: PrometheusServer, what: str
+) -> tuple[ManagedProcess, str, str]:
+    """Start a worker on a fresh metric and wait until its first sample landed."""
+    tag = secrets.token_hex(3)
+    metric, name = f"itest.{what}.{tag}", f"itest_{what}_{tag}"
+    run.send(*_seq_record(metric, 0))
+    run.flush()
+    worker = run.start_worker()
+    _wait_count(prometheus, name, 1, 30, run)
+    return worker, metric, name
+
+
+def _wait_at_least(prometheus: PrometheusServer, name: str, count: int) -> None:
+    deadline = time.monotonic() + 30
+    while _count(prometheus, name) < count and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def _wait_all_committed(run: PipelineRun, timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while run.committed() != run.end_offsets() and time.monotonic() < deadline:
+        time.sleep(0.25)
+    assert run.committed() == run.end_offsets()
 
 
 def _self_metric(run_worker_url: str, name: str) -> dict[str, float]:
@@ -140,10 +166,7 @@ def test_bad_and_good_samples_mixed_every_good_one_lands(
     assert dropped["label_collision"] == 20
     assert dropped["negative_counter"] == 20
     # Every record is accounted for: offsets reach the end once all was acknowledged.
-    deadline = time.monotonic() + 15
-    while run.committed() != run.end_offsets() and time.monotonic() < deadline:
-        time.sleep(0.25)
-    assert run.committed() == run.end_offsets()
+    _wait_all_committed(run)
 
 
 def _produce_stream(
@@ -165,18 +188,11 @@ def test_a_worker_killed_mid_stream_and_restarted_loses_nothing(
     tansu: TansuBroker, prometheus: PrometheusServer, pipeline_run_factory: RunFactory
 ) -> None:
     run = pipeline_run_factory(tansu.bootstrap, prometheus.remote_write_url)
-    tag = secrets.token_hex(3)
-    metric, name = f"itest.kill.{tag}", f"itest_kill_{tag}"
-    run.send(*_seq_record(metric, 0))
-    run.flush()
-    worker = run.start_worker()
-    _wait_count(prometheus, name, 1, 30, run)
+    worker, metric, name = _first_worker(run, prometheus, "kill")
     total = 3000
     producer = _produce_stream(run, metric, total, per_batch=100, pause_s=0.05)
     # Kill once part of the stream has landed and more is in flight.
-    deadline = time.monotonic() + 30
-    while _count(prometheus, name) < 300 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    _wait_at_least(prometheus, name, 300)
     worker.kill()
     landed_at_kill = _count(prometheus, name)
     assert landed_at_kill < total, "the stream ended before the kill: nothing was mid-stream"
@@ -189,17 +205,9 @@ def test_prometheus_down_30s_loses_nothing_and_commits_nothing_early(
     fresh_tansu: TansuBroker, fresh_prometheus: PrometheusServer, pipeline_run_factory: RunFactory
 ) -> None:
     run = pipeline_run_factory(fresh_tansu.bootstrap, fresh_prometheus.remote_write_url)
-    tag = secrets.token_hex(3)
-    metric, name = f"itest.outage.{tag}", f"itest_outage_{tag}"
-    run.send(*_seq_record(metric, 0))
-    run.flush()
-    run.start_worker()
-    _wait_count(fresh_prometheus, name, 1, 30, run)
-    deadline = time.monotonic() + 15
-    while run.committed() != run.end_offsets() and time.monotonic() < deadline:
-        time.sleep(0.2)
+    _worker, metric, name = _first_worker(run, fresh_prometheus, "outage")
+    _wait_all_committed(run)
     before = run.committed()
-    assert before == run.end_offsets()
 
     fresh_prometheus.stop()
     total = 500
@@ -214,28 +222,18 @@ def test_prometheus_down_30s_loses_nothing_and_commits_nothing_early(
     fresh_prometheus.start()
 
     _wait_count(fresh_prometheus, name, total + 1, 60, run)
-    deadline = time.monotonic() + 30
-    while run.committed() != run.end_offsets() and time.monotonic() < deadline:
-        time.sleep(0.25)
-    assert run.committed() == run.end_offsets()
+    _wait_all_committed(run)
 
 
 def test_workers_joining_and_leaving_the_group_lose_nothing(
     tansu: TansuBroker, prometheus: PrometheusServer, pipeline_run_factory: RunFactory
 ) -> None:
     run = pipeline_run_factory(tansu.bootstrap, prometheus.remote_write_url)
-    tag = secrets.token_hex(3)
-    metric, name = f"itest.rebalance.{tag}", f"itest_rebalance_{tag}"
-    run.send(*_seq_record(metric, 0))
-    run.flush()
-    first = run.start_worker()
-    _wait_count(prometheus, name, 1, 30, run)
+    first, metric, name = _first_worker(run, prometheus, "rebalance")
     total = 2000
     producer = _produce_stream(run, metric, total, per_batch=50, pause_s=0.05)
     second = run.start_worker()  # joins: partitions are split between the two
-    deadline = time.monotonic() + 30
-    while _count(prometheus, name) < total // 2 and time.monotonic() < deadline:
-        time.sleep(0.1)
+    _wait_at_least(prometheus, name, total // 2)
     first.stop()  # graceful leave: its partitions move to the second worker
     producer.join(60)
     _wait_count(prometheus, name, total, 60, run)
