@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -11,9 +13,13 @@ import yaml
 
 from tests.integration.pipeline.conftest import PipelineRun
 
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from kafka import KafkaProducer
+
 
 class TunedPipelineRun(PipelineRun):
-    """A :class:`PipelineRun` whose workers get extra ``pipeline`` and ``kafka`` settings."""
+    """A :class:`PipelineRun` whose workers get extra settings and whose producer extra options."""
 
     def __init__(
         self,
@@ -22,10 +28,25 @@ class TunedPipelineRun(PipelineRun):
         remote_write_url: str,
         pipeline: dict[str, Any] | None = None,
         kafka: dict[str, Any] | None = None,
+        client: dict[str, Any] | None = None,
     ):
         super().__init__(workdir, bootstrap, remote_write_url)
         self.extra_pipeline = dict(pipeline or {})
         self.extra_kafka = dict(kafka or {})
+        self.client_options = dict(client or {})
+
+    @property
+    def producer(self) -> KafkaProducer:
+        """The test's producer, with ``client`` options (TLS) when given."""
+        if self._producer is None:
+            self._producer = KafkaProducer(
+                bootstrap_servers=self.bootstrap,
+                acks=1,
+                enable_idempotence=False,
+                linger_ms=2,
+                **self.client_options,
+            )
+        return self._producer
 
     def config(self, port: int) -> Path:
         path = super().config(port)
@@ -52,3 +73,21 @@ def tuned_run_factory(tmp_path: Path) -> Iterator[TunedRunFactory]:
     yield make
     for run in runs:
         run.stop()
+
+
+@pytest.fixture(scope="session")
+def tls_pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 and localhost (its own CA), and its key."""
+    workdir = tmp_path_factory.mktemp("tls")
+    cert, key = workdir / "cert.pem", workdir / "key.pem"
+    subprocess.run(
+        [
+            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+            "-keyout", str(key), "-out", str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    key.chmod(0o600)
+    return cert, key
