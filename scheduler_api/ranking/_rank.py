@@ -41,12 +41,20 @@ _UNKNOWN_ENERGY_SCORE = 0.5
 _GIB = float(1 << 30)
 
 
+def _unit(values: FloatArray) -> FloatArray:
+    """Clamp to 0..1 (two ufuncs: ``np.clip``'s wrapper costs more on small arrays)."""
+    result: FloatArray = np.minimum(np.maximum(values, 0.0), 1.0)
+    return result
+
+
 def _pending_columns(
     table: NodeTable, pending: Mapping[str, Reservation] | None
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     n = len(table)
     cpu, memory, gpus = np.zeros(n), np.zeros(n), np.zeros(n)
-    for node_id, reservation in (pending or {}).items():
+    if not pending:
+        return cpu, memory, gpus
+    for node_id, reservation in pending.items():
         i = table.index.get(node_id)
         if i is not None:
             cpu[i] += reservation.cpu_cores
@@ -192,12 +200,12 @@ def rank(
     for key, value in req.labels.items():
         feasible &= table.label_mask(key, value)
 
-    cores = np.maximum(table.cpu_cores, 1e-9)
-    memory = np.maximum(table.memory_bytes, 1.0)
-    cpu_free_after = cores * (1.0 - table.cpu_utilization) - pend_cpu - req.cpu_cores
+    cores = table.cores_safe
+    memory = table.memory_safe
+    cpu_free_after = table.idle_cores - pend_cpu - req.cpu_cores
     memory_free_after = memory_free - req.memory_bytes
-    cpu_used_fraction = np.clip(1.0 - cpu_free_after / cores, 0.0, 1.0)
-    memory_used_fraction = np.clip(1.0 - memory_free_after / memory, 0.0, 1.0)
+    cpu_used_fraction = _unit(1.0 - cpu_free_after / cores)
+    memory_used_fraction = _unit(1.0 - memory_free_after / memory)
 
     # Trimaran: mean plus spread, the task's request added to the mean, per resource; the
     # memory spread is the drop from the five-minute mean to the one-minute low.
@@ -215,24 +223,26 @@ def rank(
     reference_s = req.duration_s if req.duration_s else _REFERENCE_DURATION_S
     speed = table.relative_speed
     fastest = float(speed[feasible].max()) if feasible.any() else 1.0
-    power_per_core = table.power_watts / cores
-    known_power = feasible & ~np.isnan(power_per_core)
-    best_power = float(power_per_core[known_power].min()) if known_power.any() else np.nan
-    energy = np.where(
-        np.isnan(power_per_core),
-        _UNKNOWN_ENERGY_SCORE,
-        best_power / np.maximum(np.nan_to_num(power_per_core, nan=1.0), 1e-9),
-    )
+    known_power = feasible & table.power_known
+    if known_power.any():
+        best_power = float(table.power_per_core[known_power].min())
+        energy = np.where(
+            table.power_known,
+            best_power / np.maximum(np.nan_to_num(table.power_per_core, nan=1.0), 1e-9),
+            _UNKNOWN_ENERGY_SCORE,
+        )
+    else:
+        energy = np.full(n, _UNKNOWN_ENERGY_SCORE)
 
     components: dict[str, FloatArray] = {
-        "cpu_headroom": np.clip(cpu_free_after / cores, 0.0, 1.0),
-        "memory_headroom": np.clip(memory_free_after / memory, 0.0, 1.0),
+        "cpu_headroom": _unit(cpu_free_after / cores),
+        "memory_headroom": _unit(memory_free_after / memory),
         "balance": 1.0 - np.abs(cpu_used_fraction - memory_used_fraction) / 2.0,
         "variability": np.minimum(cpu_risk, memory_risk),
         "pressure": 1.0 - table.pressure,
         "locality": reference_s / (reference_s + transfer_s),
-        "speed": np.clip(speed / fastest, 0.0, 1.0),
-        "energy": np.clip(np.nan_to_num(energy, nan=_UNKNOWN_ENERGY_SCORE), 0.0, 1.0),
+        "speed": _unit(speed / fastest),
+        "energy": _unit(energy),
     }
     weight_of = weights.components()
     total_weight = sum(weight_of.values()) or 1.0

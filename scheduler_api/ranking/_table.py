@@ -90,6 +90,12 @@ class NodeTable:
         self.site_codes, self.sites = _codes([x.site for x in ns])
         self.arch_codes, self.archs = _codes([x.arch for x in ns])
         self.site_names: tuple[str, ...] = tuple(self.sites)
+        # Derived once per snapshot rather than once per ranking.
+        self.cores_safe = np.maximum(self.cpu_cores, 1e-9)
+        self.memory_safe = np.maximum(self.memory_bytes, 1.0)
+        self.idle_cores = self.cores_safe * (1.0 - self.cpu_utilization)
+        self.power_per_core = self.power_watts / self.cores_safe
+        self.power_known: BoolArray = ~np.isnan(self.power_per_core)
         self._label_masks: dict[tuple[str, str], BoolArray] = {}
 
     @classmethod
