@@ -4,8 +4,8 @@ Series are sharded by node over ``shards`` sender threads; each sends its batche
 in order, so a series' samples reach Prometheus in the order they were read. A batch is retried
 with exponential backoff and jitter on 5xx and connection errors, without limit, until it is
 acknowledged or the writer is aborted (then its offsets are never committed). A 4xx, or a 5xx
-that will never succeed (``too old sample``), is never retried: the batch is split into its
-parts and each part sent alone, so one bad record cannot take good ones down with it::
+that will never succeed (``too old sample``), is never retried: the batch is bisected down to
+the parts Prometheus refuses, so one bad record cannot take good ones down with it::
 
     writer = RemoteWriter(url, shards=4, on_done=done, on_reject=reject, metrics=metrics)
     writer.start()
@@ -209,8 +209,11 @@ class RemoteWriter:
                     self._metrics.lag.observe(max(now_s - part.newest_ts_ms / 1000.0, 0.0))
             return
         if len(parts) > 1:
-            for part in parts:
-                self._deliver([part], encoder, connection)
+            # Bisect: good parts still travel in large requests, a bad one is isolated in
+            # log2(parts) steps, and the halves go in order so series order is kept.
+            middle = len(parts) // 2
+            self._deliver(parts[:middle], encoder, connection)
+            self._deliver(parts[middle:], encoder, connection)
             return
         self._on_reject(parts[0], status, body)
 
