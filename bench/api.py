@@ -26,6 +26,7 @@ from typing import Any
 
 import click
 import httpx
+import uvloop
 from rich.console import Console
 from rich.table import Table
 
@@ -186,7 +187,8 @@ def run_load(
         )
         result.elapsed_s = time.perf_counter() - started
 
-    asyncio.run(main())
+    # uvloop keeps the generator's own cost per request small next to the server's.
+    uvloop.run(main())
     return result
 
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import json
-
+import pydantic_core
 from fastapi import APIRouter
 from fastapi.responses import Response
 
@@ -31,4 +30,5 @@ async def create_ranking(ctx: Context, view: View, request: RankingRequest) -> R
     # The hottest route: a plain document in the shape of RankingOut, serialised here, since
     # FastAPI's validation of a returned model would cost more than the ranking.
     document = rank_task(ctx, view, request)
-    return Response(json.dumps(document, allow_nan=False), media_type="application/json")
+    body = pydantic_core.to_json(document, inf_nan_mode="null")
+    return Response(body, media_type="application/json")
