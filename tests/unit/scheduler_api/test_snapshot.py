@@ -1,0 +1,103 @@
+"""Snapshot queries name only catalogued series; answers join into nodes and links."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from dashboards._promql import metric_names
+from pipeline.catalogue import is_catalogued, lookup
+from scheduler_api._prometheus import Sample
+from scheduler_api._snapshot import AGGREGATES, SNAPSHOT_QUERIES, build_network, build_nodes
+from scheduler_api.ranking import Network
+
+
+def _series_names(expr: str) -> set[str]:
+    # `{__name__=~"a|b"}` selects by an alternation of exact names.
+    alternations = re.findall(r'__name__=~"([^"]+)"', expr)
+    return metric_names(expr) | {name for alt in alternations for name in alt.split("|")}
+
+
+def test_every_series_in_the_snapshot_queries_is_catalogued() -> None:
+    names = set().union(*(_series_names(expr) for expr in SNAPSHOT_QUERIES.values()))
+    assert names >= set(AGGREGATES)
+    missing = sorted(name for name in names if not is_catalogued(name))
+    assert missing == []
+
+
+def test_the_snapshot_is_a_handful_of_queries() -> None:
+    assert len(SNAPSHOT_QUERIES) <= 6
+
+
+def test_aggregates_are_the_catalogued_per_node_aggregates() -> None:
+    for name in AGGREGATES:
+        assert lookup(name).source == "pipeline"
+
+
+def _agg(name: str, node: str, value: float, **labels: str) -> Sample:
+    return Sample(
+        {"__name__": name, "node": node, "tier": "edge", "site": "lab", **labels}, value, 0
+    )
+
+
+def test_build_nodes_joins_aggregates_freshness_and_target_info() -> None:
+    answers = {
+        "aggregates": [
+            _agg("continuum:node_cpu_cores", "a", 4),
+            _agg("continuum:node_memory_bytes", "a", 8e9),
+            _agg("continuum:node_gpus", "a", 1),
+            _agg("continuum:node_cpu_utilization:avg1m", "a", 0.3),
+            _agg("continuum:node_cpu_utilization:stddev5m", "a", 0.05),
+            _agg("continuum:node_memory_available_bytes:min1m", "a", 5e9),
+            _agg("continuum:node_pressure_io:rate1m", "a", 0.1),
+            # No capacity: nothing can be placed there, so it is left out.
+            _agg("continuum:node_cpu_utilization:avg1m", "b", 0.3),
+            _agg("unrelated_series", "a", 1),
+        ],
+        "freshness": [Sample({"node": "a"}, 123.0, 999)],
+        "info": [
+            Sample(
+                {
+                    "node": "a",
+                    "host_arch": "arm64",
+                    "continuum_label_rack": "r1",
+                    "continuum_label_relative_speed": "1.5",
+                    "continuum_label_power_watts": "not-a-number",
+                },
+                1,
+                0,
+            )
+        ],
+    }
+    (node,) = build_nodes(answers)
+    assert node.id == "a"
+    assert (node.tier, node.site, node.arch) == ("edge", "lab", "arm64")
+    assert node.capacity.cpu_cores == 4
+    assert node.capacity.gpus == 1
+    assert node.usage.cpu_utilization == pytest.approx(0.3)
+    assert node.usage.cpu_utilization_stddev5m == pytest.approx(0.05)
+    assert node.usage.memory_available_bytes == 5e9
+    assert node.pressure.io == pytest.approx(0.1)
+    assert node.last_seen_s == 123.0
+    assert dict(node.labels) == {
+        "rack": "r1",
+        "relative_speed": "1.5",
+        "power_watts": "not-a-number",
+    }
+    assert node.relative_speed == 1.5
+    assert node.power_watts is None
+
+
+def test_build_network_uses_measured_links_between_sites() -> None:
+    answers = {
+        "rtt": [Sample({"site": "b", "peer_site": "a"}, 0.002, 0)],
+        "throughput": [
+            Sample({"site": "b", "peer_site": "a"}, 5e8, 0),
+            Sample({"site": "c", "peer_site": "a"}, float("nan"), 0),
+        ],
+    }
+    network = build_network(answers)
+    link = network.cost("a", "b")
+    assert (link.rtt_s, link.bandwidth_bytes_per_s) == (0.002, 5e8)
+    assert network.cost("a", "c") == Network().inter_site
