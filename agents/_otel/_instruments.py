@@ -10,6 +10,7 @@ a collection and both paths report identical values::
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from opentelemetry.metrics import CallbackOptions, Meter, Observation
@@ -17,6 +18,8 @@ from opentelemetry.metrics import CallbackOptions, Meter, Observation
 from agents._otel._records import InstrumentKind, InstrumentSpec, Reading
 
 __all__ = ["ReadingBoard"]
+
+_log = logging.getLogger(__name__)
 
 
 class ReadingBoard:
@@ -30,6 +33,7 @@ class ReadingBoard:
     def __init__(self, meter: Meter, specs: Iterable[InstrumentSpec]) -> None:
         self._snapshot: Mapping[str, Sequence[Reading]] = {}
         self._specs: dict[str, InstrumentSpec] = {}
+        self._reported: set[str] = set()
         for spec in specs:
             known = self._specs.get(spec.name)
             if known is not None:
@@ -45,12 +49,17 @@ class ReadingBoard:
         return self._specs
 
     def publish(self, readings: Mapping[str, Sequence[Reading]]) -> None:
-        """Replace the snapshot every reader observes (readings of unknown instruments raise)."""
+        """Replace the snapshot every reader observes.
+
+        Readings of instruments no collector declared are dropped (and logged once each): a
+        collector bug must not cost the cycle everyone else's readings.
+        """
         unknown = set(readings) - set(self._specs)
-        if unknown:
-            raise KeyError(f"readings for undeclared instruments: {sorted(unknown)}")
+        for name in unknown - self._reported:
+            self._reported.add(name)
+            _log.warning("readings for undeclared instrument %s dropped", name)
         # One reference swap: readers on other threads see the old or the new snapshot whole.
-        self._snapshot = dict(readings)
+        self._snapshot = {k: v for k, v in readings.items() if k not in unknown}
 
     def _callback(self, name: str) -> Callable[[CallbackOptions], Iterable[Observation]]:
         def observe(options: CallbackOptions) -> Iterable[Observation]:
