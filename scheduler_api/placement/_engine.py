@@ -135,6 +135,40 @@ class TaskStatus:
     attempt: int
 
 
+@dataclass(frozen=True, slots=True)
+class _Candidates:
+    """Feasible nodes for one requirement set, with their columns gathered once."""
+
+    idx: IntArray
+    penalty_s: FloatArray
+    inv_speed: FloatArray
+    latency_s: FloatArray
+    bandwidth: FloatArray
+
+    def without(self, excluded: set[int]) -> _Candidates:
+        keep = ~np.isin(self.idx, np.fromiter(excluded, dtype=np.int64))
+        if not keep.any():
+            return self  # excluding every node would leave the task nowhere to go
+        return _Candidates(
+            self.idx[keep],
+            self.penalty_s[keep],
+            self.inv_speed[keep],
+            self.latency_s[keep],
+            self.bandwidth[keep],
+        )
+
+    def transfer_s(self, table: NodeTable, src: int, size_bytes: int) -> FloatArray:
+        """Seconds to move ``size_bytes`` from node ``src`` to each candidate (0 on itself)."""
+        cost: FloatArray = table.latency[src] + self.latency_s
+        if size_bytes:
+            cost = cost + size_bytes / np.minimum(table.bandwidth[src], self.bandwidth)
+        # Candidates are sorted by index: find ``src`` among them without a full comparison.
+        position = int(np.searchsorted(self.idx, src))
+        if position < self.idx.size and self.idx[position] == src:
+            cost[position] = 0.0
+        return cost
+
+
 @dataclass(slots=True)
 class _Task:
     spec: TaskSpec
@@ -168,7 +202,7 @@ class PlacementEngine:
         self._tasks: dict[str, _Task] = {}
         self._heap: list[tuple[float, int, str]] = []
         self._parked: dict[str, None] = {}
-        self._candidates: dict[Requirements, tuple[IntArray, FloatArray]] = {}
+        self._candidates: dict[Requirements, _Candidates] = {}
         self._candidates_version = -1
         self._next_decision = 1
         self._seq = 0
@@ -274,13 +308,14 @@ class PlacementEngine:
         except ValueError as err:
             raise InvalidGraphError(str(err)) from err
         mean_inv_speed = self._nodes.mean_inv_speed()
+        link_s, per_byte_s = self._nodes.mean_link()
         priorities = priority(
             self.config.heuristic,
             new,
             order,
             children,
             lambda spec: self._mean_cost_s(spec, mean_inv_speed),
-            self._nodes.mean_transfer_s,
+            lambda size_bytes: link_s + size_bytes * per_byte_s if size_bytes else link_s,
         )
         for task_id in order:
             self._seq += 1
@@ -321,7 +356,7 @@ class PlacementEngine:
             self.ignored_events += 1
             return
         if task.state in _HOLDS_NODE:
-            self._nodes.release(task.node, event.task_id)
+            self._nodes.release(task.node, event.task_id, self.now_s)
         self._parked.pop(event.task_id, None)
         was_satisfying = self._satisfies(task)
         task.state = TaskState.DONE
@@ -340,7 +375,7 @@ class PlacementEngine:
         if task is None or task.state not in _HOLDS_NODE or idx != task.node:
             self.ignored_events += 1
             return
-        self._nodes.release(task.node, event.task_id)
+        self._nodes.release(task.node, event.task_id, self.now_s)
         task.failures += 1
         task.excluded.add(task.node)
         reason = f"failed on {event.node_id}: {event.reason}" if event.reason else "failed"
@@ -351,7 +386,7 @@ class PlacementEngine:
         idx, _ = self._nodes.upsert(event.node)
         if not event.node.healthy:
             for task_id in self._held_by(idx, TaskState.PLANNED):
-                self._nodes.release(idx, task_id)
+                self._nodes.release(idx, task_id, self.now_s)
                 self._requeue(task_id, f"node {event.node.node_id} is unhealthy")
         for task_id in list(self._parked):
             if meets(event.node, self._tasks[task_id].spec.requirements):
@@ -440,7 +475,7 @@ class PlacementEngine:
             child = self._tasks[child_id]
             if child.state is not TaskState.PLANNED:
                 continue
-            self._nodes.release(child.node, child_id)
+            self._nodes.release(child.node, child_id, self.now_s)
             child.moved_from = child.node
             child.move_reason = f"parent {root_id} was moved"
             child.lanes = []
@@ -459,7 +494,7 @@ class PlacementEngine:
             ):
                 continue
             if task.state in _HOLDS_NODE:
-                self._nodes.release(task.node, task_id)
+                self._nodes.release(task.node, task_id, self.now_s)
             self._parked.pop(task_id, None)
             task.state = TaskState.ABANDONED
             task.lanes = []
@@ -485,47 +520,44 @@ class PlacementEngine:
 
     def _place(self, task_id: str, task: _Task, cause: str) -> Place | Replace | None:
         spec = task.spec
-        cand, scores = self._candidates_for(spec.requirements)
-        if task.excluded and cand.size:
-            keep = ~np.isin(cand, np.fromiter(task.excluded, dtype=np.int64))
-            if keep.any():
-                cand, scores = cand[keep], scores[keep]
+        found = self._candidates_for(spec.requirements)
+        if task.excluded and found.idx.size:
+            found = found.without(task.excluded)
+        cand = found.idx
         if cand.size == 0:
             return None
         table = self._nodes
-        duration = spec.work_s * table.inv_speed[cand]
+        duration = spec.work_s * found.inv_speed
         if spec.cost_s:
             for position, idx in enumerate(cand.tolist()):
                 override = spec.cost_s.get(table.infos[idx].node_id)
                 if override is not None:
                     duration[position] = override
-        ready = self._ready_s(spec, cand)
+        ready = self._ready_s(spec, found)
         cores = spec.requirements.cpu_cores
-        if cores == 1:
-            start = np.maximum(ready, table.avail_s[cand])
-        else:
-            start = np.array(
-                [
-                    max(r, sorted(lane.end_s for lane in table.usable_lanes(idx))[cores - 1])
-                    for r, idx in zip(ready.tolist(), cand.tolist(), strict=True)
-                ]
-            )
-        penalty = self.config.score_weight_s * (1.0 - scores) - _TIE_BREAK_S * scores
+        start = np.maximum(ready, table.sorted_ends[cand, cores - 1])
+        penalty = found.penalty_s
         cost = start + duration + penalty
         best = int(np.argmin(cost))
         best_cost = float(cost[best])
         best_start = float(start[best])
         if self.config.insertion and cores == 1:
             lower = ready + duration + penalty
-            promising = np.nonzero(lower < best_cost - _EPSILON_S)[0]
+            promising = np.nonzero(
+                (lower < best_cost - _EPSILON_S) & (table.gap_s[cand] >= duration - _EPSILON_S)
+            )[0]
             for position in promising[np.argsort(lower[promising], kind="stable")].tolist():
                 if float(lower[position]) >= best_cost - _EPSILON_S:
                     break
                 idx = int(cand[position])
                 dur = float(duration[position])
                 gap_start = min(
-                    lane.earliest_start(float(ready[position]), dur)
-                    for lane in table.usable_lanes(idx)
+                    (
+                        lane.earliest_start(float(ready[position]), dur)
+                        for lane in table.usable_lanes(idx)
+                        if lane.max_gap_s >= dur - _EPSILON_S
+                    ),
+                    default=math.inf,
                 )
                 gap_cost = gap_start + dur + float(penalty[position])
                 if gap_cost < best_cost - _EPSILON_S:
@@ -534,7 +566,7 @@ class PlacementEngine:
         dur = float(duration[best])
         lanes = self._pick_lanes(idx, best_start, dur, cores)
         finish = best_start + dur
-        table.reserve(idx, lanes, best_start, finish, task_id)
+        table.reserve(idx, lanes, best_start, finish, task_id, self.now_s)
         task.state = TaskState.PLANNED
         task.node, task.lanes = idx, lanes
         task.est_start_s, task.est_finish_s = best_start, finish
@@ -561,33 +593,39 @@ class PlacementEngine:
         lanes = self._nodes.usable_lanes(idx)
         if cores == 1:
             for lane in lanes:
+                if lane.end_s <= start_s:
+                    return [lane]  # appending after its last reservation
+            for lane in lanes:
                 if abs(lane.earliest_start(start_s, duration_s) - start_s) <= _EPSILON_S:
                     return [lane]
             raise AssertionError("no lane has the gap the estimate found")  # pragma: no cover
         return sorted(lanes, key=lambda lane: lane.end_s)[:cores]
 
-    def _ready_s(self, spec: TaskSpec, cand: IntArray) -> FloatArray:
+    def _ready_s(self, spec: TaskSpec, found: _Candidates) -> FloatArray:
         """When every input could be on each candidate node."""
         table = self._nodes
+        cand = found.idx
         ready = np.full(cand.size, self.now_s)
         for parent_id, size_bytes in spec.depends_on.items():
             parent = self._tasks[parent_id]
             if parent.node < 0:
                 continue
             finished = parent.finished_s if parent.finished_s is not None else parent.est_finish_s
-            np.maximum(ready, finished + table.transfer_s(parent.node, cand, size_bytes), out=ready)
+            np.maximum(
+                ready, finished + found.transfer_s(table, parent.node, size_bytes), out=ready
+            )
         for data in spec.inputs:
             holders = [table.index[n] for n in data.node_ids if n in table.index]
             if holders:
                 fetch = np.min(
-                    [table.transfer_s(src, cand, data.size_bytes) for src in holders], axis=0
+                    [found.transfer_s(table, src, data.size_bytes) for src in holders], axis=0
                 )
             else:
                 fetch = table.download_s(cand, data.size_bytes)
             np.maximum(ready, self.now_s + fetch, out=ready)
         return ready
 
-    def _candidates_for(self, req: Requirements) -> tuple[IntArray, FloatArray]:
+    def _candidates_for(self, req: Requirements) -> _Candidates:
         if self._candidates_version != self._nodes.version:
             self._candidates.clear()
             self._candidates_version = self._nodes.version
@@ -600,7 +638,15 @@ class PlacementEngine:
             ids = [idx for idx in ids if table.placeable[idx]]
             ids.sort()
             scores = [float(ranked[table.infos[idx].node_id]) for idx in ids]
-            cached = (np.asarray(ids, dtype=np.int64), np.asarray(scores, dtype=np.float64))
+            idx = np.asarray(ids, dtype=np.int64)
+            score = np.asarray(scores, dtype=np.float64)
+            cached = _Candidates(
+                idx,
+                self.config.score_weight_s * (1.0 - score) - _TIE_BREAK_S * score,
+                table.inv_speed[idx],
+                table.latency[idx],
+                table.bandwidth[idx],
+            )
             self._candidates[req] = cached
         return cached
 
@@ -644,11 +690,17 @@ def _validate(engine: PlacementEngine) -> None:
                 assert f0 <= s1 + _EPSILON_S, (
                     f"node {idx}: overlapping reservations {s0}-{f0}, {s1}"
                 )
+            internal = [s1 - f0 for (_, f0), (s1, _) in itertools.pairwise(pairs)]
+            assert max(internal, default=0.0) <= lane.max_gap_s + _EPSILON_S, (
+                f"node {idx}: a gap is wider than the lane's bound {lane.max_gap_s}"
+            )
             for task_id in lane.task_ids:
                 reserved.setdefault(task_id, []).append((idx, lane))
         if table.alive[idx]:
-            expected = min(lane.end_s for lane in table.usable_lanes(idx))
-            assert table.avail_s[idx] == expected, f"node {idx}: stale availability"
+            ends = sorted(lane.end_s for lane in table.usable_lanes(idx))
+            assert table.avail_s[idx] == ends[0], f"node {idx}: stale availability"
+            row = table.sorted_ends[idx, : len(ends)].tolist()
+            assert row == ends, f"node {idx}: stale lane ends"
     for task_id, task in tasks.items():
         state = task.state
         assert state is not TaskState.QUEUED, f"{task_id} left queued"

@@ -33,6 +33,9 @@ class Lane:
     starts: list[float] = field(default_factory=list)
     finishes: list[float] = field(default_factory=list)
     task_ids: list[str] = field(default_factory=list)
+    max_gap_s: float = 0.0
+    """Longest idle gap before the last reservation, measured from the time of the last change
+    (an upper bound later on, since time only moves forward)."""
 
     @property
     def end_s(self) -> float:
@@ -48,13 +51,22 @@ class Lane:
             start = max(start, self.finishes[index])
         return start
 
-    def reserve(self, start_s: float, finish_s: float, task_id: str) -> None:
+    def reserve(self, start_s: float, finish_s: float, task_id: str, now_s: float) -> None:
         # By finish, not start: a zero-length reservation may sit just before an interval that
         # starts at the same instant (``earliest_start`` allows that), and finishes stay sorted.
         index = bisect_right(self.finishes, start_s)
+        before = self.finishes[index - 1] if index else now_s
+        split = self.starts[index] - before if index < len(self.starts) else None
         self.starts.insert(index, start_s)
         self.finishes.insert(index, finish_s)
         self.task_ids.insert(index, task_id)
+        if split is not None and split >= self.max_gap_s:
+            self.refresh_gap(now_s)  # the widest gap was split: find the next widest
+            return
+        pieces = start_s - before
+        if index + 1 < len(self.starts):
+            pieces = max(pieces, self.starts[index + 1] - finish_s)
+        self.max_gap_s = max(self.max_gap_s, pieces, 0.0)
 
     def release(self, task_id: str) -> bool:
         try:
@@ -63,6 +75,15 @@ class Lane:
             return False
         del self.starts[index], self.finishes[index], self.task_ids[index]
         return True
+
+    def refresh_gap(self, now_s: float) -> None:
+        if not self.starts:
+            self.max_gap_s = 0.0
+            return
+        gap = max(0.0, self.starts[0] - now_s)
+        for index in range(1, len(self.starts)):
+            gap = max(gap, self.starts[index] - self.finishes[index - 1])
+        self.max_gap_s = gap
 
 
 class NodeTable:
@@ -78,6 +99,11 @@ class NodeTable:
         self.bandwidth: FloatArray = np.ones(capacity)
         self.latency: FloatArray = np.zeros(capacity)
         self.avail_s: FloatArray = np.full(capacity, -math.inf)
+        # Insertion can only help on nodes with a gap at least as long as the task.
+        self.gap_s: FloatArray = np.zeros(capacity)
+        # Each node's lane ends, ascending, padded with +inf: column k-1 is when k lanes are
+        # free, so a k-core task's earliest append is one vectorised lookup.
+        self.sorted_ends: FloatArray = np.full((capacity, 1), math.inf)
         self.placeable: npt.NDArray[np.bool_] = np.zeros(capacity, dtype=bool)
         self.alive: npt.NDArray[np.bool_] = np.zeros(capacity, dtype=bool)
 
@@ -122,6 +148,8 @@ class NodeTable:
         self.alive[idx] = False
         self.placeable[idx] = False
         self.avail_s[idx] = -math.inf
+        self.gap_s[idx] = 0.0
+        self.sorted_ends[idx] = math.inf
         self.version += 1
         return held
 
@@ -140,14 +168,6 @@ class NodeTable:
 
     # ------------------------------------------------------------ estimates
 
-    def transfer_s(self, src: int, dst: IntArray, size_bytes: int) -> FloatArray:
-        """Seconds to move ``size_bytes`` from node ``src`` to each of ``dst`` (0 on itself)."""
-        cost: FloatArray = self.latency[src] + self.latency[dst]
-        if size_bytes:
-            cost = cost + size_bytes / np.minimum(self.bandwidth[src], self.bandwidth[dst])
-        cost[dst == src] = 0.0
-        return cost
-
     def download_s(self, dst: IntArray, size_bytes: int) -> FloatArray:
         """Seconds to fetch ``size_bytes`` from outside the fleet onto each of ``dst``."""
         return self.latency[dst] + size_bytes / self.bandwidth[dst]
@@ -156,38 +176,54 @@ class NodeTable:
         alive = self.alive[: len(self)]
         return float(self.inv_speed[: len(self)][alive].mean()) if alive.any() else 1.0
 
-    def mean_transfer_s(self, size_bytes: int) -> float:
-        """Mean transfer time between two distinct live nodes (HEFT's mean edge cost)."""
+    def mean_link(self) -> tuple[float, float]:
+        """HEFT's mean edge cost between two distinct live nodes, as ``(seconds, s per byte)``:
+        a transfer of b bytes costs ``seconds + b * s_per_byte`` on average.
+        """
         alive = self.alive[: len(self)]
         count = int(alive.sum())
         if count < 2:
-            return 0.0
+            return 0.0, 0.0
         latency = float(self.latency[: len(self)][alive].mean()) * 2.0
-        if not size_bytes:
-            return latency
         # min(bw_i, bw_j) over unordered pairs: with bw sorted ascending, pair (i < j) gives bw_i.
         bw = np.sort(self.bandwidth[: len(self)][alive])
         weights = np.arange(count - 1, -1, -1, dtype=np.float64)
-        mean_inverse = float((weights / bw).sum()) / (count * (count - 1) / 2.0)
-        return latency + size_bytes * mean_inverse
+        return latency, float((weights / bw).sum()) / (count * (count - 1) / 2.0)
 
     # ------------------------------------------------------------ reservations
 
     def reserve(
-        self, idx: int, lanes: list[Lane], start_s: float, finish_s: float, task_id: str
+        self,
+        idx: int,
+        lanes: list[Lane],
+        start_s: float,
+        finish_s: float,
+        task_id: str,
+        now_s: float,
     ) -> None:
         for lane in lanes:
-            lane.reserve(start_s, finish_s, task_id)
+            lane.reserve(start_s, finish_s, task_id, now_s)
         self._refresh_avail(idx)
 
-    def release(self, idx: int, task_id: str) -> None:
+    def release(self, idx: int, task_id: str, now_s: float) -> None:
         for lane in self.lanes[idx]:
-            lane.release(task_id)
+            if lane.release(task_id):
+                lane.refresh_gap(now_s)
         self._refresh_avail(idx)
 
     def _refresh_avail(self, idx: int) -> None:
         if self.alive[idx]:
-            self.avail_s[idx] = min(lane.end_s for lane in self.usable_lanes(idx))
+            lanes = self.usable_lanes(idx)
+            ends = sorted(lane.end_s for lane in lanes)
+            if len(ends) > self.sorted_ends.shape[1]:
+                wider = np.full((self.sorted_ends.shape[0], len(ends)), math.inf)
+                wider[:, : self.sorted_ends.shape[1]] = self.sorted_ends
+                self.sorted_ends = wider
+            row = self.sorted_ends[idx]
+            row[: len(ends)] = ends
+            row[len(ends) :] = math.inf
+            self.avail_s[idx] = ends[0]
+            self.gap_s[idx] = max(lane.max_gap_s for lane in lanes)
 
     def _grow(self, needed: int) -> None:
         capacity = len(self.inv_speed)
@@ -199,11 +235,15 @@ class NodeTable:
             ("bandwidth", 1.0),
             ("latency", 0.0),
             ("avail_s", -math.inf),
+            ("gap_s", 0.0),
         ):
             column: FloatArray = getattr(self, name)
             grown = np.full(new_capacity, fill)
             grown[:capacity] = column
             setattr(self, name, grown)
+        taller = np.full((new_capacity, self.sorted_ends.shape[1]), math.inf)
+        taller[:capacity] = self.sorted_ends
+        self.sorted_ends = taller
         for name in ("placeable", "alive"):
             flags: npt.NDArray[np.bool_] = getattr(self, name)
             grown_flags = np.zeros(new_capacity, dtype=bool)

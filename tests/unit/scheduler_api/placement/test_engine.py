@@ -224,3 +224,15 @@ def test_duplicate_and_unknown_events_are_counted_not_fatal() -> None:
     assert engine.handle(NodeFailed("ghost", at_s=1.0)) == []
     assert engine.ignored_events == 3
     engine.validate_state()
+
+
+def test_speed_benchmark_runs_small_and_reports_its_baseline() -> None:
+    from bench.placement_speed import layered_graph, measure
+
+    graph = layered_graph(50, seed=1, width=10)
+    assert all(int(p[1:]) < int(t.task_id[1:]) for t in graph for p in t.depends_on)
+    figures = measure(node_count=20, task_count=200, repeats=1, seed=1)
+    assert figures["independent_placements_per_s"] > 0
+    assert figures["random_graph_plan_s"] > 0
+    # Earliest-finish placement beats random placement on the same graph.
+    assert figures["heft_makespan_s"] < figures["random_makespan_s"]
