@@ -11,7 +11,7 @@ import warnings
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
     from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer
-    from kafka.errors import KafkaError
+    from kafka.errors import KafkaError, MessageSizeTooLargeError, RecordListTooLargeError
     from kafka.structs import OffsetAndMetadata, TopicPartition
 
 __all__ = [
@@ -19,6 +19,8 @@ __all__ = [
     "KafkaConsumer",
     "KafkaError",
     "KafkaProducer",
+    "MessageSizeTooLargeError",
     "OffsetAndMetadata",
+    "RecordListTooLargeError",
     "TopicPartition",
 ]

@@ -5,7 +5,7 @@ histograms, exponential histograms (as classic ``le`` buckets) and summaries. Re
 attributes ``continuum.node.id``, ``continuum.tier`` and ``continuum.site`` become the labels
 ``node``, ``tier`` and ``site`` on every series (container attributes add ``container_id``,
 ``container``, ``pod``, ``namespace``); the rest of the resource goes to ``target_info``.
-Without ``continuum.node.id`` the node is the record key, else ``host.name``::
+Without ``continuum.node.id`` the node is the record key (a stock Collector's export)::
 
     decoder = OtlpDecoder(builder)
     groups = decoder.decode(value_bytes, record_key="node-1")
@@ -126,14 +126,13 @@ class OtlpDecoder:
             else:
                 info.append((kv.key, any_value(kv.value)))
         if not identity.get("node"):
-            # A stock Collector's kafkaexporter may send neither our attribute nor a key; the
-            # node id defaults to the host name (DESIGN.md §3.1).
-            fallback = record_key or dict(info).get("host.name")
-            if not fallback:
+            # Every series must carry its node: without the attribute the record key (the
+            # node id, DESIGN.md §3.3) names it; without either the record is unusable.
+            if not record_key:
                 raise RecordError(
-                    "missing_identity", "resource has no continuum.node.id nor host.name"
+                    "missing_identity", "resource has no continuum.node.id and the record no key"
                 )
-            identity["node"] = fallback
+            identity["node"] = record_key
         node = identity["node"]
         builder.start(node, tuple(sorted(identity.items())))
         for sm in rm.scope_metrics:

@@ -21,6 +21,7 @@ from typing import Any
 from pipeline._aggregate import Aggregator
 from pipeline._clean import Cleaner, CleaningRules, DropReason
 from pipeline._config import WorkerSettings, kafka_client_options
+from pipeline._deadletter import DeadLetter
 from pipeline._errors import RecordError
 from pipeline._kafka import (
     ConsumerRebalanceListener,
@@ -144,7 +145,13 @@ class Worker:
         k, p = self.settings.kafka, self.settings.pipeline
         options = kafka_client_options(k)
         self._producer = KafkaProducer(
-            **options, acks=1, enable_idempotence=False, linger_ms=5, retries=5
+            **options,
+            acks=1,
+            enable_idempotence=False,
+            linger_ms=5,
+            retries=5,
+            # send() may block this long for metadata; the consumer loop must keep polling.
+            max_block_ms=5000,
         )
         self._consumer = KafkaConsumer(
             **options,
@@ -323,9 +330,6 @@ class Worker:
         offsets: dict[TopicPartition, int] = {}
         with self._lock:
             while self._tickets and self._tickets[0].complete():
-                ticket = self._tickets[0]
-                if self._resend_failed_dead_letters(ticket):
-                    break
                 offsets.update(self._tickets.popleft().offsets)
         if only is not None:
             offsets = {tp: o for tp, o in offsets.items() if tp in only}
@@ -365,47 +369,12 @@ class Worker:
 
     # -- dead letters ---------------------------------------------------------------------
 
-    def _dlq_headers(self, ref: RecordRef, reason: str, detail: str) -> list[tuple[str, bytes]]:
-        kept = [(k, v) for k, v in ref.headers if not k.startswith(("error.", "source."))]
-        return [
-            *kept,
-            ("error.reason", reason.encode()),
-            ("error.detail", detail[:1000].encode()),
-            ("source.partition", str(ref.partition).encode()),
-            ("source.offset", str(ref.offset).encode()),
-        ]
-
     def _dead_letter_async(self, ref: RecordRef, reason: str, detail: str) -> None:
         assert self._producer is not None
         self.metrics.dead_letters.labels(reason).inc()
         self._warn_once(f"dlq:{reason}", "record dead-lettered", reason=reason, detail=detail[:200])
-        future = self._producer.send(
-            self.settings.kafka.dlq_topic,
-            key=ref.key,
-            value=ref.value,
-            headers=self._dlq_headers(ref, reason, detail),
-        )
-        self._ticket.dead_letters.append((future, ref, reason, detail))
-
-    def _resend_failed_dead_letters(self, ticket: Ticket) -> bool:
-        """Send again the dead letters of ``ticket`` that failed; True if any had to be."""
-        assert self._producer is not None
-        resent = False
-        for i, (future, ref, reason, detail) in enumerate(ticket.dead_letters):
-            if future.failed():
-                resent = True
-                ticket.dead_letters[i] = (
-                    self._producer.send(
-                        self.settings.kafka.dlq_topic,
-                        key=ref.key,
-                        value=ref.value,
-                        headers=self._dlq_headers(ref, reason, detail),
-                    ),
-                    ref,
-                    reason,
-                    detail,
-                )
-        return resent
+        letter = DeadLetter(self._producer, self.settings.kafka.dlq_topic, ref, reason, detail)
+        self._ticket.dead_letters.append(letter)
 
     def _rejected(self, part: Part, status: int, body: str) -> None:
         """A part Prometheus refused for good: dead-letter its record (aggregates are dropped)."""
@@ -418,21 +387,20 @@ class Worker:
             "rejected", "Prometheus rejected a record", status=status, answer=body[:200]
         )
         assert self._producer is not None
-        delay_s = 0.1
-        while True:
-            try:
-                self._producer.send(
-                    self.settings.kafka.dlq_topic,
-                    key=part.record.key,
-                    value=part.record.value,
-                    headers=self._dlq_headers(part.record, reason, f"HTTP {status}: {body}"),
-                ).get(timeout=10)
-                return
-            except KafkaError as err:
-                # Without the dead letter the record would be lost once committed: insist.
-                self._warn_once("dlq-send", "dead-letter send failed; retrying", error=str(err))
-                time.sleep(delay_s)
-                delay_s = min(delay_s * 2, 5.0)
+        letter = DeadLetter(
+            self._producer,
+            self.settings.kafka.dlq_topic,
+            part.record,
+            reason,
+            f"HTTP {status}: {body}",
+        )
+        # Without the dead letter the record would be lost once committed: insist.
+        while not letter.settle():
+            if letter.last_error:
+                self._warn_once(
+                    "dlq-send", "dead-letter send failed; retrying", error=letter.last_error
+                )
+            time.sleep(0.05)
 
     # -- housekeeping ---------------------------------------------------------------------
 

@@ -60,7 +60,8 @@ class Ticket:
     dead_letters: list[Any] = field(default_factory=list)
 
     def complete(self) -> bool:
-        return self.pending == 0 and all(d[0].is_done for d in self.dead_letters)
+        """Every batch is handled and every dead letter delivered (drives their resends)."""
+        return self.pending == 0 and all([d.settle() for d in self.dead_letters])
 
 
 @dataclass(slots=True)

@@ -136,7 +136,7 @@ def test_bad_and_good_samples_mixed_every_good_one_lands(
     run.flush()
     worker = run.start_worker()
 
-    _wait_count(prometheus, f'{name}{{node="h1"}}', 1, 30, run)
+    _wait_count(prometheus, f'{name}{{node="collector-node"}}', 1, 30, run)
     good += 1
     _wait_count(prometheus, name, good, 30, run)
     _wait_count(prometheus, f'{name}_text{{node="fw"}}', 1, 10, run)

@@ -85,15 +85,11 @@ def test_container_identity_labels() -> None:
     }
 
 
-def test_record_key_then_host_name_name_the_node_when_the_resource_does_not() -> None:
+def test_record_key_names_the_node_when_the_resource_does_not() -> None:
     payload = Payload().resource(None).gauge("up", [(T, 1, {})])
     assert OtlpDecoder(_builder()).decode(bytes(payload), "from-key")[0].node == "from-key"
-    # A stock Collector's export: no key, no continuum attributes, a host name.
-    assert OtlpDecoder(_builder()).decode(bytes(payload), None)[0].node == "h1"
-    bare = Payload()
-    bare.request.resource_metrics.add().scope_metrics.add()
     with pytest.raises(RecordError) as err:
-        OtlpDecoder(_builder()).decode(bytes(bare), None)
+        OtlpDecoder(_builder()).decode(bytes(payload), None)
     assert err.value.reason == "missing_identity"
 
 
