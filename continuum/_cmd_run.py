@@ -79,7 +79,7 @@ def fetch_nodes(api_url: str, token: str | None) -> tuple[list[Any], str | None]
 def _executor(kind: str, nodes: list[Any]) -> Any:
     if kind == "ray":
         try:
-            from scheduler_api.executors._ray import RayExecutor  # type: ignore[import-not-found]
+            from scheduler_api.executors._ray import RayExecutor
         except ImportError as err:
             raise click.ClickException(
                 "the ray executor needs the `ray` package: pip install ray"

@@ -1,5 +1,6 @@
-"""Executors run placed tasks: ``local`` (a process pool per node) and, when Ray is installed,
-``ray`` (tasks pinned to nodes by node affinity)::
+"""Executors run placed tasks: ``local`` (a process pool per node) and ``ray`` (tasks pinned to
+nodes by node affinity, in ``scheduler_api.executors._ray``, imported only when Ray is wanted
+since Ray is a heavy optional dependency)::
 
     executor = LocalExecutor()                 # this machine as one node
     executor.submit("square-1", executor.nodes()[0].node_id, square, (3,), {})
