@@ -20,7 +20,7 @@ from scheduler_api._context import ApiContext
 from scheduler_api._errors import ApiError
 from scheduler_api._settings import Scope
 
-__all__ = ["ALERTS", "READ", "SCHEDULE", "Context", "View", "require_scope"]
+__all__ = ["ALERTS", "READ", "SCHEDULE", "Context", "Scheduler", "View", "require_scope"]
 
 _bearer = HTTPBearer(
     auto_error=False,
@@ -45,13 +45,14 @@ async def get_view(ctx: Context) -> ClusterView:
 View = Annotated[ClusterView, Depends(get_view)]
 
 
-def require_scope(scope: Scope) -> Callable[..., Coroutine[Any, Any, None]]:
-    """A dependency that admits only bearer tokens holding ``scope``."""
+def require_scope(scope: Scope) -> Callable[..., Coroutine[Any, Any, ApiContext]]:
+    """A dependency that admits only bearer tokens holding ``scope``; it gives the context."""
 
     async def check(
-        ctx: Context,
+        request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
-    ) -> None:
+    ) -> ApiContext:
+        ctx: ApiContext = request.app.state.context
         if credentials is None:
             raise ApiError(
                 401,
@@ -64,6 +65,7 @@ def require_scope(scope: Scope) -> Callable[..., Coroutine[Any, Any, None]]:
             raise ApiError(401, "unknown bearer token", headers=_CHALLENGE)
         if scope not in scopes:
             raise ApiError(403, f"this token lacks the '{scope}' scope")
+        return ctx
 
     return check
 
@@ -75,3 +77,7 @@ def _security(scope: Scope) -> Any:
 READ = _security(Scope.READ)
 SCHEDULE = _security(Scope.SCHEDULE)
 ALERTS = _security(Scope.ALERTS)
+
+#: The context, once the token is known to hold the ``schedule`` scope (one dependency where a
+#: hot route would otherwise solve three).
+Scheduler = Annotated[ApiContext, SCHEDULE]

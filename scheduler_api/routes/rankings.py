@@ -6,16 +6,14 @@ import pydantic_core
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from scheduler_api._deps import SCHEDULE, Context, View
+from scheduler_api._deps import Scheduler
 from scheduler_api._errors import ERROR_RESPONSES, error_response
 from scheduler_api._schemas import RankingOut, RankingRequest
 from scheduler_api._views import rank_task
 
 __all__ = ["router"]
 
-router = APIRouter(
-    prefix="/v1", tags=["rankings"], dependencies=[SCHEDULE], responses=ERROR_RESPONSES
-)
+router = APIRouter(prefix="/v1", tags=["rankings"], responses=ERROR_RESPONSES)
 
 
 @router.post(
@@ -26,9 +24,9 @@ router = APIRouter(
     response_model=RankingOut,
     responses={404: error_response("A dataset named in the request is not catalogued.")},
 )
-async def create_ranking(ctx: Context, view: View, request: RankingRequest) -> Response:
+async def create_ranking(ctx: Scheduler, request: RankingRequest) -> Response:
     # The hottest route: a plain document in the shape of RankingOut, serialised here, since
     # FastAPI's validation of a returned model would cost more than the ranking.
-    document = rank_task(ctx, view, request)
+    document = rank_task(ctx, ctx.cluster.view(), request)
     body = pydantic_core.to_json(document, inf_nan_mode="null")
     return Response(body, media_type="application/json")
