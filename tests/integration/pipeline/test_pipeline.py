@@ -128,11 +128,12 @@ def test_bad_and_good_samples_mixed_every_good_one_lands(
             "scrape.timestamp_ms": str(now),
         },
     )
-    # A stock Collector's kafkaexporter (otlp_proto): no key, no headers, no continuum attributes.
+    # A stock Collector's kafkaexporter (otlp_proto) keyed by node: no headers, no continuum
+    # attributes; the key names the node.
     collector = (
         Payload().resource(None, tier="", site="").gauge(metric, [(now, 1.0, {"seq": "collector"})])
     )
-    run.send(None, bytes(collector), content_type=None)
+    run.send("collector-node", bytes(collector), content_type=None)
     run.flush()
     worker = run.start_worker()
 
