@@ -156,7 +156,12 @@ def run(
 
     console = Console(stderr=True)
     nodes, why = fetch_nodes(api_url, token)
-    if not nodes:
+    node_source = None
+    if nodes:
+        # Keep following the monitoring while tasks run: load, health, nodes that vanish.
+        def node_source() -> list[Any]:
+            return fetch_nodes(api_url, token)[0]
+    else:
         nodes = [local_node()]
         console.print(f"[yellow]{why}: placing on this machine alone ({nodes[0].node_id})")
     config = EngineConfig(heuristic=Heuristic(heuristic), mode="ready", max_attempts=retries + 1)
@@ -180,7 +185,9 @@ def run(
             last=f"{record.task_id} {record.state} on {record.node_id}",
         )
 
-    active = Session(_executor(executor_kind, nodes), config, observer=observe)
+    active = Session(
+        _executor(executor_kind, nodes), config, observer=observe, node_source=node_source
+    )
     sys.path.insert(0, str(workflow.resolve().parent))
     try:
         with progress, session(active):

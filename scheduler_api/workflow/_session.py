@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import atexit
 import contextvars
+import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,6 +20,8 @@ from scheduler_api.placement import (
     Abandon,
     EngineConfig,
     GraphSubmitted,
+    NodeFailed,
+    NodeInfo,
     NodeRanker,
     NodeSnapshot,
     Place,
@@ -40,6 +43,9 @@ _CURRENT: contextvars.ContextVar[Session | None] = contextvars.ContextVar(
 _DEFAULT: list[Session] = []
 # How long one wait for completions blocks before the loop looks around again.
 _POLL_S = 0.5
+# Default seconds between node refreshes (the API's snapshot changes about this often).
+_REFRESH_S = 15.0
+_log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -65,6 +71,11 @@ class Session:
             real finish times are known as tasks end.
         ranker: Node ranker (default: hard constraints only).
         observer: Called with each ``RunRecord`` when it changes (progress bars).
+        node_source: Fresh node snapshots (the API's inventory), polled every ``refresh_s``
+            while tasks run: changed load or health is applied, and an executor node missing
+            from the answer is failed, so its unfinished tasks are re-placed. An empty answer
+            (source unreachable) changes nothing.
+        refresh_s: Seconds between polls of ``node_source``.
     """
 
     def __init__(
@@ -73,6 +84,8 @@ class Session:
         config: EngineConfig | None = None,
         ranker: NodeRanker | None = None,
         observer: Callable[[RunRecord], None] | None = None,
+        node_source: Callable[[], list[NodeInfo]] | None = None,
+        refresh_s: float = _REFRESH_S,
     ) -> None:
         self.executor: Executor = executor or LocalExecutor()
         self.engine = PlacementEngine(config or EngineConfig(mode="ready"), ranker)
@@ -87,6 +100,10 @@ class Session:
         self._decided: dict[str, int] = {}
         self._started: set[str] = set()
         self._t0 = time.time()
+        self._node_source = node_source
+        self._refresh_s = refresh_s
+        self._next_refresh = time.monotonic() + refresh_s
+        self._runnable_nodes = {node.node_id for node in self.executor.nodes()}
         for node in self.executor.nodes():
             self.engine.handle(NodeSnapshot(node, at_s=0.0))
 
@@ -149,6 +166,7 @@ class Session:
 
     def _step(self) -> bool:
         """Start what can start, wait for completions; False when nothing is left to do."""
+        self._refresh_nodes()
         self._start_runnable()
         completions = self.executor.wait(_POLL_S)
         for completion in completions:
@@ -161,6 +179,27 @@ class Session:
             names = ", ".join(self.engine.parked()[:10])
             raise WorkflowError(f"no live node can run: {names}")
         return active or bool(completions)
+
+    def _refresh_nodes(self) -> None:
+        if self._node_source is None or time.monotonic() < self._next_refresh:
+            return
+        self._next_refresh = time.monotonic() + self._refresh_s
+        try:
+            nodes = self._node_source()
+        except Exception:  # a monitoring hiccup must not stop the run
+            _log.warning("node refresh failed; keeping the last snapshot", exc_info=True)
+            return
+        if not nodes:
+            return
+        seen = set()
+        for node in nodes:
+            if node.node_id in self._runnable_nodes:
+                seen.add(node.node_id)
+                self._apply(self.engine.handle(NodeSnapshot(node, at_s=self._now())))
+        for node_id in sorted(self._runnable_nodes - seen):
+            if self.engine.node_alive(node_id):
+                event = NodeFailed(node_id, at_s=self._now(), reason="gone from the inventory")
+                self._apply(self.engine.handle(event))
 
     def _start_runnable(self) -> None:
         states = {s.task_id: s for s in self.engine.tasks()}

@@ -236,3 +236,27 @@ def test_futures_do_not_travel_to_workers() -> None:
 def test_decorator_order_is_checked() -> None:
     with pytest.raises(TypeError, match="above @task"):
         constraint(cpu_cores=1)(lambda: None)  # type: ignore[arg-type]
+
+
+def test_nodes_gone_from_the_inventory_lose_their_tasks() -> None:
+    fleet = [NodeInfo("a", speed=4.0), NodeInfo("b")]
+    answers: list[list[NodeInfo]] = [[NodeInfo("b", cpu_utilization=0.5)], []]
+
+    def source() -> list[NodeInfo]:
+        if not answers:
+            raise ConnectionError("monitoring is down")  # must not stop the run
+        return answers.pop(0)
+
+    executor = InlineExecutor(fleet)
+    active = Session(executor, EngineConfig(mode="plan"), node_source=source, refresh_s=0.0)
+    with session(active):
+        values = [double(i) for i in range(4)]
+        assert wait_on(values) == [0, 2, 4, 6]
+        assert wait_on(double(5)) == 10  # later refreshes: empty, then failing
+    assert not active.engine.node_alive("a")
+    assert {node for _, node in executor.ran} == {"b"}
+    # Without the refresh, the fast node gets the work.
+    plain, plain_executor = _session(*fleet, heuristic=Heuristic.LPT)
+    with session(plain):
+        wait_on([double(i) for i in range(4)])
+    assert "a" in {node for _, node in plain_executor.ran}

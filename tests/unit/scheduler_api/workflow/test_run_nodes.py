@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 from continuum._cmd_run import fetch_nodes
 
 
@@ -26,3 +31,20 @@ def test_unreachable_or_refused_api_gives_a_reason(served_api: str) -> None:
     assert nodes == []
     assert why is not None
     assert "HTTPStatusError" in why
+
+
+def test_continuum_run_places_on_the_api_nodes(
+    served_api: str, repo_root: Path, tmp_path: Path
+) -> None:
+    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path), "PYTHONPATH": str(repo_root)}
+    command = [sys.executable, "-m", "continuum", "run", "examples/squares.py"]
+    command += ["--api", served_api, "--token", "all-token", "--chart", str(tmp_path / "g.svg")]
+    result = subprocess.run(
+        command, cwd=repo_root, capture_output=True, text=True, timeout=120, env=env
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "285"
+    assert "this machine alone" not in result.stderr
+    # The fake fleet: cloud-1 has 16 cores, the edge nodes 4; the table names where each ran.
+    assert "cloud-1" in result.stderr
+    assert (tmp_path / "g.svg").exists()
