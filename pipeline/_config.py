@@ -9,6 +9,7 @@ Every key can be overridden from the environment, e.g. ``CONTINUUM_PIPELINE__GRO
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -116,6 +117,22 @@ class WorkerSettings(BaseSettings):
     pipeline: PipelineSettings = PipelineSettings()
 
 
+_SECRET_KEY = re.compile(r"(^|_)(password|secret|tokens?)$")
+
+
+def _holds_secret(node: object) -> bool:
+    """Tell whether a YAML document holds a non-empty password, secret or token anywhere."""
+    if isinstance(node, dict):
+        return any(
+            (isinstance(k, str) and _SECRET_KEY.search(k) is not None and bool(v))
+            or _holds_secret(v)
+            for k, v in node.items()
+        )
+    if isinstance(node, list):
+        return any(_holds_secret(item) for item in node)
+    return False
+
+
 def _load_yaml(path: Path | None) -> dict[str, Any]:
     if path is None:
         return {}
@@ -129,6 +146,11 @@ def _load_yaml(path: Path | None) -> dict[str, Any]:
         return {}
     if not isinstance(loaded, dict):
         raise ConfigError(f"config file {path} must hold a mapping of sections at top level")
+    if path.stat().st_mode & 0o077 and _holds_secret(loaded):
+        raise ConfigError(
+            f"config file {path} holds secrets (passwords or tokens) and others can read it: "
+            f"run `chmod 600 {path}`"
+        )
     return {k: v for k, v in loaded.items() if k in ("kafka", "pipeline")}
 
 

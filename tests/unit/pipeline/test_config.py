@@ -68,6 +68,7 @@ def test_kafka_security_options(tmp_path: Path) -> None:
         "kafka: {bootstrap_servers: 'a:1,b:2', security_protocol: SASL_SSL, "
         "sasl_mechanism: PLAIN, sasl_username: u, sasl_password: p, ssl_cafile: /ca.pem}\n"
     )
+    config.chmod(0o600)
     options = kafka_client_options(load_settings(config).kafka)
     assert options == {
         "bootstrap_servers": ["a:1", "b:2"],
@@ -77,3 +78,16 @@ def test_kafka_security_options(tmp_path: Path) -> None:
         "sasl_plain_username": "u",
         "sasl_plain_password": "p",
     }
+
+
+def test_a_world_readable_file_with_secrets_is_refused(tmp_path: Path) -> None:
+    config = tmp_path / "continuum.yaml"
+    config.write_text("kafka: {sasl_username: u, sasl_password: p}\n")
+    config.chmod(0o600)
+    assert load_settings(config).kafka.sasl_password == "p"
+    config.chmod(0o644)
+    with pytest.raises(ConfigError, match=r"chmod 600 .*continuum\.yaml"):
+        load_settings(config)
+    # Without secrets a readable file is fine.
+    config.write_text("kafka: {sasl_username: u, sasl_password: null}\npipeline: {group_id: g}\n")
+    assert load_settings(config).pipeline.group_id == "g"
