@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -18,7 +19,7 @@ from agents._otel import (
 from agents.forward._config import ForwardSettings
 from agents.forward._forwarder import ForwardCollector, Forwarder
 from agents.forward._scrape import Scraper
-from agents.forward._sender import RecordQueue, RecordSender
+from agents.forward._sender import RecordQueue, RecordSender, bootstrap_reachable
 
 __all__ = ["build_forwarder", "run"]
 
@@ -59,6 +60,7 @@ def build_forwarder(
         producer_factory=default_producer_factory(kafka, settings.max_message_bytes),
         max_age_s=settings.max_record_age_s,
         flush_timeout_s=kafka.request_timeout_ms / 1000 * 2,
+        reachable=partial(bootstrap_reachable, kafka.client_options()["bootstrap_servers"]),
     )
     return Forwarder(
         scraper,

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import random
+import socket
 import threading
 import time
 from collections import deque
@@ -26,12 +27,24 @@ from collections.abc import Callable
 from agents._otel._kafka import ProducerLike
 from agents.forward._records import ForwardRecord
 
-__all__ = ["RecordQueue", "RecordSender"]
+__all__ = ["RecordQueue", "RecordSender", "bootstrap_reachable"]
 
 _log = logging.getLogger(__name__)
 
 _BACKOFF_START_S = 0.5
 _BACKOFF_MAX_S = 10.0
+
+
+def bootstrap_reachable(servers: list[str], timeout_s: float = 1.0) -> bool:
+    """Whether any ``host:port`` of ``servers`` accepts a TCP connection (closed at once)."""
+    for server in servers:
+        host, _, port = server.rpartition(":")
+        try:
+            with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s):
+                return True
+        except (OSError, ValueError):
+            continue
+    return False
 
 
 class RecordQueue:
@@ -85,6 +98,8 @@ class RecordSender:
         producer_factory: creates a producer (the agents' default, or a fake in tests).
         max_age_s: records older than this are counted lost, not sent.
         flush_timeout_s: how long one send may wait for its acknowledgement.
+        reachable: after a failure, a new producer is made only once this says the broker
+            accepts connections again (an outage then costs no client churn or leaked sockets).
     """
 
     def __init__(
@@ -95,10 +110,12 @@ class RecordSender:
         producer_factory: Callable[[], ProducerLike],
         max_age_s: float,
         flush_timeout_s: float = 10.0,
+        reachable: Callable[[], bool] = lambda: True,
     ) -> None:
         self._queue = queue
         self._topic = topic
         self._factory = producer_factory
+        self._reachable = reachable
         self._max_age_s = max_age_s
         self._flush_timeout_s = flush_timeout_s
         self._producer: ProducerLike | None = None
@@ -155,6 +172,8 @@ class RecordSender:
     def _send(self, record: ForwardRecord) -> bool:
         try:
             if self._producer is None:
+                if self._failing and not self._reachable():
+                    raise ConnectionError("no bootstrap server accepts connections")
                 self._producer = self._factory()
             future = self._producer.send(
                 self._topic, value=record.value, key=record.key, headers=record.headers
@@ -180,6 +199,6 @@ class RecordSender:
         if producer is None:
             return
         try:
-            producer.close(timeout=0)
+            producer.close(timeout=1)
         except Exception as err:  # a broken producer may fail to close as well
             _log.debug("producer close failed: %r", err)

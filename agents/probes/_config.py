@@ -89,6 +89,8 @@ class ProbeTarget(BaseModel):
 
     @model_validator(mode="after")
     def _address_fits_kind(self) -> ProbeTarget:
+        if self.ca_file is not None and not self.ca_file.is_file():
+            raise ValueError(f"ca_file {self.ca_file} is not a readable file")
         if self.kind is ProbeKind.HTTP and not self.address.startswith(("http://", "https://")):
             raise ValueError("address of an http target must be an http:// or https:// URL")
         if self.kind in (ProbeKind.TCP, ProbeKind.THROUGHPUT):

@@ -202,7 +202,12 @@ class ProbeRunner:
         slots: asyncio.Semaphore,
         throughput_slot: asyncio.Semaphore,
     ) -> None:
-        probe, interval_s, timeout_s = build_probe(target, self.section)
+        try:
+            probe, interval_s, timeout_s = build_probe(target, self.section)
+        except (OSError, ValueError) as err:  # e.g. a CA bundle that does not load
+            self.errors += 1
+            _log.error("target %s cannot be probed and is skipped: %s", target.name, err)
+            return
         # Spread first runs over the interval, stably per name, so targets do not fire together.
         offset_s = (zlib.crc32(target.name.encode()) % 1000) / 1000 * min(interval_s, 5.0)
         next_due = time.monotonic() + offset_s

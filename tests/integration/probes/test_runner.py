@@ -125,3 +125,26 @@ def test_runner_survives_responder_port_in_use(tcp_listener: str) -> None:
     runner.stop()
     assert runner.responder is None
     assert runner.errors == 1
+
+
+def test_target_whose_ca_bundle_does_not_load_is_skipped(tmp_path, tcp_listener: str) -> None:
+    bundle = tmp_path / "not-a-bundle.pem"
+    bundle.write_text("garbage\n")
+    settings = ProbesSettings(
+        interval_s=1,
+        timeout_s=0.5,
+        targets=[
+            {"name": "bad", "kind": "tcp", "address": tcp_listener, "tls": True, "ca_file": bundle},
+            {"name": "good", "kind": "tcp", "address": tcp_listener},
+        ],
+        throughput={"listen": None},
+    )
+    store = ResultStore()
+    runner = ProbeRunner(settings, store, icmp_allowed=False)
+    runner.start()
+    try:
+        _wait(lambda: store.get("good") is not None)
+    finally:
+        runner.stop()
+    assert store.get("bad") is None
+    assert runner.errors == 1

@@ -89,3 +89,12 @@ def test_local_stack_targets_probe_every_service() -> None:
 def test_local_stack_targets_reject_unknown_schemes() -> None:
     with pytest.raises(ValueError, match="cannot probe"):
         local_stack_targets({"db": "postgres://127.0.0.1:5432"})
+
+
+def test_missing_ca_file_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"probes\.targets\.0.*ca_file"):
+        _load(
+            tmp_path,
+            "probes: {targets: [{name: a, kind: tcp, tls: true, address: 'h:1', "
+            f"ca_file: {tmp_path / 'missing.pem'}}}]}}",
+        )
