@@ -51,7 +51,7 @@ from agents._otel._resource import (
     host_arch,
     identity_labels,
 )
-from agents._otel._runner import CollectorRunner, CollectorStats
+from agents._otel._runner import CollectorRunner, CollectorStats, TimedWorker
 from agents._otel._selftel import SELF_INSTRUMENTS, self_readings
 from agents._otel._settings import (
     AgentSettings,
@@ -87,6 +87,7 @@ __all__ = [
     "OtlpKafkaExporter",
     "ProducerLike",
     "Reading",
+    "TimedWorker",
     "build_resource",
     "count_points",
     "default_producer_factory",

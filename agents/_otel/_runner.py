@@ -16,13 +16,16 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from agents._otel._records import Collector, Reading
 
-__all__ = ["CollectorRunner", "CollectorStats"]
+__all__ = ["CollectorRunner", "CollectorStats", "TimedWorker"]
+
+_T = TypeVar("_T")
 
 _log = logging.getLogger(__name__)
 
@@ -44,31 +47,39 @@ class CollectorStats:
     readings: int = 0
 
 
-class _Worker:
-    """One daemon thread per collector, so a hung collector cannot block interpreter exit."""
+class TimedWorker(Generic[_T]):
+    """One daemon thread that runs one callable on request, one call at a time.
 
-    def __init__(self, collector: Collector) -> None:
-        self.collector = collector
-        self._requests: queue.SimpleQueue[Future[tuple[Sequence[Reading], float]] | None] = (
-            queue.SimpleQueue()
-        )
-        self._pending: Future[tuple[Sequence[Reading], float]] | None = None
-        self._thread = threading.Thread(
-            target=self._loop, name=f"collector-{collector.name}", daemon=True
-        )
+    Daemon, so a call that never returns (a hung mount) cannot block interpreter exit; callers
+    check :attr:`busy` and skip a worker that is still stuck instead of piling up threads.
+
+    Args:
+        name: the thread name.
+        call: what each request runs.
+    """
+
+    def __init__(self, name: str, call: Callable[[], _T]) -> None:
+        self.name = name
+        self._call = call
+        self._requests: queue.SimpleQueue[Future[tuple[_T, float]] | None] = queue.SimpleQueue()
+        self._pending: Future[tuple[_T, float]] | None = None
+        self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
         self._thread.start()
 
     @property
     def busy(self) -> bool:
+        """Whether the last call has not returned yet."""
         return self._pending is not None and not self._pending.done()
 
-    def submit(self) -> Future[tuple[Sequence[Reading], float]]:
-        future: Future[tuple[Sequence[Reading], float]] = Future()
+    def submit(self) -> Future[tuple[_T, float]]:
+        """Request one call; the future gets ``(result, wall seconds)`` or the exception."""
+        future: Future[tuple[_T, float]] = Future()
         self._pending = future
         self._requests.put(future)
         return future
 
     def stop(self) -> None:
+        """Let the thread end after its current call."""
         self._requests.put(None)
 
     def _loop(self) -> None:
@@ -78,11 +89,11 @@ class _Worker:
                 return
             started = time.perf_counter()
             try:
-                readings = self.collector.collect()
-            except BaseException as err:  # reported to the runner
+                result = self._call()
+            except BaseException as err:  # reported through the future
                 future.set_exception(err)
             else:
-                future.set_result((readings, time.perf_counter() - started))
+                future.set_result((result, time.perf_counter() - started))
 
 
 class CollectorRunner:
@@ -106,14 +117,15 @@ class CollectorRunner:
             raise ValueError(f"collector names must be unique: {names}")
         self._timeout_s = timeout_s
         self._timeouts_s = dict(timeouts_s or {})
-        self._workers = [_Worker(c) for c in collectors]
+        self._workers = [TimedWorker(f"collector-{c.name}", c.collect) for c in collectors]
+        self._collectors = list(collectors)
         self._stats = {c.name: CollectorStats() for c in collectors}
         self._failing: set[str] = set()
 
     @property
     def collectors(self) -> list[Collector]:
         """The collectors, in the order given."""
-        return [w.collector for w in self._workers]
+        return list(self._collectors)
 
     @property
     def stats(self) -> Mapping[str, CollectorStats]:
@@ -126,18 +138,17 @@ class CollectorRunner:
         Collectors that fail or overrun contribute nothing this cycle.
         """
         started = time.monotonic()
-        submitted: list[tuple[_Worker, Future[tuple[Sequence[Reading], float]]]] = []
-        for worker in self._workers:
-            name = worker.collector.name
+        submitted: list[tuple[str, Future[tuple[Sequence[Reading], float]]]] = []
+        for collector, worker in zip(self._collectors, self._workers, strict=True):
+            name = collector.name
             if worker.busy:
                 # Still stuck in an earlier cycle: never pile up more threads behind it.
                 self._stats[name].timeouts += 1
                 _log.debug("collector %s is still running from an earlier cycle; skipped", name)
                 continue
-            submitted.append((worker, worker.submit()))
+            submitted.append((name, worker.submit()))
         readings: dict[str, list[Reading]] = {}
-        for worker, future in submitted:
-            name = worker.collector.name
+        for name, future in submitted:
             budget_s = self._timeouts_s.get(name, self._timeout_s)
             remaining_s = max(0.0, started + budget_s - time.monotonic())
             stats = self._stats[name]

@@ -14,14 +14,12 @@ from __future__ import annotations
 import logging
 import os
 import re
-import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 
-from agents._otel import InstrumentKind, InstrumentSpec, Reading
+from agents._otel import InstrumentKind, InstrumentSpec, Reading, TimedWorker
 from agents.node._files import read_text
 
 __all__ = [
@@ -120,20 +118,18 @@ class FilesystemCollector:
         self._ignored_types = re.compile(ignored_fs_types)
         self._ignored_points = re.compile(ignored_mountpoints)
         self._statvfs = statvfs
-        self._stuck: dict[str, Future[os.statvfs_result]] = {}
+        self._workers: dict[str, TimedWorker[os.statvfs_result]] = {}
+        self._stuck: set[str] = set()
         self._timeouts: dict[str, int] = {}
 
-    def _start(self, mountpoint: str) -> Future[os.statvfs_result]:
-        future: Future[os.statvfs_result] = Future()
-
-        def call() -> None:
-            try:
-                future.set_result(self._statvfs(mountpoint))
-            except BaseException as err:  # delivered to the waiting collector
-                future.set_exception(err)
-
-        threading.Thread(target=call, name=f"statvfs {mountpoint}", daemon=True).start()
-        return future
+    def _worker(self, mountpoint: str) -> TimedWorker[os.statvfs_result]:
+        # One long-lived thread per mount: spawning one per call cost more than the statvfs.
+        worker = self._workers.get(mountpoint)
+        if worker is None:
+            statvfs = self._statvfs
+            worker = TimedWorker(f"statvfs {mountpoint}", lambda: statvfs(mountpoint))
+            self._workers[mountpoint] = worker
+        return worker
 
     def collect(self) -> list[Reading]:
         """Stat every mount once, in parallel, each under the per-mount timeout."""
@@ -146,24 +142,30 @@ class FilesystemCollector:
             if not self._ignored_types.match(m.fs_type)
             and not self._ignored_points.match(m.mountpoint)
         ]
-        # Forget stuck calls that finished; they may be asked again.
-        for point in [p for p, f in self._stuck.items() if f.done()]:
-            del self._stuck[point]
-            _log.info("filesystem %s answers again", point)
+        known = {m.mountpoint for m in mounts}
+        # Unmounted: let their threads go (a stuck one ends when its call finally returns).
+        for point in set(self._workers) - known:
+            self._workers.pop(point).stop()
+            self._stuck.discard(point)
         started = time.monotonic()
-        pending = [
-            (m, self._start(m.mountpoint)) for m in mounts if m.mountpoint not in self._stuck
-        ]
+        pending = []
         for mount in mounts:
-            if mount.mountpoint in self._stuck:
+            worker = self._worker(mount.mountpoint)
+            if worker.busy:
+                # Still stuck since an earlier cycle: skipped and counted, never asked twice.
                 self._timeouts[mount.mountpoint] = self._timeouts.get(mount.mountpoint, 0) + 1
+                continue
+            if mount.mountpoint in self._stuck:
+                self._stuck.discard(mount.mountpoint)
+                _log.info("filesystem %s answers again", mount.mountpoint)
+            pending.append((mount, worker.submit()))
         out: list[Reading] = []
         for mount, future in pending:
             remaining_s = max(0.0, started + self._timeout_s - time.monotonic())
             try:
-                stat = future.result(timeout=remaining_s)
+                stat, _ = future.result(timeout=remaining_s)
             except TimeoutError:
-                self._stuck[mount.mountpoint] = future
+                self._stuck.add(mount.mountpoint)
                 self._timeouts[mount.mountpoint] = self._timeouts.get(mount.mountpoint, 0) + 1
                 _log.warning(
                     "filesystem %s (%s) did not answer statvfs within %g s; skipped until it does",
@@ -176,7 +178,6 @@ class FilesystemCollector:
                 _log.debug("statvfs %s failed: %s", mount.mountpoint, err)
                 continue
             out.extend(self._readings(mount, stat))
-        known = {m.mountpoint for m in mounts}
         for point, count in self._timeouts.items():
             if point in known:
                 out.append(
