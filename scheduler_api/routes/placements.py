@@ -58,8 +58,10 @@ class TaskIn(BaseModel):
     site: str | None = Field(None, max_length=253)
     arch: str | None = Field(None, max_length=64)
     labels: dict[str, str] = Field(default_factory=dict, max_length=64)
-    depends_on: dict[str, int] = Field(
-        default_factory=dict, description="Parent task id -> bytes its output sends here."
+    depends_on: dict[str, Annotated[int, Field(ge=0, le=1 << 60)]] = Field(
+        default_factory=dict,
+        max_length=10_000,
+        description="Parent task id -> bytes its output sends here.",
     )
     datasets: list[DatasetInput] = Field(default_factory=list, max_length=256)
 
@@ -212,7 +214,10 @@ def create_placement(
             # The ranker is told never to judge age; stale nodes get no work.
             info = dataclasses.replace(info, healthy=False)
         nodes.append(info)
-    specs = _specs(body, ctx)
+    try:
+        specs = _specs(body, ctx)
+    except ValueError as err:  # e.g. a task that depends on itself
+        raise ApiError(422, f"invalid graph: {err}") from err
     ranker = ModelRanker({s.id: s for s in view.nodes}, ctx.weights, view.network)
     config = EngineConfig(
         heuristic=body.heuristic, insertion=body.insertion, score_weight_s=body.score_weight_s
@@ -250,7 +255,7 @@ def list_placements(
     request: Request,
     ctx: Context,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1 << 40)] = 0,
 ) -> PlanList:
     records = _history(request, ctx).list_plans(limit, offset)
     return PlanList(plans=[_summary(r) for r in records])
