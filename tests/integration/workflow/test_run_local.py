@@ -115,3 +115,18 @@ def test_continuum_run_prints_schedule_and_writes_chart(repo_root: Path, tmp_pat
     assert f"Gantt chart: {chart}" in result.stderr.replace("\n", "")
     assert chart.read_text().lstrip().startswith("<?xml")
     assert "square" in chart.read_text()
+
+
+@pytest.mark.parametrize("runner", ["python", "continuum run"])
+def test_word_lengths_example(repo_root: Path, tmp_path: Path, runner: str) -> None:
+    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path), "PYTHONPATH": str(repo_root)}
+    command = [sys.executable, "examples/word_lengths.py"]
+    if runner != "python":
+        command = [sys.executable, "-m", "continuum", "run", "examples/word_lengths.py"]
+        command += ["--heuristic", "heft", "--api", "http://127.0.0.1:9"]
+    result = subprocess.run(
+        command, cwd=repo_root, capture_output=True, text=True, timeout=120, env=env
+    )
+    assert result.returncode == 0, result.stderr
+    # 848 words of the sample text, by length.
+    assert result.stdout.strip() == "2: 50, 3: 399, 4: 149, 5: 200, 6: 50"
