@@ -141,33 +141,13 @@ class Worker:
     # -- life cycle -----------------------------------------------------------------------
 
     def run(self, stop: threading.Event) -> None:
-        """Consume until ``stop`` is set, then flush, wait for acknowledgements and commit."""
-        k, p = self.settings.kafka, self.settings.pipeline
-        options = kafka_client_options(k)
-        self._producer = KafkaProducer(
-            **options,
-            acks=1,
-            enable_idempotence=False,
-            linger_ms=5,
-            retries=5,
-            # send() may block this long for metadata; the consumer loop must keep polling.
-            max_block_ms=5000,
-        )
-        self._consumer = KafkaConsumer(
-            **options,
-            group_id=p.group_id,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            session_timeout_ms=p.session_timeout_ms,
-            heartbeat_interval_ms=p.heartbeat_interval_ms,
-            max_poll_records=p.max_poll_records,
-            max_poll_interval_ms=p.max_poll_interval_ms,
-            fetch_max_bytes=16 * 1024 * 1024,
-            # kafka-python checks CRC32C in pure Python: more CPU than all our decoding. The
-            # broker validated each batch on produce and TCP checksums the transfer.
-            check_crcs=False,
-            max_partition_fetch_bytes=4 * 1024 * 1024,
-        )
+        """Consume until ``stop`` is set, then flush, wait for acknowledgements and commit.
+
+        An unreachable broker at start is retried (with backoff, logged once), not fatal.
+        """
+        if not self._connect(stop):
+            return
+        p = self.settings.pipeline
         self._writer = RemoteWriter(
             p.remote_write_url,
             shards=self._shards,
@@ -179,11 +159,59 @@ class Worker:
             max_backoff_s=p.retry_max_backoff_s,
         )
         self._writer.start()
-        self._consumer.subscribe([k.topic], listener=_Listener(self))
+        assert self._consumer is not None
+        self._consumer.subscribe([self.settings.kafka.topic], listener=_Listener(self))
         try:
             self._loop(stop)
         finally:
             self._shutdown()
+
+    def _connect(self, stop: threading.Event) -> bool:
+        """Create the Kafka clients, retrying until they connect; False if stopped first."""
+        k, p = self.settings.kafka, self.settings.pipeline
+        options = kafka_client_options(k)
+        delay_s = p.retry_initial_backoff_s
+        while not stop.is_set():
+            self.last_loop_monotonic = time.monotonic()
+            try:
+                if self._producer is None:
+                    self._producer = KafkaProducer(
+                        **options,
+                        acks=1,
+                        enable_idempotence=False,
+                        linger_ms=5,
+                        retries=5,
+                        # send() may block this long for metadata; the loop must keep polling.
+                        max_block_ms=5000,
+                    )
+                self._consumer = KafkaConsumer(
+                    **options,
+                    group_id=p.group_id,
+                    enable_auto_commit=False,
+                    auto_offset_reset="earliest",
+                    session_timeout_ms=p.session_timeout_ms,
+                    heartbeat_interval_ms=p.heartbeat_interval_ms,
+                    max_poll_records=p.max_poll_records,
+                    max_poll_interval_ms=p.max_poll_interval_ms,
+                    fetch_max_bytes=16 * 1024 * 1024,
+                    # kafka-python checks CRC32C in pure Python: more CPU than all our decoding.
+                    # The broker validated each batch on produce and TCP checksums the transfer.
+                    check_crcs=False,
+                    max_partition_fetch_bytes=4 * 1024 * 1024,
+                )
+                return True
+            except KafkaError as err:
+                self._warn_once(
+                    "connect",
+                    "Kafka unreachable; retrying",
+                    bootstrap_servers=k.bootstrap_servers,
+                    error=str(err),
+                )
+                stop.wait(delay_s)
+                delay_s = min(delay_s * 2, p.retry_max_backoff_s)
+        if self._producer is not None:
+            self._producer.close(timeout=1)
+        return False
 
     def _loop(self, stop: threading.Event) -> None:
         consumer = self._consumer
