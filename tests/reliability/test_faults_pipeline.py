@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -36,6 +37,10 @@ pytestmark = [
 def _names() -> tuple[str, str]:
     tag = secrets.token_hex(3)
     return f"rel.fault.{tag}", f"rel_fault_{tag}"
+
+
+def _above(prometheus: PrometheusServer, name: str, count: int) -> Callable[[], bool]:
+    return lambda: landed(prometheus, name) > count
 
 
 def _hold(seconds: float, *alive: object) -> None:
@@ -106,12 +111,12 @@ def test_worker_sigkilled_repeatedly_under_load_loses_nothing(
     recoveries = []
     for _ in range(KILLS):
         floor = landed(prometheus, name)
-        wait_for(lambda f=floor: landed(prometheus, name) >= f + 100, 30, "progress")
+        wait_for(_above(prometheus, name, floor + 99), 30, "progress")
         run.workers[-1].kill()
         at_kill = landed(prometheus, name)
         restart = time.monotonic()
         run.start_worker()
-        wait_for(lambda k=at_kill: landed(prometheus, name) > k, 60, "progress after restart")
+        wait_for(_above(prometheus, name, at_kill), 60, "progress after restart")
         recoveries.append(time.monotonic() - restart)
     producer.stop()
     wait_for(lambda: landed(prometheus, name) >= producer.sent, 60, "every sample")

@@ -62,7 +62,7 @@ def _concrete(path: str) -> str:
 
 def _call(client: TestClient, method: str, path: str, token: str | None) -> int:
     headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
-    body = {} if method in ("POST", "PUT", "PATCH") else None
+    body: dict[str, object] | None = {} if method in ("POST", "PUT", "PATCH") else None
     return client.request(method, _concrete(path), headers=headers, json=body).status_code
 
 
