@@ -30,7 +30,6 @@ from scheduler_api.placement import (
     TaskFailed,
     TaskFinished,
     TaskStarted,
-    TaskState,
 )
 from scheduler_api.workflow._dsl import Future, TaskCall, WorkflowError
 from scheduler_api.workflow._graph import check_graph, to_specs
@@ -97,13 +96,17 @@ class Session:
         self._counts: dict[str, int] = {}
         self._results: dict[str, Any] = {}
         self._where: dict[str, str] = {}
-        self._decided: dict[str, int] = {}
-        self._started: set[str] = set()
+        # Placed, not yet started: task -> (estimated start, decision id), the start order.
+        self._placed: dict[str, tuple[float, int]] = {}
+        self._running: dict[str, tuple[str, int]] = {}  # task -> (node, cores)
+        self._busy: dict[str, int] = {}  # node -> cores held by tasks this session runs
+        self._open: set[str] = set()  # submitted, neither done nor abandoned
         self._t0 = time.time()
         self._node_source = node_source
         self._refresh_s = refresh_s
         self._next_refresh = time.monotonic() + refresh_s
         self._runnable_nodes = {node.node_id for node in self.executor.nodes()}
+        self._cores = {node.node_id: node.cpu_cores for node in self.executor.nodes()}
         for node in self.executor.nodes():
             self.engine.handle(NodeSnapshot(node, at_s=0.0))
 
@@ -153,6 +156,7 @@ class Session:
         check_graph(specs, self.engine.nodes(), known)
         for call in calls:
             call.submitted = True
+            self._open.add(call.call_id)
         self._apply(self.engine.handle(GraphSubmitted(tuple(specs), at_s=self._now())))
         while self._step():
             pass
@@ -168,17 +172,16 @@ class Session:
         """Start what can start, wait for completions; False when nothing is left to do."""
         self._refresh_nodes()
         self._start_runnable()
-        completions = self.executor.wait(_POLL_S)
-        for completion in completions:
-            self._complete(completion)
-        active = any(
-            s.state in (TaskState.PLANNED, TaskState.RUNNING, TaskState.WAITING)
-            for s in self.engine.tasks()
-        )
-        if not active and self.engine.parked():
-            names = ", ".join(self.engine.parked()[:10])
+        if not self._open:
+            return False
+        if not self._running:
+            # Nothing runs, so waiting changes nothing: what is left cannot run.
+            parked = self.engine.parked()
+            names = ", ".join(sorted(parked or self._open)[:10])
             raise WorkflowError(f"no live node can run: {names}")
-        return active or bool(completions)
+        for completion in self.executor.wait(_POLL_S):
+            self._complete(completion)
+        return True
 
     def _refresh_nodes(self) -> None:
         if self._node_source is None or time.monotonic() < self._next_refresh:
@@ -195,6 +198,7 @@ class Session:
         for node in nodes:
             if node.node_id in self._runnable_nodes:
                 seen.add(node.node_id)
+                self._cores[node.node_id] = node.cpu_cores
                 self._apply(self.engine.handle(NodeSnapshot(node, at_s=self._now())))
         for node_id in sorted(self._runnable_nodes - seen):
             if self.engine.node_alive(node_id):
@@ -202,24 +206,24 @@ class Session:
                 self._apply(self.engine.handle(event))
 
     def _start_runnable(self) -> None:
-        states = {s.task_id: s for s in self.engine.tasks()}
         # In planned order: the heuristic decided who goes first on a busy node.
-        planned = sorted(
-            (s for s in states.values() if s.state is TaskState.PLANNED),
-            key=lambda s: (s.est_start_s or 0.0, self._decided[s.task_id]),
-        )
-        for status in planned:
-            task_id = status.task_id
-            if task_id in self._started:
-                continue
+        for task_id in sorted(self._placed, key=self._placed.__getitem__):
+            if task_id in self._running:
+                continue  # moved while its first run goes on: start again once that ends
             call = self._calls[task_id]
-            if any(states[p].state is not TaskState.DONE for p in call.parents):
+            if any(parent not in self._results for parent in call.parents):
                 continue
             node_id = self._where[task_id]
+            cores = call.function.requirements.cpu_cores
+            # Honour the node's cores: a task starts only when they are free.
+            if self._busy.get(node_id, 0) + cores > max(cores, self._cores.get(node_id, 1)):
+                continue
             args = self._resolve(call.args, strict=True)
             kwargs = self._resolve(call.kwargs, strict=True)
             self.executor.submit(task_id, node_id, call.function, args, kwargs)
-            self._started.add(task_id)
+            del self._placed[task_id]
+            self._running[task_id] = (node_id, cores)
+            self._busy[node_id] = self._busy.get(node_id, 0) + cores
             self._apply(self.engine.handle(TaskStarted(task_id, node_id, at_s=self._now())))
             record = self.records[task_id]
             record.state, record.node_id = "running", node_id
@@ -228,9 +232,12 @@ class Session:
 
     def _complete(self, done: Completion) -> None:
         record = self.records[done.task_id]
-        self._started.discard(done.task_id)
+        node_id, cores = self._running.pop(done.task_id, (done.node_id, 0))
+        self._busy[node_id] = self._busy.get(node_id, 0) - cores
         if done.ok:
             self._results[done.task_id] = done.value
+            self._open.discard(done.task_id)
+            self._placed.pop(done.task_id, None)
             record.state = "done"
             record.start_s, record.end_s = done.started_s - self._t0, done.finished_s - self._t0
             event: TaskFinished | TaskFailed = TaskFinished(
@@ -249,8 +256,10 @@ class Session:
         for decision in decisions:
             if isinstance(decision, Place | Replace):
                 self._where[decision.task_id] = decision.node_id
-                self._decided[decision.task_id] = decision.decision_id
+                self._placed[decision.task_id] = (decision.est_start_s, decision.decision_id)
             elif isinstance(decision, Abandon):
+                self._placed.pop(decision.task_id, None)
+                self._open.discard(decision.task_id)
                 record = self.records[decision.task_id]
                 record.state = "abandoned"
                 record.error = record.error or decision.reason

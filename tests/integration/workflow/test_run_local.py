@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from scheduler_api.executors import LocalExecutor
 from scheduler_api.placement import EngineConfig, Heuristic, NodeInfo
-from scheduler_api.workflow import Session, WorkflowError, session, task, wait_on
+from scheduler_api.workflow import Session, WorkflowError, constraint, session, task, wait_on
 
 pytestmark = pytest.mark.integration
 
@@ -130,3 +132,38 @@ def test_word_lengths_example(repo_root: Path, tmp_path: Path, runner: str) -> N
     assert result.returncode == 0, result.stderr
     # 848 words of the sample text, by length.
     assert result.stdout.strip() == "2: 50, 3: 399, 4: 149, 5: 200, 6: 50"
+
+
+@constraint(cpu_cores=2)
+@task(work_s=0.2)
+def wide_nap() -> None:
+    time.sleep(0.2)
+
+
+@task(work_s=0.2)
+def narrow_nap() -> None:
+    time.sleep(0.2)
+
+
+def test_cores_are_honoured_on_a_local_node() -> None:
+    active = Session(LocalExecutor([NodeInfo("duo", cpu_cores=2)]), EngineConfig(mode="ready"))
+    try:
+        with session(active):
+            wait_on([wide_nap() for _ in range(3)])
+            wait_on([narrow_nap() for _ in range(4)])
+    finally:
+        active.close()
+    spans = {
+        name: sorted(
+            (float(r.start_s or 0.0), float(r.end_s or 0.0))
+            for r in active.records.values()
+            if r.name == name
+        )
+        for name in ("wide_nap", "narrow_nap")
+    }
+    for (_, end), (start, _) in itertools.pairwise(spans["wide_nap"]):
+        assert start >= end - 0.01  # two-core tasks on a two-core node never overlap
+    narrow = spans["narrow_nap"]
+    # One-core tasks go two at a time: the third starts after the first pair ends.
+    assert narrow[1][0] < narrow[0][1]
+    assert narrow[2][0] >= min(end for _, end in narrow[:2]) - 0.01
