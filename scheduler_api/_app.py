@@ -102,6 +102,7 @@ def build_context(
         metrics,
         interval_s=settings.snapshot_interval_s,
         max_age_s=settings.snapshot_max_age_s,
+        cpu_window=settings.cpu_window,
         clock=clock,
     )
     return ApiContext(

@@ -28,7 +28,7 @@ from scheduler_api._prometheus import (
     PrometheusUnavailableError,
     Sample,
 )
-from scheduler_api._snapshot import SNAPSHOT_QUERIES, build_network, build_nodes
+from scheduler_api._snapshot import SNAPSHOT_QUERIES, CpuWindow, build_network, build_nodes
 from scheduler_api.ranking import Network, NodeSnapshot, NodeTable
 
 __all__ = ["Cluster", "ClusterView", "SnapshotUnavailableError"]
@@ -80,6 +80,7 @@ class Cluster:
         *,
         interval_s: float,
         max_age_s: float,
+        cpu_window: CpuWindow = "1m",
         clock: Callable[[], float] = time.time,
     ):
         self._client = client
@@ -87,6 +88,7 @@ class Cluster:
         self._metrics = metrics
         self.interval_s = interval_s
         self.max_age_s = max_age_s
+        self.cpu_window: CpuWindow = cpu_window
         self._clock = clock
         self._lock = threading.Lock()
         self._base: dict[str, NodeSnapshot] = {}
@@ -119,7 +121,7 @@ class Cluster:
         finally:
             self._metrics.refresh_duration.observe(time.perf_counter() - started)
         now_s = self._clock()
-        fresh = {node.id: node for node in build_nodes(answers)}
+        fresh = {node.id: node for node in build_nodes(answers, self.cpu_window)}
         with self._lock:
             if self._error is not None:
                 log.warning("snapshot refresh recovered")

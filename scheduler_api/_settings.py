@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
@@ -98,6 +98,8 @@ class ApiSettings(BaseSettings):
         snapshot_max_age_s: during a Prometheus outage the last snapshot is served until this old.
         pending_ttl_s: how long recently placed load is counted before metrics show it.
         query_timeout_s: timeout of one PromQL query.
+        cpu_window: mean CPU use window headroom is computed from (``1m`` or ``5m``); the
+            variability score always uses the five-minute mean and spread.
         unhealthy_severities: alert severities that mark a node unhealthy.
         extender_requires_token: kube-scheduler cannot send bearer tokens; false opens the
             extender routes (only behind TLS client authentication or on a private network).
@@ -120,6 +122,7 @@ class ApiSettings(BaseSettings):
     snapshot_max_age_s: float = Field(DEFAULT_SNAPSHOT_MAX_AGE_S, gt=0)
     pending_ttl_s: float = Field(DEFAULT_PENDING_TTL_S, ge=0)
     query_timeout_s: float = Field(DEFAULT_QUERY_TIMEOUT_S, gt=0)
+    cpu_window: Literal["1m", "5m"] = "1m"
     unhealthy_severities: list[str] = Field(default_factory=lambda: ["critical"])
     extender_requires_token: bool = True
     tls_certfile: Path | None = None

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
+from typing import Literal
 
 from scheduler_api._prometheus import Sample
 from scheduler_api.ranking import (
@@ -25,7 +26,10 @@ from scheduler_api.ranking import (
     Usage,
 )
 
-__all__ = ["AGGREGATES", "SNAPSHOT_QUERIES", "build_network", "build_nodes"]
+__all__ = ["AGGREGATES", "SNAPSHOT_QUERIES", "CpuWindow", "build_network", "build_nodes"]
+
+#: Window of the mean CPU use that headroom is computed from.
+CpuWindow = Literal["1m", "5m"]
 
 #: Aggregate series name -> field it fills.
 AGGREGATES: Mapping[str, str] = MappingProxyType(
@@ -83,8 +87,15 @@ def _number(text: str | None) -> float | None:
     return value if math.isfinite(value) and value > 0 else None
 
 
-def build_nodes(answers: Mapping[str, Sequence[Sample]]) -> list[NodeSnapshot]:
+def build_nodes(
+    answers: Mapping[str, Sequence[Sample]], cpu_window: CpuWindow = "1m"
+) -> list[NodeSnapshot]:
     """Join the query answers into one snapshot per node.
+
+    Args:
+        answers: query name -> its instant vector.
+        cpu_window: which mean CPU use headroom is computed from: the one-minute mean reacts
+            faster, the five-minute mean is steadier.
 
     Nodes without a known CPU and memory capacity are left out: nothing can be placed on them.
     """
@@ -120,7 +131,10 @@ def build_nodes(answers: Mapping[str, Sequence[Sample]]) -> list[NodeSnapshot]:
                 labels=MappingProxyType(operator_labels),
                 capacity=Capacity(v["cpu_cores"], v["memory_bytes"], int(v.get("gpus", 0.0))),
                 usage=Usage(
-                    cpu_utilization=v.get("cpu_utilization", 0.0),
+                    cpu_utilization=v.get(
+                        "cpu_utilization_avg5m" if cpu_window == "5m" else "cpu_utilization",
+                        v.get("cpu_utilization", 0.0),
+                    ),
                     cpu_utilization_avg5m=v.get("cpu_utilization_avg5m"),
                     cpu_utilization_stddev5m=v.get("cpu_utilization_stddev5m", 0.0),
                     cpu_utilization_max1m=v.get("cpu_utilization_max1m"),

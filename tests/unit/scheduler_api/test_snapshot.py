@@ -101,3 +101,16 @@ def test_build_network_uses_measured_links_between_sites() -> None:
     link = network.cost("a", "b")
     assert (link.rtt_s, link.bandwidth_bytes_per_s) == (0.002, 5e8)
     assert network.cost("a", "c") == Network().inter_site
+
+
+def test_the_cpu_window_selects_the_mean_headroom_is_computed_from() -> None:
+    answers = {
+        "aggregates": [
+            _agg("continuum:node_cpu_cores", "a", 4),
+            _agg("continuum:node_memory_bytes", "a", 8e9),
+            _agg("continuum:node_cpu_utilization:avg1m", "a", 0.9),
+            _agg("continuum:node_cpu_utilization:avg5m", "a", 0.4),
+        ]
+    }
+    assert build_nodes(answers)[0].usage.cpu_utilization == 0.9
+    assert build_nodes(answers, "5m")[0].usage.cpu_utilization == 0.4
