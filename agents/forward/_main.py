@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -15,13 +16,14 @@ from agents._otel import (
     default_producer_factory,
     load_section,
     run_until_signal,
+    state_dir,
 )
 from agents.forward._config import ForwardSettings
 from agents.forward._forwarder import ForwardCollector, Forwarder
 from agents.forward._scrape import Scraper
 from agents.forward._sender import RecordQueue, RecordSender, bootstrap_reachable
 
-__all__ = ["build_forwarder", "run"]
+__all__ = ["build_forwarder", "run", "with_target_spool"]
 
 _log = logging.getLogger(__name__)
 
@@ -72,6 +74,18 @@ def build_forwarder(
     )
 
 
+def with_target_spool(settings: ForwardSettings, target_url: str) -> ForwardSettings:
+    """Default the spool to ``<state>/spool/forward-<host_port>`` of the target.
+
+    Several forwarders may run on one node (one per exporter); their self-telemetry spools must
+    not share a folder. An explicit ``forward.spool_dir`` is kept.
+    """
+    if settings.spool_dir is not None:
+        return settings
+    slug = re.sub(r"[^A-Za-z0-9.-]+", "_", urlsplit(target_url).netloc) or "target"
+    return settings.model_copy(update={"spool_dir": state_dir() / "spool" / f"forward-{slug}"})
+
+
 def run(config_file: Path | None, target_url: str) -> None:
     """Forward ``target_url``'s exposition to Kafka until SIGINT or SIGTERM.
 
@@ -84,6 +98,7 @@ def run(config_file: Path | None, target_url: str) -> None:
     identity = load_section(IdentitySettings, "identity", config_file)
     kafka = load_section(KafkaSettings, "kafka", config_file)
     settings = load_section(ForwardSettings, "forward", config_file)
+    settings = with_target_spool(settings, target_url)
     forwarder = build_forwarder(target_url, identity=identity, kafka=kafka, settings=settings)
     agent = Agent(
         "forward",

@@ -125,3 +125,17 @@ def test_target_must_be_an_http_url() -> None:
         build_forwarder(
             "ftp://x/metrics", identity=IDENTITY, kafka=KafkaSettings(), settings=ForwardSettings()
         )
+
+
+def test_each_target_gets_its_own_spool(tmp_path: Path, monkeypatch) -> None:
+    from agents.forward._main import with_target_spool
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    a = with_target_spool(ForwardSettings(), "http://127.0.0.1:9100/metrics")
+    b = with_target_spool(ForwardSettings(), "http://[::1]:9400/metrics")
+    assert a.spool_dir == tmp_path / "continuum" / "spool" / "forward-127.0.0.1_9100"
+    assert b.spool_dir is not None
+    assert b.spool_dir != a.spool_dir
+    assert "/" not in b.spool_dir.name
+    explicit = ForwardSettings(spool_dir=tmp_path / "mine")
+    assert with_target_spool(explicit, "http://x:1/").spool_dir == tmp_path / "mine"
