@@ -70,8 +70,8 @@ def build_probe(target: ProbeTarget, section: ProbesSettings) -> tuple[ProbeFn, 
         context = _tls_context(target) if target.tls else None
         probe = partial(probe_tcp, target.name, target.address, tls_context=context)
     elif target.kind is ProbeKind.HTTP:
-        https = target.address.startswith("https://")
-        verify: ssl.SSLContext | bool = _tls_context(target) if https else False
+        # Built for http:// too: a redirect to https must be verified like a direct https URL.
+        verify = _tls_context(target)
         probe = partial(
             probe_http,
             target.name,
