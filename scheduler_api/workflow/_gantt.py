@@ -60,7 +60,7 @@ def write_gantt(records: Sequence[RunRecord], path: Path, title: str = "") -> Pa
     axes.set_title(title or "schedule")
     handles = [Rectangle((0, 0), 1, 1, color=colour[name]) for name in names]
     if handles:
-        axes.legend(handles, names, loc="upper right", fontsize="small")
+        axes.legend(handles, names, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small")
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path)
