@@ -354,3 +354,17 @@ def test_ranking_answer_matches_its_documented_schema(client: TestClient, auth: 
         "/v1/rankings", json={"cpu_cores": 1, "gpus": 1, "duration_s": 5}, headers=auth()
     ).json()
     assert RankingOut.model_validate(body).model_dump(mode="json") == body
+
+
+def test_a_node_that_stops_reporting_stays_listed_as_stale(
+    client: TestClient, auth: HeadersOf, fake_prometheus: Any, api_clock: Any
+) -> None:
+    fake_prometheus.nodes = [n for n in fake_prometheus.nodes if n.id != "edge-1"]
+    api_clock.now_s += 40
+    for node in fake_prometheus.nodes:
+        node.last_seen_s = api_clock.now_s
+    client.app.state.context.cluster.refresh()  # type: ignore[attr-defined]
+    nodes = {n["id"]: n for n in client.get("/v1/nodes", headers=auth()).json()["nodes"]}
+    assert nodes["edge-1"]["health"] == "stale"
+    assert nodes["edge-1"]["age_s"] == 40
+    assert nodes["edge-2"]["health"] == "healthy"
