@@ -92,7 +92,7 @@ class ModelRanker:
         self._snapshots = dict(snapshots or {})
         self._weights = weights
         self._network = network
-        self._table_key: tuple[int, ...] = ()
+        self._table_nodes: tuple[NodeInfo, ...] = ()
         self._table: ranking.NodeTable | None = None
 
     def __call__(self, requirements: Requirements, nodes: Sequence[NodeInfo]) -> dict[str, float]:
@@ -116,12 +116,15 @@ class ModelRanker:
         return {entry.node.id: entry.score for entry in answer.ranked}
 
     def _table_for(self, nodes: Sequence[NodeInfo]) -> ranking.NodeTable:
-        # The engine asks once per requirement set with the same node objects: build once.
-        key = tuple(id(node) for node in nodes)
-        if self._table is None or key != self._table_key:
+        # The engine asks once per requirement set with the same node objects: build once. The
+        # nodes are held, not their ids, so a freed node's id cannot alias a new one.
+        same = len(nodes) == len(self._table_nodes) and all(
+            a is b for a, b in zip(nodes, self._table_nodes, strict=True)
+        )
+        if self._table is None or not same:
             snapshots = [self._snapshot(node) for node in nodes]
             self._table = ranking.NodeTable.build(snapshots)
-            self._table_key = key
+            self._table_nodes = tuple(nodes)
         return self._table
 
     def _snapshot(self, node: NodeInfo) -> ranking.NodeSnapshot:
