@@ -132,6 +132,13 @@ def _summary(console: Console, records: list[Any], makespan_s: float) -> None:
     help="Scheduler API for node snapshots.",
 )
 @click.option("--token", envvar="CONTINUUM_API_TOKEN", default=None, help="API bearer token.")
+@click.option(
+    "--mode",
+    type=click.Choice(["ready", "plan"]),
+    default="ready",
+    show_default=True,
+    help="Place each task when its inputs are done (ready) or each batch at once (plan).",
+)
 @click.option("--retries", default=2, show_default=True, help="Re-runs of a failed task.")
 @click.option(
     "--chart",
@@ -145,6 +152,7 @@ def run(
     executor_kind: str,
     api_url: str,
     token: str | None,
+    mode: str,
     retries: int,
     chart: Path | None,
 ) -> None:
@@ -164,7 +172,11 @@ def run(
     else:
         nodes = [local_node()]
         console.print(f"[yellow]{why}: placing on this machine alone ({nodes[0].node_id})")
-    config = EngineConfig(heuristic=Heuristic(heuristic), mode="ready", max_attempts=retries + 1)
+    config = EngineConfig(
+        heuristic=Heuristic(heuristic),
+        mode="plan" if mode == "plan" else "ready",
+        max_attempts=retries + 1,
+    )
     progress = Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),

@@ -125,7 +125,7 @@ def test_word_lengths_example(repo_root: Path, tmp_path: Path, runner: str) -> N
     command = [sys.executable, "examples/word_lengths.py"]
     if runner != "python":
         command = [sys.executable, "-m", "continuum", "run", "examples/word_lengths.py"]
-        command += ["--heuristic", "heft", "--api", "http://127.0.0.1:9"]
+        command += ["--heuristic", "heft", "--mode", "plan", "--api", "http://127.0.0.1:9"]
     result = subprocess.run(
         command, cwd=repo_root, capture_output=True, text=True, timeout=120, env=env
     )
