@@ -16,6 +16,7 @@ import base64
 import binascii
 import hmac
 import logging
+import socket
 import ssl
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -150,6 +151,7 @@ class MetricsServer:
         self._tls = (tls_certfile, tls_keyfile) if tls_certfile is not None else None
         self._server: _ThreadingWSGIServer | None = None
         self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
 
     @property
     def port(self) -> int:
@@ -174,15 +176,39 @@ class MetricsServer:
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             context.load_cert_chain(str(certfile), str(keyfile) if keyfile else None)
             server.socket = context.wrap_socket(server.socket, server_side=True)
+        # Block in select until a connection arrives: serve_forever() wakes twice a second to
+        # check for shutdown, which at a 10 s interval cost more CPU than a scrape.
+        server.timeout = None
         self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever, name="metrics-http", daemon=True
-        )
+        self._stopping.clear()
+        self._thread = threading.Thread(target=self._serve, name="metrics-http", daemon=True)
         self._thread.start()
+
+    def _serve(self) -> None:
+        server = self._server
+        while server is not None and not self._stopping.is_set():
+            server.handle_request()
+
+    def _wake(self, server: _ThreadingWSGIServer) -> None:
+        host, port = server.server_address[:2]
+        if host in ("0.0.0.0", ""):
+            host = "127.0.0.1"
+        elif host == "::":
+            host = "::1"
+        try:
+            with socket.create_connection((str(host), int(port)), timeout=1.0):
+                pass
+        except OSError as err:
+            _log.debug("could not wake the metrics server: %s", err)
 
     def stop(self) -> None:
         """Stop serving (idempotent)."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        server, self._server = self._server, None
+        if server is None:
+            return
+        self._stopping.set()
+        self._wake(server)
+        if self._thread is not None:
+            self._thread.join(2.0)
+            self._thread = None
+        server.server_close()
