@@ -35,6 +35,7 @@ pytestmark = [
     pytest.mark.integration,
     pytest.mark.filterwarnings("ignore::ResourceWarning"),
     pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
+    pytest.mark.usefixtures("collect_leaked_sockets"),
 ]
 
 REPO = Path(__file__).resolve().parents[2]

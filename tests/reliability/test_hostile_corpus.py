@@ -76,12 +76,6 @@ def test_hostile_corpus_is_counted_dead_lettered_and_good_samples_land(
     assert httpx.get(url.replace("/metrics", "/healthz"), timeout=5).status_code == 200
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pipeline/_worker.py _dead_letter_async: producer.send raises MessageSizeTooLargeError "
-    "for a dead letter over the DLQ producer's 1 MB max_request_size; the exception escapes "
-    "_process and kills the worker (and again after every restart: a poison record)",
-)
 def test_oversize_records_are_refused_by_the_producer_and_delivered_ones_processed(
     tansu: TansuBroker, prometheus: PrometheusServer, tuned_run_factory: TunedRunFactory
 ) -> None:

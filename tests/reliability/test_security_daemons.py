@@ -26,7 +26,12 @@ from continuum._services import (
 from tests.reliability.conftest import TunedRunFactory
 from tests.unit.pipeline.otlp_factory import Payload
 
-pytestmark = pytest.mark.integration
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.filterwarnings("ignore::ResourceWarning"),
+    pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
+    pytest.mark.usefixtures("collect_leaked_sockets"),
+]
 
 
 def _env() -> dict[str, str]:
