@@ -76,6 +76,53 @@ def fetch_nodes(api_url: str, token: str | None) -> tuple[list[Any], str | None]
     return nodes, None
 
 
+class _HistoryRecorder:
+    """Sends a run's transitions to the API's placement history; gives up quietly on error."""
+
+    def __init__(self, api_url: str, token: str | None, heuristic: str) -> None:
+        self.url = api_url.rstrip("/")
+        self.run_id: str | None = None
+        self.failure: str | None = None
+        self._headers: dict[str, str] = {}
+        try:
+            self._headers = {"Authorization": f"Bearer {token or StateDir.default().read_token()}"}
+            response = httpx.post(
+                f"{self.url}/v1/placements/runs",
+                json={"heuristic": heuristic},
+                headers=self._headers,
+                timeout=_API_TIMEOUT_S,
+            )
+            response.raise_for_status()
+            self.run_id = str(response.json()["id"])
+        except (httpx.HTTPError, TokenFileError, ValueError, KeyError) as err:
+            self.failure = f"{type(err).__name__}: {err}"
+
+    def __call__(self, transition: Any) -> None:
+        if self.run_id is None:
+            return
+        body = {
+            "task_id": transition.task_id,
+            "state": transition.state,
+            "node": transition.node_id,
+            "at_s": transition.at_s,
+            "detail": transition.detail[-4000:],
+            "est_start_s": transition.est_start_s,
+            "est_finish_s": transition.est_finish_s,
+        }
+        try:
+            response = httpx.post(
+                f"{self.url}/v1/placements/{self.run_id}/transitions",
+                json=body,
+                headers=self._headers,
+                timeout=_API_TIMEOUT_S,
+            )
+            response.raise_for_status()
+        except httpx.HTTPError as err:
+            # History is a record, not a dependency: stop sending, say so at the end.
+            self.failure = f"{type(err).__name__}: {err}"
+            self.run_id = None
+
+
 def _executor(kind: str, nodes: list[Any]) -> Any:
     if kind == "ray":
         try:
@@ -165,7 +212,10 @@ def run(
     console = Console(stderr=True)
     nodes, why = fetch_nodes(api_url, token)
     node_source = None
+    recorder = None
     if nodes:
+        recorder = _HistoryRecorder(api_url, token, heuristic)
+
         # Keep following the monitoring while tasks run: load, health, nodes that vanish.
         def node_source() -> list[Any]:
             return fetch_nodes(api_url, token)[0]
@@ -198,7 +248,11 @@ def run(
         )
 
     active = Session(
-        _executor(executor_kind, nodes), config, observer=observe, node_source=node_source
+        _executor(executor_kind, nodes),
+        config,
+        observer=observe,
+        node_source=node_source,
+        recorder=recorder,
     )
     sys.path.insert(0, str(workflow.resolve().parent))
     try:
@@ -216,4 +270,10 @@ def run(
         stamp = time.strftime("%Y%m%d-%H%M%S")
         chart = StateDir.default().root / "runs" / f"{workflow.stem}-{stamp}-{os.getpid()}.svg"
     written = write_gantt(records, chart, title=f"{workflow.name} ({heuristic})")
-    console.print(f"Gantt chart: {written}")
+    # soft_wrap: paths and URLs stay on one line, whatever the terminal width.
+    console.print(f"Gantt chart: {written}", soft_wrap=True, highlight=False)
+    if recorder is not None and recorder.run_id is not None:
+        url = f"{recorder.url}/v1/placements/{recorder.run_id}"
+        console.print(f"placement history: {url}", soft_wrap=True, highlight=False)
+    elif recorder is not None:
+        console.print(f"[yellow]placement history not recorded ({recorder.failure})")

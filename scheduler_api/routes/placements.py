@@ -108,10 +108,20 @@ class TransitionIn(BaseModel):
     """What an executor saw happen to a placed task."""
 
     task_id: str = Field(pattern=_ID)
-    state: Literal["started", "finished", "failed", "replaced", "abandoned"]
+    state: Literal["placed", "started", "finished", "failed", "replaced", "abandoned"] = Field(
+        description="`placed` adds a task to a run record; the rest need the task in it."
+    )
     node: str = Field(max_length=253)
     at_s: float | None = Field(None, description="Unix time; default: when received.")
     detail: str = Field("", max_length=4096)
+    est_start_s: float | None = Field(None, description="For `placed`/`replaced`: planned start.")
+    est_finish_s: float | None = Field(None, description="For `placed`/`replaced`.")
+
+
+class RunIn(BaseModel):
+    """A run placed by a client's own engine (``continuum run``), recorded as it goes."""
+
+    heuristic: str = Field("heft", max_length=32)
 
 
 class TransitionOut(BaseModel):
@@ -250,6 +260,24 @@ def create_placement(
     )
 
 
+@router.post(
+    "/placements/runs",
+    summary="Open a history record for a run placed by a client (continuum run)",
+    status_code=201,
+)
+def open_run(request: Request, ctx: Context, body: RunIn) -> PlanSummary:
+    now_s = ctx.clock()
+    plan_id = _history(request, ctx).open_run(body.heuristic, now_s)
+    return PlanSummary(
+        id=plan_id,
+        created_at_s=now_s,
+        heuristic=body.heuristic,
+        makespan_s=0.0,
+        task_count=0,
+        unplaced_count=0,
+    )
+
+
 @router.get("/placements", summary="Placement history, newest first")
 def list_placements(
     request: Request,
@@ -307,7 +335,14 @@ def get_placement(request: Request, ctx: Context, plan_id: PlanId) -> PlanDetail
 def add_transition(request: Request, ctx: Context, plan_id: PlanId, body: TransitionIn) -> None:
     at_s = ctx.clock() if body.at_s is None else body.at_s
     stored = _history(request, ctx).record_transition(
-        plan_id, body.task_id, body.state, body.node, at_s, body.detail
+        plan_id,
+        body.task_id,
+        body.state,
+        body.node,
+        at_s,
+        body.detail,
+        body.est_start_s,
+        body.est_finish_s,
     )
     if not stored:
         raise ApiError(404, f"task {body.task_id!r} is not in placement plan {plan_id!r}")

@@ -123,6 +123,18 @@ class PlacementHistory:
             )
         return plan_id
 
+    def open_run(self, heuristic: str, at_s: float) -> str:
+        """Start an empty record for a run placed elsewhere (``continuum run``'s own engine);
+        its tasks join it with ``placed`` transitions. Returns its id.
+        """
+        plan_id = uuid.uuid4().hex
+        with self._db.transaction() as conn:
+            conn.execute(
+                "INSERT INTO placement_plans VALUES (?, ?, ?, 0.0, 0, '{}')",
+                (plan_id, at_s, heuristic),
+            )
+        return plan_id
+
     def record_transition(
         self,
         plan_id: str,
@@ -134,14 +146,31 @@ class PlacementHistory:
         est_start_s: float | None = None,
         est_finish_s: float | None = None,
     ) -> bool:
-        """Append a transition; False when the plan or the task is not in it."""
+        """Append a transition; False when the plan is unknown, or the task is not in it and
+        the transition is not a ``placed`` one (which adds the task)."""
         with self._db.transaction() as conn:
+            plan = conn.execute(
+                "SELECT created_at_s FROM placement_plans WHERE id = ?", (plan_id,)
+            ).fetchone()
+            if plan is None:
+                return False
             known = conn.execute(
                 "SELECT 1 FROM placement_transitions WHERE plan_id = ? AND task_id = ? LIMIT 1",
                 (plan_id, task_id),
             ).fetchone()
             if known is None:
-                return False
+                if state != "placed":
+                    return False
+                conn.execute(
+                    "UPDATE placement_plans SET task_count = task_count + 1 WHERE id = ?",
+                    (plan_id,),
+                )
+            if state == "finished":
+                # Makespan so far: the latest finish since the plan was made.
+                conn.execute(
+                    "UPDATE placement_plans SET makespan_s = MAX(makespan_s, ?) WHERE id = ?",
+                    (at_s - plan[0], plan_id),
+                )
             (seq,) = conn.execute(
                 "SELECT COALESCE(MAX(seq), -1) + 1 FROM placement_transitions WHERE plan_id = ?",
                 (plan_id,),

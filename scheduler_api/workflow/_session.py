@@ -33,6 +33,7 @@ from scheduler_api.placement import (
 )
 from scheduler_api.workflow._dsl import Future, TaskCall, WorkflowError
 from scheduler_api.workflow._graph import check_graph, to_specs
+from scheduler_api.workflow._history import Transition
 
 __all__ = ["RunRecord", "Session", "current_session", "session", "wait_on"]
 
@@ -75,6 +76,8 @@ class Session:
             from the answer is failed, so its unfinished tasks are re-placed. An empty answer
             (source unreachable) changes nothing.
         refresh_s: Seconds between polls of ``node_source``.
+        recorder: Called with every ``Transition`` (placed, replaced, started, finished,
+            failed, abandoned; Unix times), e.g. to keep placement history in the API.
     """
 
     def __init__(
@@ -85,6 +88,7 @@ class Session:
         observer: Callable[[RunRecord], None] | None = None,
         node_source: Callable[[], list[NodeInfo]] | None = None,
         refresh_s: float = _REFRESH_S,
+        recorder: Callable[[Transition], None] | None = None,
     ) -> None:
         self.executor: Executor = executor or LocalExecutor()
         self.engine = PlacementEngine(config or EngineConfig(mode="ready"), ranker)
@@ -103,6 +107,7 @@ class Session:
         self._open: set[str] = set()  # submitted, neither done nor abandoned
         self._t0 = time.time()
         self._node_source = node_source
+        self._recorder = recorder
         self._refresh_s = refresh_s
         self._next_refresh = time.monotonic() + refresh_s
         self._runnable_nodes = {node.node_id for node in self.executor.nodes()}
@@ -225,6 +230,7 @@ class Session:
             self._running[task_id] = (node_id, cores)
             self._busy[node_id] = self._busy.get(node_id, 0) + cores
             self._apply(self.engine.handle(TaskStarted(task_id, node_id, at_s=self._now())))
+            self._record(Transition(task_id, "started", node_id, time.time()))
             record = self.records[task_id]
             record.state, record.node_id = "running", node_id
             record.attempts += 1
@@ -250,6 +256,12 @@ class Session:
             event = TaskFailed(done.task_id, done.node_id, at_s=self._now(), reason=last_line)
         record.node_id = done.node_id
         self._notify(record)
+        state = "finished" if done.ok else "failed"
+        self._record(
+            Transition(
+                done.task_id, state, done.node_id, done.finished_s, None, None, done.error[-500:]
+            )
+        )
         self._apply(self.engine.handle(event))
 
     def _apply(self, decisions: list[Any]) -> None:
@@ -257,6 +269,17 @@ class Session:
             if isinstance(decision, Place | Replace):
                 self._where[decision.task_id] = decision.node_id
                 self._placed[decision.task_id] = (decision.est_start_s, decision.decision_id)
+                self._record(
+                    Transition(
+                        decision.task_id,
+                        "placed" if isinstance(decision, Place) else "replaced",
+                        decision.node_id,
+                        time.time(),
+                        self._t0 + decision.est_start_s,
+                        self._t0 + decision.est_finish_s,
+                        decision.reason if isinstance(decision, Replace) else "",
+                    )
+                )
             elif isinstance(decision, Abandon):
                 self._placed.pop(decision.task_id, None)
                 self._open.discard(decision.task_id)
@@ -264,6 +287,15 @@ class Session:
                 record.state = "abandoned"
                 record.error = record.error or decision.reason
                 self._notify(record)
+                self._record(
+                    Transition(
+                        decision.task_id, "abandoned", "", time.time(), None, None, decision.reason
+                    )
+                )
+
+    def _record(self, transition: Transition) -> None:
+        if self._recorder is not None:
+            self._recorder(transition)
 
     def _notify(self, record: RunRecord) -> None:
         if self._observer is not None:

@@ -114,3 +114,27 @@ def test_datasets_come_from_the_catalogue(client: TestClient, auth: Auth) -> Non
     graph = {"tasks": [{"id": "reader", "work_s": 1.0, "datasets": [{"id": "big"}]}]}
     body = client.post("/v1/placements", json=graph, headers=auth()).json()
     assert body["tasks"][0]["node"] == "edge-2"
+
+
+def test_runs_placed_by_a_client_are_recorded(client: TestClient, auth: Auth) -> None:
+    opened = client.post("/v1/placements/runs", json={"heuristic": "lpt"}, headers=auth())
+    assert opened.status_code == 201, opened.text
+    run_id = opened.json()["id"]
+    url = f"/v1/placements/{run_id}/transitions"
+    early = client.post(url, json={"task_id": "t", "state": "started", "node": "n"}, headers=auth())
+    assert early.status_code == 404  # a task joins a run by being placed
+    for state, at_s in (("placed", 1.0), ("started", 2.0), ("finished", 5.0)):
+        body = {"task_id": "t", "state": state, "node": "edge-1", "at_s": api_time(at_s)}
+        assert client.post(url, json=body, headers=auth()).status_code == 204
+    detail = client.get(f"/v1/placements/{run_id}", headers=auth()).json()
+    assert detail["task_count"] == 1
+    assert detail["heuristic"] == "lpt"
+    assert detail["makespan_s"] == 5.0
+    assert [t["state"] for t in detail["transitions"]] == ["placed", "started", "finished"]
+
+
+def api_time(offset_s: float) -> float:
+    """Unix time ``offset_s`` after the fake clock's now (when the run was opened)."""
+    from tests.unit.scheduler_api.conftest import NOW_S
+
+    return NOW_S + offset_s

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
+
 from continuum._cmd_run import fetch_nodes
 
 
@@ -48,3 +50,14 @@ def test_continuum_run_places_on_the_api_nodes(
     # The fake fleet: cloud-1 has 16 cores, the edge nodes 4; the table names where each ran.
     assert "cloud-1" in result.stderr
     assert (tmp_path / "g.svg").exists()
+    # The run is in the API's placement history, with every task's transitions.
+    marker = "placement history: "
+    line = next(x for x in result.stderr.splitlines() if x.startswith(marker))
+    run_url = line[len(marker) :].strip()
+    detail = httpx.get(run_url, headers={"Authorization": "Bearer all-token"}).json()
+    assert detail["task_count"] == 11
+    assert {t["state"] for t in detail["tasks"]} == {"finished"}
+    states = [t["state"] for t in detail["transitions"] if t["task_id"] == "total-1"]
+    assert states == ["placed", "started", "finished"]
+    placed = next(t for t in detail["transitions"] if t["state"] == "placed")
+    assert placed["est_finish_s"] >= placed["est_start_s"] > 0
