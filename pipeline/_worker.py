@@ -109,6 +109,7 @@ class Worker:
         self._producer: KafkaProducer | None = None
         self._writer: RemoteWriter | None = None
         self._paused = False
+        self._assigned: set[TopicPartition] = set()
         self._warned: set[str] = set()
         self.last_loop_monotonic = time.monotonic()
         self.metrics.registry.register(
@@ -133,6 +134,10 @@ class Worker:
                     "continuum_pipeline_nodes_tracked": (
                         "Nodes with tracked series.",
                         lambda: float(self.cleaner.tracked_nodes),
+                    ),
+                    "continuum_pipeline_assigned_partitions": (
+                        "Kafka partitions this worker holds in its consumer group.",
+                        lambda: float(len(self._assigned)),
                     ),
                 },
             )
@@ -376,6 +381,7 @@ class Worker:
 
     def on_revoked(self, revoked: set[TopicPartition]) -> None:
         """Before partitions move away: send what we have, wait for it, commit it."""
+        self._assigned -= revoked
         if not revoked:
             return
         self._flush()
@@ -392,6 +398,7 @@ class Worker:
 
     def on_assigned(self, assigned: set[TopicPartition]) -> None:
         """After an assignment: keep the paused state consistent with backpressure."""
+        self._assigned |= assigned
         if self._paused and self._consumer is not None and assigned:
             self._consumer.pause(*assigned)
 

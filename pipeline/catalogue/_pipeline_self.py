@@ -106,4 +106,10 @@ PIPELINE_SELF_SERIES: tuple[Series, ...] = (
         "Series the cleaner tracks (for resets, duplicates and the series limit).",
     ),
     _self("continuum_pipeline_nodes_tracked", _G, "", "Nodes with tracked series."),
+    _self(
+        "continuum_pipeline_assigned_partitions",
+        _G,
+        "",
+        "Kafka partitions this worker holds in its consumer group.",
+    ),
 )

@@ -79,6 +79,18 @@ def _wait_all_committed(run: PipelineRun, timeout_s: float = 30.0) -> None:
     assert run.committed() == run.end_offsets()
 
 
+def _wait_partitions(worker: ManagedProcess, ok: Callable[[float], bool], run: PipelineRun) -> None:
+    deadline = time.monotonic() + 60
+    held = 0.0
+    while time.monotonic() < deadline:
+        url = worker.metrics_url  # type: ignore[attr-defined]
+        held = _self_metric(url, "continuum_pipeline_assigned_partitions").get("", 0.0)
+        if ok(held):
+            return
+        time.sleep(0.25)
+    raise AssertionError(f"worker holds {held} partitions\n{run.logs()}")
+
+
 def _self_metric(run_worker_url: str, name: str) -> dict[str, float]:
     text = httpx.get(run_worker_url, timeout=5).text
     out: dict[str, float] = {}
@@ -234,8 +246,10 @@ def test_workers_joining_and_leaving_the_group_lose_nothing(
     total = 2000
     producer = _produce_stream(run, metric, total, per_batch=50, pause_s=0.05)
     second = run.start_worker()  # joins: partitions are split between the two
+    _wait_partitions(second, lambda held: held >= 1, run)
     _wait_at_least(prometheus, name, total // 2)
     first.stop()  # graceful leave: its partitions move to the second worker
+    _wait_partitions(second, lambda held: held == 4, run)
     producer.join(60)
     _wait_count(prometheus, name, total, 60, run)
     records = _self_metric(second.metrics_url, "continuum_pipeline_records_total")  # type: ignore[attr-defined]
