@@ -47,9 +47,10 @@ _POLL_MAX_MS = 100
 
 
 def _header_map(headers: list[tuple[str, bytes]] | None) -> dict[str, str]:
+    # Header names compare case-insensitively (``Content-Type`` from HTTP-minded producers).
     out: dict[str, str] = {}
     for key, value in headers or ():
-        out[key] = value.decode("utf-8", "replace") if value is not None else ""
+        out[key.lower()] = value.decode("utf-8", "replace") if value is not None else ""
     return out
 
 
@@ -288,7 +289,7 @@ class Worker:
 
     def _process(self, record: Any) -> None:
         headers = _header_map(record.headers)
-        content_type = headers.get("content-type", "application/x-protobuf")
+        content_type = headers.get("content-type", "application/x-protobuf").strip().lower()
         key = record.key.decode("utf-8", "replace") if record.key else None
         self.metrics.records.labels(content_type.split(";")[0].strip()).inc()
         ref = RecordRef(
