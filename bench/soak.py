@@ -62,6 +62,8 @@ _SEQ_METRIC = "bench.soak.exports"
 _SEQ_SERIES = "bench_soak_exports_total"
 _TOPIC = "otlp_metrics"
 _MEMORY_SAMPLE_S = 5.0
+# Memory growth compares the median RSS of the first minute with that of the last.
+_GROWTH_WINDOW_S = 60.0
 _LAG_HISTOGRAM = "continuum_pipeline_write_lag_seconds"
 
 
@@ -301,9 +303,8 @@ def _stored_exports(prometheus: PrometheusServer, minutes: float) -> int:
 def _memory_growth(series: Mapping[str, list[tuple[float, float]]]) -> dict[str, dict[str, float]]:
     out = {}
     for name, points in series.items():
-        span = points[-1][0] - points[0][0] if points else 0.0
-        head = [v for t, v in points if t <= points[0][0] + max(60.0, span / 5)] or [0.0]
-        tail = [v for t, v in points if t >= points[-1][0] - max(60.0, span / 5)] or [0.0]
+        head = [v for t, v in points if t < points[0][0] + _GROWTH_WINDOW_S] or [0.0]
+        tail = [v for t, v in points if t > points[-1][0] - _GROWTH_WINDOW_S] or [0.0]
         first, last = statistics.median(head), statistics.median(tail)
         out[name] = {
             "first_mib": round(first, 1),
