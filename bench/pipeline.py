@@ -272,6 +272,7 @@ def _max_rate(
         _settings(broker.bootstrap, "bench-max-rate", prometheus.remote_write_url, shards, batch)
     )
     first_t = first_n = 0.0
+    last_t = loop_start_t = time.perf_counter()
     peak_pending = 0.0
     deadline = time.monotonic() + 600
     last_change = time.monotonic()
@@ -290,7 +291,11 @@ def _max_rate(
         time.sleep(0.02)
     stop.set()
     thread.join(60)
-    rate = (last_n - first_n) / (last_t - first_t) if last_t > first_t else 0.0
+    if last_t > first_t > 0:
+        rate = (last_n - first_n) / (last_t - first_t)
+    else:
+        # A tiny run lands in one write: rate over the whole wait (group join included).
+        rate = last_n / max(last_t - loop_start_t, 1e-9)
     return {
         "raw_samples": float(raw),
         "written_samples": last_n,
