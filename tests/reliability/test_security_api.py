@@ -138,27 +138,9 @@ def _load_agent(path: Path) -> object:
 
 
 _LOADERS = {"api": _load_api, "pipeline": _load_pipeline, "agent": _load_agent}
-#: Components whose loader already refuses such a file (the others are known defects).
-_REFUSING = frozenset({"pipeline"})
-_WORLD_READABLE_DEFECT = (
-    "{name}: its config loader reads a world-readable file holding secrets (tokens, "
-    "kafka.sasl_password) without complaint; it must raise ConfigError naming the file and "
-    "'chmod 600' when mode & 0o077 and the file holds a secret, as api.token_file already does"
-)
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(
-            name,
-            marks=[]
-            if name in _REFUSING
-            else [pytest.mark.xfail(strict=True, reason=_WORLD_READABLE_DEFECT.format(name=name))],
-        )
-        for name in _LOADERS
-    ],
-)
+@pytest.mark.parametrize("name", list(_LOADERS))
 def test_a_world_readable_config_with_secrets_is_refused(tmp_path: Path, name: str) -> None:
     path = tmp_path / "continuum.yaml"
     path.write_text(_SECRET_CONFIG)
