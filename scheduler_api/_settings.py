@@ -10,6 +10,7 @@ Every key can be overridden from the environment, e.g. ``CONTINUUM_API__LISTEN=0
 from __future__ import annotations
 
 import os
+import re
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
@@ -159,6 +160,37 @@ class ApiSettings(BaseSettings):
         return int(self.listen.rpartition(":")[2])
 
 
+# Keys whose string values are credentials (``sasl_password``, ``token``, ``secret``).
+_SECRET_KEY = re.compile(r"(^|_)(password|secret|token)$")
+
+
+def _holds_secret(node: object) -> bool:
+    """Tell whether a YAML document holds a non-empty password, secret or token anywhere."""
+    if isinstance(node, dict):
+        return any(
+            (
+                isinstance(k, str)
+                and _SECRET_KEY.search(k) is not None
+                and isinstance(v, str)
+                and v != ""
+            )
+            or _holds_secret(v)
+            for k, v in node.items()
+        )
+    if isinstance(node, list):
+        return any(_holds_secret(item) for item in node)
+    return False
+
+
+def _refuse_readable_secrets(path: Path, loaded: object) -> None:
+    # A credential in a file others can read is a leak waiting to happen: refuse, say the fix.
+    if path.stat().st_mode & 0o077 and _holds_secret(loaded):
+        raise ConfigError(
+            f"config file {path} holds secrets (passwords or tokens) and others can read it: "
+            f"run `chmod 600 {path}`"
+        )
+
+
 def _load_section(path: Path | None) -> dict[str, Any]:
     if path is None:
         return {}
@@ -168,6 +200,7 @@ def _load_section(path: Path | None) -> dict[str, Any]:
         raise ConfigError(f"config file {path} does not exist") from err
     except yaml.YAMLError as err:
         raise ConfigError(f"config file {path} is not valid YAML: {err}") from err
+    _refuse_readable_secrets(path, loaded)
     section = (loaded or {}).get("api") if isinstance(loaded, dict | None) else None
     if section is None:
         return {}

@@ -13,6 +13,7 @@ A bad value raises :class:`ConfigError` naming the dotted key and what is expect
 from __future__ import annotations
 
 import os
+import re
 import socket
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -186,6 +187,37 @@ class AgentSettings(_SectionSettings):
         return self.spool_dir if self.spool_dir is not None else state_dir() / "spool" / section
 
 
+# Keys whose string values are credentials (``sasl_password``, ``token``, ``secret``).
+_SECRET_KEY = re.compile(r"(^|_)(password|secret|token)$")
+
+
+def _holds_secret(node: object) -> bool:
+    """Tell whether a YAML document holds a non-empty password, secret or token anywhere."""
+    if isinstance(node, dict):
+        return any(
+            (
+                isinstance(k, str)
+                and _SECRET_KEY.search(k) is not None
+                and isinstance(v, str)
+                and v != ""
+            )
+            or _holds_secret(v)
+            for k, v in node.items()
+        )
+    if isinstance(node, list):
+        return any(_holds_secret(item) for item in node)
+    return False
+
+
+def _refuse_readable_secrets(path: Path, loaded: object) -> None:
+    # A credential in a file others can read is a leak waiting to happen: refuse, say the fix.
+    if path.stat().st_mode & 0o077 and _holds_secret(loaded):
+        raise ConfigError(
+            f"config file {path} holds secrets (passwords or tokens) and others can read it: "
+            f"run `chmod 600 {path}`"
+        )
+
+
 def _read_section(config_file: Path | None, section: str) -> dict[str, Any]:
     if config_file is None:
         return {}
@@ -199,6 +231,7 @@ def _read_section(config_file: Path | None, section: str) -> dict[str, Any]:
         return {}
     if not isinstance(loaded, dict):
         raise ConfigError(f"config file {config_file} must hold a mapping of sections")
+    _refuse_readable_secrets(config_file, loaded)
     data = loaded.get(section) or {}
     if not isinstance(data, dict):
         raise ConfigError(f"{section}: must be a mapping of keys, got {type(data).__name__}")

@@ -38,6 +38,7 @@ class ApiDaemon:
         }
         config_path = workdir / "continuum.yaml"
         config_path.write_text(yaml.safe_dump(config))
+        config_path.chmod(0o600)  # it may hold tokens
         env = {k: v for k, v in os.environ.items() if not k.startswith("CONTINUUM_")}
         argv = [sys.executable, "-m", "continuum", "api", "--config", str(config_path)]
         self.process = ManagedProcess("api", argv, workdir / "api.log", env=env)

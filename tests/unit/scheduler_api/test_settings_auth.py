@@ -43,6 +43,7 @@ def test_file_section_and_environment_override(
 def test_bad_values_name_the_key(tmp_path: Path, yaml_text: str, key: str) -> None:
     config = tmp_path / "continuum.yaml"
     config.write_text(yaml_text)
+    config.chmod(0o600)  # some hold tokens, which a readable file may not
     with pytest.raises(ConfigError, match=rf"^{key}: "):
         load_settings(config)
 

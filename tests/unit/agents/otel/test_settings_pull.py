@@ -29,6 +29,7 @@ from agents.node import NodeSettings
 def write(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "continuum.yaml"
     path.write_text(text)
+    path.chmod(0o600)  # some hold a SASL password, which a readable file may not
     return path
 
 
