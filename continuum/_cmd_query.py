@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import time
 from typing import Any
 
@@ -36,6 +37,8 @@ _SHORT = {
     "speed": "speed",
     "energy": "energy",
 }
+#: Columns of piped output (no terminal to ask), wide enough for the ranking breakdown.
+_PIPED_WIDTH = 160
 
 
 def parse_size(text: str) -> int:
@@ -130,6 +133,11 @@ def _degraded_note(console: Console, body: dict[str, Any]) -> None:
         )
 
 
+def _console() -> Console:
+    # Piped output has no terminal width; rich would squeeze the breakdown into 80 columns.
+    return Console() if sys.stdout.isatty() else Console(width=_PIPED_WIDTH)
+
+
 @click.command()
 @_api_options
 def nodes(api_url: str, token: str | None, as_json: bool) -> None:
@@ -138,7 +146,7 @@ def nodes(api_url: str, token: str | None, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(body, indent=2))
         return
-    console = Console()
+    console = _console()
     table = Table(title=f"{len(body['nodes'])} nodes")
     for column in ("node", "tier", "site", "cores", "memory", "cpu use", "health", "freshness"):
         table.add_column(column, justify="right" if column in ("cores", "cpu use") else "left")
@@ -222,7 +230,7 @@ def rank(
     if as_json:
         click.echo(json.dumps(body, indent=2))
         return
-    console = Console()
+    console = _console()
     components = list(body["weights"])
     table = Table(
         title=f"{body['feasible_total']} feasible, {body['rejected_total']} filtered "
