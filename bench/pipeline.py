@@ -291,7 +291,7 @@ def _max_rate(
         time.sleep(0.02)
     stop.set()
     thread.join(60)
-    if last_t > first_t > 0:
+    if last_t > first_t > 0 and last_n > first_n:
         rate = (last_n - first_n) / (last_t - first_t)
     else:
         # A tiny run lands in one write: rate over the whole wait (group join included).
