@@ -238,10 +238,12 @@ class LocalStack:
         # `continuum agent node --config F`: the config flag goes after the subcommand.
         argv = _daemon_argv(*command, "--config", str(self.state.config_path))
         process = ManagedProcess(name, argv, self.state.logs / f"{name}.log")
+        # A daemon's table URL is its health URL: /healthz for the API, /metrics for the rest.
+        health_url = self._url(port, health_path)
         return Component(
             name=name,
-            url=self._url(port, health_path if name == "api" else "/metrics"),
-            health=self._url(port, health_path),
+            url=health_url,
+            health=health_url,
             port=port,
             start=process.start,
             stop=process.stop,
