@@ -8,8 +8,13 @@ sampled every :data:`LOAD_STEP_S` seconds and extended on demand, so a run of an
 the same trace for the same seed.
 
 Transfers follow a two-level network: a node's access link to its site, then the site's uplink
-to the wide area. Moving ``b`` bytes from node x to node y costs the path's latency plus ``b``
-over the path's narrowest bandwidth; links are not shared (no contention).
+to the wide area. Every link is full duplex (its upload and download directions are separate
+links of the same capacity). :meth:`Continuum.path` and :meth:`Continuum.transfer_s` give what a
+probe would measure on an idle network: the path's latency plus the bytes over its narrowest
+bandwidth. :meth:`Continuum.route` names the links a transfer crosses, so that
+:mod:`bench.sim._network` can share each link among the transfers in flight. The input store
+(object storage in the first cloud region) scales out: it caps each connection but is not a
+shared link; the region's uplink and the reader's access link are.
 
 Example::
 
@@ -17,6 +22,7 @@ Example::
     node = continuum.nodes[0]
     print(node.id, node.tier, continuum.background(0, 120.0))
     print(continuum.transfer_s(0, 5, 10**9))
+    print(continuum.route(ORIGIN, 5), continuum.link_capacity_bytes_s)
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ import numpy.typing as npt
 __all__ = [
     "LOAD_STEP_S",
     "ORIGIN",
+    "ORIGIN_STREAM_BYTES_S",
     "Continuum",
     "SimNode",
     "SiteLink",
@@ -42,9 +49,12 @@ LOAD_STEP_S = 5.0
 ORIGIN = -1
 _CHUNK_STEPS = 512
 _DAY_S = 86_400.0
+_GBIT = 125_000_000.0
+#: One connection to the input store gets at most this (object storage serves each stream).
+ORIGIN_STREAM_BYTES_S = 10.0 * _GBIT
+_ORIGIN_LATENCY_S = 0.0005
 # Background load never takes the very last share of a node: the OS and agents keep it usable.
 _MAX_BACKGROUND = 0.97
-_GBIT = 125_000_000.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +131,12 @@ class Continuum:
         self.site_links = dict(site_links)
         self.origin_site = origin_site
         self._params = load_params
+        self._site_index = {site: i for i, site in enumerate(self.site_links)}
+        # Link ids: node i uploads on 2i and downloads on 2i + 1; site k sends out of the
+        # wide-area uplink on 2n + 2k and receives on 2n + 2k + 1 (n nodes).
+        capacity = [n.access_bandwidth_bytes_s for n in nodes for _ in (0, 1)]
+        capacity += [link.bandwidth_bytes_s for link in self.site_links.values() for _ in (0, 1)]
+        self.link_capacity_bytes_s: tuple[float, ...] = tuple(capacity)
         self._rng = np.random.default_rng([seed, 0x10AD])
         count = len(nodes)
         self._load = np.zeros((count, 0))
@@ -199,13 +215,32 @@ class Continuum:
         latency, bandwidth = self.path(src, dst)
         return latency + size_bytes / bandwidth
 
+    def route(self, src: int, dst: int) -> tuple[int, ...]:
+        """Ids of the links a transfer from ``src`` to ``dst`` crosses (``link_capacity_bytes_s``).
+
+        The input store (``ORIGIN``) has no link of its own: a stream from it is capped at
+        :data:`ORIGIN_STREAM_BYTES_S` instead. Nothing is crossed on the same node.
+        """
+        if src == dst:
+            return ()
+        count = len(self.nodes)
+        src_site = self.origin_site if src == ORIGIN else self.nodes[src].site
+        dst_site = self.origin_site if dst == ORIGIN else self.nodes[dst].site
+        links: list[int] = [] if src == ORIGIN else [2 * src]
+        if src_site != dst_site:
+            links.append(2 * count + 2 * self._site_index[src_site])
+            links.append(2 * count + 2 * self._site_index[dst_site] + 1)
+        if dst != ORIGIN:
+            links.append(2 * dst + 1)
+        return tuple(links)
+
     def tier_of(self, node: int) -> str:
         """Tier of a node index (``ORIGIN`` is in the cloud)."""
         return "cloud" if node == ORIGIN else self.nodes[node].tier
 
     def _endpoint(self, node: int) -> tuple[str, float, float]:
         if node == ORIGIN:
-            return self.origin_site, 10.0 * _GBIT, 0.0005
+            return self.origin_site, ORIGIN_STREAM_BYTES_S, _ORIGIN_LATENCY_S
         n = self.nodes[node]
         return n.site, n.access_bandwidth_bytes_s, n.access_latency_s
 

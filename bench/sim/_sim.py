@@ -4,10 +4,13 @@ The scheduler sees the static inventory, the measured links, the data-location c
 own bookkeeping and the stale monitoring view (:mod:`bench.sim._monitor`); the execution uses the
 true background load. A node admits a task while the tasks it holds request no more than its
 cores and memory (like kubelet admission on requests); otherwise the task waits in the node's
-queue. An admitted task first pulls its inputs (from wherever copies live, the nearest copy,
-sources in parallel), then runs. Running tasks share the node with the background by processor
-sharing: with background ``b`` (share of cores) and the workflow's running cores ``w`` on a node
-of ``c`` cores, each task progresses at ``speed * min(1, c / (b * c + w))``. Time with
+queue. An admitted task first stages its inputs (:mod:`bench.sim._staging`: from the nearest
+arrived copy, one transfer per source, over links shared max-min fairly with every other
+transfer in flight), then runs. Schedulers estimate transfers on the idle network
+(``transfer_s``, what a probe measures), so contention is something they meet, not something
+they are told. Running tasks share the node with the background by processor sharing: with
+background ``b`` (share of cores) and the workflow's running cores ``w`` on a node of ``c``
+cores, each task progresses at ``speed * min(1, c / (b * c + w))``. Time with
 ``b * c + w > c`` counts as overloaded.
 
 Example::
@@ -27,6 +30,7 @@ from typing import Protocol, cast
 
 from bench.sim._continuum import LOAD_STEP_S, ORIGIN, Continuum
 from bench.sim._monitor import Monitor, NodeStats
+from bench.sim._staging import ARRIVED, NETWORK, FlowKey, Stager
 from bench.sim._wfformat import Workflow
 
 __all__ = [
@@ -225,6 +229,7 @@ class _Run:
         self.overloaded_s = 0.0
         self.retry_at_s = math.inf
         self.idle_retries = 0
+        self.stager = Stager(continuum, self.view, self.push)
 
     # ------------------------------------------------------------ plumbing
 
@@ -242,6 +247,7 @@ class _Run:
             if count == 0:
                 self._make_ready(tid, 0.0)
         self._offer(0.0)
+        self.stager.arm()
         while self.events:
             now = self.events[0][0]
             self.view.now_s = now
@@ -249,6 +255,7 @@ class _Run:
                 _, _, kind, payload = heapq.heappop(self.events)
                 self._dispatch(now, kind, payload)
             self._offer(now)
+            self.stager.arm()
         if self.done != len(self.wf.tasks):
             missing = [tid for tid, r in self.records.items() if math.isnan(r.end_s)][:5]
             raise SimulationError(f"{self.scheduler.name}: tasks never finished: {missing}")
@@ -268,9 +275,11 @@ class _Run:
                 self._advance(node, now)
                 self._finish_due(node, now)
                 self._reschedule(node, now)
-        elif kind == "staged":
-            where, tid = cast(tuple[int, str], payload)
-            self._start(where, tid, now)
+        elif kind == NETWORK:
+            self.stager.network_event(cast(int, payload), now)
+        elif kind == ARRIVED:
+            for where, tid in self.stager.arrived(cast(FlowKey, payload)):
+                self._start(where, tid, now)
         # "retry" needs nothing: the loop offers the ready tasks again after every batch.
 
     # ------------------------------------------------------------ scheduling
@@ -326,19 +335,17 @@ class _Run:
             heapq.heappop(node.queue)
             self.view.running[idx].add(tid)
             self.records[tid].admitted_s = now
-            self.push(now + self._pull(tid, idx), "staged", (idx, tid))
+            self._pull(tid, idx, now)
 
-    def _pull(self, tid: str, idx: int) -> float:
-        seconds = self.view.pull_s(tid, idx)
+    def _pull(self, tid: str, idx: int, now: float) -> None:
+        moved = self.stager.stage(tid, idx, now)
         record = self.records[tid]
-        for file_id, source, size in self.view.pulls(tid, idx):
-            record.bytes_in += size
-            if self.world.tier_of(source) != self.world.nodes[idx].tier:
-                record.cross_tier_bytes_in += size
-            self.view.add_copy(file_id, idx)
-        self.bytes_moved += record.bytes_in
-        self.cross_tier_bytes += record.cross_tier_bytes_in
-        return seconds
+        record.bytes_in = moved.bytes_in
+        record.cross_tier_bytes_in = moved.cross_tier_bytes_in
+        self.bytes_moved += moved.bytes_in
+        self.cross_tier_bytes += moved.cross_tier_bytes_in
+        if moved.ready:
+            self._start(idx, tid, now)
 
     # ------------------------------------------------------------ execution
 
