@@ -58,9 +58,12 @@ from agents._otel._settings import (
     ConfigError,
     IdentitySettings,
     KafkaSettings,
+    Secret,
+    check_listen,
     load_section,
     parse_listen,
     state_dir,
+    validate_section,
 )
 from agents._otel._spool import DeliveryQueue, Message
 
@@ -87,8 +90,10 @@ __all__ = [
     "OtlpKafkaExporter",
     "ProducerLike",
     "Reading",
+    "Secret",
     "TimedWorker",
     "build_resource",
+    "check_listen",
     "count_points",
     "default_producer_factory",
     "host_arch",
@@ -99,4 +104,5 @@ __all__ = [
     "self_readings",
     "split_request",
     "state_dir",
+    "validate_section",
 ]

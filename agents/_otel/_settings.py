@@ -7,20 +7,28 @@ variable ``CONTINUUM_<SECTION>__<KEY>`` (nested keys joined by ``__``)::
     agent = load_section(AgentSettings, "agent", None)   # defaults and environment only
 
 A bad value raises :class:`ConfigError` naming the dotted key and what is expected, for example
-``agent.interval_s: Input should be greater than or equal to 1 (seconds between collections)``.
+``agent.interval_s: Expected `float` >= 1.0 (seconds between collections)``.
+
+The models are msgspec structs rather than pydantic models: agents run on every node for months,
+and pydantic with pydantic-settings costs a daemon about 20 MB of resident memory at import,
+msgspec under 2 MB (docs/benchmarks.md, node agent). Constructing a struct directly (tests,
+benchmarks) takes the values as given; :func:`load_section` and :func:`validate_section` check
+types, bounds and the cross-field rules in each struct's ``__post_init__``.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
+import typing
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
+import msgspec
 import yaml
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from msgspec import Meta, Struct, field
 
 __all__ = [
     "DEFAULT_INTERVAL_S",
@@ -29,9 +37,12 @@ __all__ = [
     "ConfigError",
     "IdentitySettings",
     "KafkaSettings",
+    "Secret",
+    "check_listen",
     "load_section",
     "parse_listen",
     "state_dir",
+    "validate_section",
 ]
 
 DEFAULT_INTERVAL_S = 10.0
@@ -42,11 +53,36 @@ DEFAULT_COLLECTOR_TIMEOUT_S = 5.0
 MAX_MESSAGE_BYTES = 1_000_000
 DEFAULT_MESSAGE_BYTES = 900_000
 
-_S = TypeVar("_S", bound="_SectionSettings")
+_S = TypeVar("_S", bound=Struct)
 
 
 class ConfigError(ValueError):
     """A configuration value is invalid; the message names the dotted key and the fix."""
+
+
+class Secret:
+    """A credential that never shows in ``repr``, ``str``, logs or tracebacks."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def get_secret_value(self) -> str:
+        """The credential itself, for the one place that sends it."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    def __str__(self) -> str:
+        return "**********"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
 
 
 def state_dir() -> Path:
@@ -67,61 +103,64 @@ def parse_listen(listen: str) -> tuple[str, int]:
     return host.strip("[]"), int(port_text)
 
 
-class _SectionSettings(BaseSettings):
-    """A section of continuum.yaml; environment variables beat the file."""
+def check_listen(key: str, listen: str) -> None:
+    """Raise a ``ValueError`` naming ``key`` when ``listen`` is not ``host:port``.
 
-    model_config = SettingsConfigDict(extra="ignore", env_nested_delimiter="__")
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # The file's section arrives as init keywords; the environment overrides it.
-        return (env_settings, init_settings)
+    For ``__post_init__`` checks: :func:`load_section` reads the leading ``key:`` as the key.
+    """
+    try:
+        parse_listen(listen)
+    except ValueError as err:
+        raise ValueError(f"{key}: {err}") from None
 
 
-class IdentitySettings(_SectionSettings):
+class IdentitySettings(Struct, kw_only=True):
     """Who this node is (section ``identity``, DESIGN.md §3.1)."""
 
-    node_id: str = Field(
-        default_factory=socket.gethostname,
-        min_length=1,
-        description="stable node id; defaults to the host name",
-    )
-    tier: Literal["edge", "cloud", "hpc"] = Field("cloud", description="one of edge, cloud, hpc")
-    site: str = Field("local", min_length=1, description="the site this node belongs to")
-    labels: dict[str, str] = Field(
-        default_factory=dict, description="operator labels, a mapping of names to strings"
-    )
+    node_id: Annotated[
+        str, Meta(min_length=1, description="stable node id; defaults to the host name")
+    ] = field(default_factory=socket.gethostname)
+    tier: Annotated[
+        Literal["edge", "cloud", "hpc"], Meta(description="one of edge, cloud, hpc")
+    ] = "cloud"
+    site: Annotated[str, Meta(min_length=1, description="the site this node belongs to")] = "local"
+    labels: Annotated[
+        dict[str, str], Meta(description="operator labels, a mapping of names to strings")
+    ] = field(default_factory=dict)
 
 
-class KafkaSettings(_SectionSettings):
+class KafkaSettings(Struct, kw_only=True):
     """Where and how agents produce (section ``kafka``); TLS and SASL go to the client as is."""
 
-    bootstrap_servers: str = Field("127.0.0.1:9092", description="comma-separated host:port list")
-    topic: str = Field("otlp_metrics", min_length=1, description="topic agents produce to")
-    dlq_topic: str = Field("otlp_metrics.dlq", min_length=1, description="dead-letter topic")
-    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
-        "PLAINTEXT", description="PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL"
+    bootstrap_servers: Annotated[str, Meta(description="comma-separated host:port list")] = (
+        "127.0.0.1:9092"
     )
-    ssl_cafile: Path | None = Field(None, description="CA bundle that signs the brokers")
-    ssl_certfile: Path | None = Field(None, description="client certificate (PEM)")
-    ssl_keyfile: Path | None = Field(None, description="client key (PEM)")
-    ssl_check_hostname: bool = Field(True, description="verify broker host names")
-    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = Field(
-        None, description="PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512"
+    topic: Annotated[str, Meta(min_length=1, description="topic agents produce to")] = (
+        "otlp_metrics"
     )
-    sasl_username: str | None = Field(None, description="SASL user")
-    sasl_password: SecretStr | None = Field(None, description="SASL password")
-    compression_type: Literal["gzip"] | None = Field(
-        "gzip", description="gzip or null (other codecs need extra libraries)"
+    dlq_topic: Annotated[str, Meta(min_length=1, description="dead-letter topic")] = (
+        "otlp_metrics.dlq"
     )
-    request_timeout_ms: int = Field(5000, ge=100, description="milliseconds per broker request")
+    security_protocol: Annotated[
+        Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"],
+        Meta(description="PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL"),
+    ] = "PLAINTEXT"
+    ssl_cafile: Annotated[Path | None, Meta(description="CA bundle that signs the brokers")] = None
+    ssl_certfile: Annotated[Path | None, Meta(description="client certificate (PEM)")] = None
+    ssl_keyfile: Annotated[Path | None, Meta(description="client key (PEM)")] = None
+    ssl_check_hostname: Annotated[bool, Meta(description="verify broker host names")] = True
+    sasl_mechanism: Annotated[
+        Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None,
+        Meta(description="PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512"),
+    ] = None
+    sasl_username: Annotated[str | None, Meta(description="SASL user")] = None
+    sasl_password: Annotated[Secret | None, Meta(description="SASL password")] = None
+    compression_type: Annotated[
+        Literal["gzip"] | None, Meta(description="gzip or null (other codecs need extra libraries)")
+    ] = "gzip"
+    request_timeout_ms: Annotated[
+        int, Meta(ge=100, description="milliseconds per broker request")
+    ] = 5000
 
     def client_options(self) -> dict[str, Any]:
         """Keyword arguments for kafka-python clients (connection and security only)."""
@@ -144,43 +183,50 @@ class KafkaSettings(_SectionSettings):
         return options
 
 
-class AgentSettings(_SectionSettings):
+class AgentSettings(Struct, kw_only=True):
     """Keys every agent section shares (``agent``, ``containers``, ``probes``, ``forward``).
 
-    Subclass it to add an agent's own keys; load it with :func:`load_section`.
+    Subclass it to add an agent's own keys (and call ``super().__post_init__()`` from a
+    subclass's own checks); load it with :func:`load_section`.
     """
 
-    listen: str = Field("127.0.0.1:9464", description="host:port where /metrics is served")
-    interval_s: float = Field(DEFAULT_INTERVAL_S, ge=1.0, description="seconds between collections")
-    collector_timeout_s: float = Field(
-        DEFAULT_COLLECTOR_TIMEOUT_S, gt=0, description="seconds each collector may take per cycle"
+    listen: Annotated[str, Meta(description="host:port where /metrics is served")] = (
+        "127.0.0.1:9464"
     )
-    spool_dir: Path | None = Field(
-        None, description="directory of the export spool; default <state dir>/spool/<section>"
+    interval_s: Annotated[float, Meta(ge=1.0, description="seconds between collections")] = (
+        DEFAULT_INTERVAL_S
     )
-    spool_max_bytes: int = Field(
-        DEFAULT_SPOOL_MAX_BYTES, ge=0, description="bytes the spool may hold before dropping oldest"
-    )
-    queue_max_messages: int = Field(
-        DEFAULT_QUEUE_MAX_MESSAGES, ge=1, description="messages held in memory before spilling"
-    )
-    max_message_bytes: int = Field(
-        DEFAULT_MESSAGE_BYTES,
-        ge=10_000,
-        le=MAX_MESSAGE_BYTES,
-        description="largest Kafka message; larger exports are split (at most 1000000)",
-    )
-    push: bool = Field(True, description="export OTLP to Kafka (false: pull mode only)")
-    tls_certfile: Path | None = Field(None, description="certificate to serve /metrics over TLS")
-    tls_keyfile: Path | None = Field(None, description="key of tls_certfile")
-    basic_auth_username: str | None = Field(None, description="user required on /metrics")
-    basic_auth_password: SecretStr | None = Field(None, description="password of that user")
+    collector_timeout_s: Annotated[
+        float, Meta(gt=0, description="seconds each collector may take per cycle")
+    ] = DEFAULT_COLLECTOR_TIMEOUT_S
+    spool_dir: Annotated[
+        Path | None,
+        Meta(description="directory of the export spool; default <state dir>/spool/<section>"),
+    ] = None
+    spool_max_bytes: Annotated[
+        int, Meta(ge=0, description="bytes the spool may hold before dropping oldest")
+    ] = DEFAULT_SPOOL_MAX_BYTES
+    queue_max_messages: Annotated[
+        int, Meta(ge=1, description="messages held in memory before spilling")
+    ] = DEFAULT_QUEUE_MAX_MESSAGES
+    max_message_bytes: Annotated[
+        int,
+        Meta(
+            ge=10_000,
+            le=MAX_MESSAGE_BYTES,
+            description="largest Kafka message; larger exports are split (at most 1000000)",
+        ),
+    ] = DEFAULT_MESSAGE_BYTES
+    push: Annotated[bool, Meta(description="export OTLP to Kafka (false: pull mode only)")] = True
+    tls_certfile: Annotated[
+        Path | None, Meta(description="certificate to serve /metrics over TLS")
+    ] = None
+    tls_keyfile: Annotated[Path | None, Meta(description="key of tls_certfile")] = None
+    basic_auth_username: Annotated[str | None, Meta(description="user required on /metrics")] = None
+    basic_auth_password: Annotated[Secret | None, Meta(description="password of that user")] = None
 
-    @field_validator("listen")
-    @classmethod
-    def _check_listen(cls, value: str) -> str:
-        parse_listen(value)
-        return value
+    def __post_init__(self) -> None:
+        check_listen("listen", self.listen)
 
     def spool_path(self, section: str) -> Path:
         """The spool directory, defaulting to ``<state dir>/spool/<section>``."""
@@ -238,25 +284,128 @@ def _read_section(config_file: Path | None, section: str) -> dict[str, Any]:
     return data
 
 
-def _describe(model: type[BaseModel], loc: tuple[int | str, ...]) -> str:
-    """The description of the field at ``loc``, walking nested models."""
-    current: Any = model
+def _environment(section: str) -> dict[str, Any]:
+    """``CONTINUUM_<SECTION>__A__B=v`` as ``{"a": {"b": "v"}}`` (names case-insensitive).
+
+    A value that reads as a JSON object or list (``CONTINUUM_IDENTITY__LABELS='{"rack": "r1"}'``)
+    is decoded, so mappings and lists can come from the environment too.
+    """
+    prefix = f"CONTINUUM_{section.upper()}__"
+    found: dict[str, Any] = {}
+    for name, raw in os.environ.items():
+        if not name.upper().startswith(prefix) or len(name) == len(prefix):
+            continue
+        value: Any = raw
+        if raw.lstrip()[:1] in ("{", "["):
+            try:
+                value = json.loads(raw)
+            except json.JSONDecodeError:
+                value = raw
+        *parents, leaf = name[len(prefix) :].lower().split("__")
+        node = found
+        for part in parents:
+            child = node.get(part)
+            if not isinstance(child, dict):
+                child = node[part] = {}
+            node = child
+        node[leaf] = value
+    return found
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """``override`` on top of ``base``, mappings merged key by key."""
+    merged = dict(base)
+    for key, value in override.items():
+        current = merged.get(key)
+        if isinstance(current, dict) and isinstance(value, dict):
+            merged[key] = _merge(current, value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _decode_extra(kind: type, value: Any) -> Any:
+    # The types msgspec does not know natively, built from their YAML or environment strings.
+    if isinstance(value, kind):
+        return value
+    if isinstance(value, str) and kind is Path:
+        return Path(value)
+    if isinstance(value, str) and kind is Secret:
+        return Secret(value)
+    raise NotImplementedError
+
+
+def _field_type(model: Any, name: str) -> Any:
+    """The annotation of field ``name`` of struct ``model`` (None if there is none)."""
+    if not (isinstance(model, type) and issubclass(model, Struct)):
+        return None
+    for info in msgspec.structs.fields(model):
+        if info.name == name:
+            return info.type
+    return None
+
+
+def _unwrap(annotation: Any) -> tuple[Any, str]:
+    """The bare type under ``Annotated`` and its description ("" if none)."""
+    if typing.get_origin(annotation) is Annotated:
+        bare, *metadata = typing.get_args(annotation)
+        for meta in metadata:
+            if isinstance(meta, Meta) and meta.description:
+                return bare, meta.description
+        return bare, ""
+    return annotation, ""
+
+
+def _struct_inside(annotation: Any) -> Any:
+    """The struct a field holds directly, in a list, or as an optional (else the type as is)."""
+    for arg in typing.get_args(annotation):
+        if isinstance(arg, type) and issubclass(arg, Struct):
+            return arg
+    return annotation
+
+
+_LOCATED = re.compile(r"^(?P<message>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DOTALL)
+_NAMED = re.compile(r"^(?P<key>[a-z_][a-z0-9_]*): (?P<message>.+)$", re.DOTALL)
+
+
+def _explain(model: type[Struct], section: str, error: msgspec.ValidationError) -> str:
+    """``section.dotted.key: what is wrong (what the key is)`` from a msgspec error."""
+    located = _LOCATED.match(str(error))
+    message = located["message"] if located else str(error)
+    path = located["path"] if located and located["path"] else ""
+    parts = [p for p in re.split(r"[.\[\]]+", path) if p]
+    named = _NAMED.match(message)
+    if named:  # a __post_init__ check names its key first
+        parts.append(named["key"])
+        message = named["message"]
     description = ""
-    for part in loc:
-        fields = getattr(current, "model_fields", None)
-        if not isinstance(part, str) or fields is None or part not in fields:
-            break
-        info = fields[part]
-        description = info.description or ""
-        current = info.annotation
-    return description
+    current: Any = model
+    for part in parts:
+        if part.isdigit():
+            continue
+        current, description = _unwrap(_field_type(current, part))
+        current = _struct_inside(current)
+    hint = f" ({description})" if description else ""
+    return f"{'.'.join([section, *parts])}: {message}{hint}"
+
+
+def validate_section(model: type[_S], section: str, data: dict[str, Any]) -> _S:
+    """Check ``data`` (one section, as read from YAML) against ``model``.
+
+    Raises:
+        ConfigError: a value is invalid; the message names the dotted key.
+    """
+    try:
+        return msgspec.convert(data, type=model, strict=False, dec_hook=_decode_extra)
+    except msgspec.ValidationError as err:
+        raise ConfigError(_explain(model, section, err)) from None
 
 
 def load_section(model: type[_S], section: str, config_file: Path | None) -> _S:
     """Load one section of continuum.yaml with environment overrides.
 
     Args:
-        model: the settings class (a subclass of one of this module's models).
+        model: the settings struct (one of this module's, or an agent's subclass).
         section: the YAML section and environment prefix (``agent`` reads
             ``CONTINUUM_AGENT__*``).
         config_file: the YAML file, or None for defaults and environment only.
@@ -267,15 +416,5 @@ def load_section(model: type[_S], section: str, config_file: Path | None) -> _S:
     Raises:
         ConfigError: the file is unreadable or a value is invalid; the message names the key.
     """
-    data = _read_section(config_file, section)
-    try:
-        return model(
-            _env_prefix=f"CONTINUUM_{section.upper()}__",
-            **data,
-        )
-    except ValidationError as err:
-        first = err.errors()[0]
-        key = ".".join([section, *(str(p) for p in first["loc"])])
-        hint = _describe(model, first["loc"])
-        suffix = f" ({hint})" if hint else ""
-        raise ConfigError(f"{key}: {first['msg']}{suffix}") from err
+    data = _merge(_read_section(config_file, section), _environment(section))
+    return validate_section(model, section, data)

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import ssl
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field
+from msgspec import Meta, field
 
 from agents._otel._settings import AgentSettings
 from agents.containers._discovery import DEFAULT_MAX_DEPTH
@@ -23,39 +24,44 @@ DEFAULT_PROC_ROOT = Path("/proc")
 _SOURCES = MetadataSources()
 
 
-class ContainersSettings(AgentSettings):
+class ContainersSettings(AgentSettings, kw_only=True):
     """The container agent: the shared agent keys plus where to find cgroups and runtimes."""
 
-    listen: str = Field(DEFAULT_LISTEN, description="host:port where /metrics is served")
-    cgroup_root: Path = Field(
-        DEFAULT_CGROUP_ROOT, description="where cgroups are mounted (v2, v1 controllers or both)"
+    listen: Annotated[str, Meta(description="host:port where /metrics is served")] = DEFAULT_LISTEN
+    cgroup_root: Annotated[
+        Path, Meta(description="where cgroups are mounted (v2, v1 controllers or both)")
+    ] = DEFAULT_CGROUP_ROOT
+    proc_root: Annotated[Path, Meta(description="procfs mount of the host")] = DEFAULT_PROC_ROOT
+    docker_root: Annotated[Path, Meta(description="docker's data root")] = _SOURCES.docker_root
+    containerd_state: Annotated[Path, Meta(description="containerd's state directory")] = (
+        _SOURCES.containerd_state
     )
-    proc_root: Path = Field(DEFAULT_PROC_ROOT, description="procfs mount of the host")
-    docker_root: Path = Field(_SOURCES.docker_root, description="docker's data root")
-    containerd_state: Path = Field(
-        _SOURCES.containerd_state, description="containerd's state directory"
-    )
-    storage_root: Path = Field(
-        _SOURCES.storage_root, description="containers/storage root of CRI-O and podman"
-    )
-    network_exclude: list[str] = Field(
-        default_factory=lambda: ["lo"], description="interface names left out of network counters"
-    )
-    max_depth: int = Field(
-        DEFAULT_MAX_DEPTH, ge=1, le=64, description="how deep to walk each cgroup hierarchy"
-    )
+    storage_root: Annotated[
+        Path, Meta(description="containers/storage root of CRI-O and podman")
+    ] = _SOURCES.storage_root
+    network_exclude: Annotated[
+        list[str], Meta(description="interface names left out of network counters")
+    ] = field(default_factory=lambda: ["lo"])
+    max_depth: Annotated[
+        int, Meta(ge=1, le=64, description="how deep to walk each cgroup hierarchy")
+    ] = DEFAULT_MAX_DEPTH
 
-    kubelet_url: str | None = Field(
-        None,
-        description="kubelet pod list naming pods, e.g. https://127.0.0.1:10250/pods (off if null)",
-    )
-    kubelet_token_file: Path | None = Field(
-        None, description="bearer token file for the kubelet (a service account token)"
-    )
-    kubelet_ca_file: Path | None = Field(None, description="CA bundle of the kubelet's certificate")
-    kubelet_insecure: bool = Field(
-        False, description="skip TLS verification of the kubelet (self-signed serving certs)"
-    )
+    kubelet_url: Annotated[
+        str | None,
+        Meta(
+            description="kubelet pod list naming pods, e.g. https://127.0.0.1:10250/pods "
+            "(off if null)"
+        ),
+    ] = None
+    kubelet_token_file: Annotated[
+        Path | None, Meta(description="bearer token file for the kubelet (a service account token)")
+    ] = None
+    kubelet_ca_file: Annotated[
+        Path | None, Meta(description="CA bundle of the kubelet's certificate")
+    ] = None
+    kubelet_insecure: Annotated[
+        bool, Meta(description="skip TLS verification of the kubelet (self-signed serving certs)")
+    ] = False
 
     def metadata_sources(self) -> MetadataSources:
         """Where the runtimes keep their state, as configured."""

@@ -14,7 +14,9 @@ The target URL is not configuration but the command's argument
 
 from __future__ import annotations
 
-from pydantic import Field, model_validator
+from typing import Annotated
+
+from msgspec import Meta
 
 from agents._otel._settings import AgentSettings
 
@@ -30,37 +32,31 @@ DEFAULT_MAX_SCRAPE_BYTES = 32 << 20
 DEFAULT_MAX_RECORD_AGE_S = 600.0
 
 
-class ForwardSettings(AgentSettings):
+class ForwardSettings(AgentSettings, kw_only=True):
     """The ``forward`` section: the shared agent keys plus the forwarder's own."""
 
-    listen: str = Field(DEFAULT_LISTEN, description="host:port where /metrics is served")
-    interval_s: float = Field(
-        DEFAULT_INTERVAL_S, ge=1.0, description="seconds between scrapes of the target"
-    )
-    scrape_timeout_s: float = Field(
-        DEFAULT_SCRAPE_TIMEOUT_S,
-        gt=0.0,
-        description="seconds one scrape may take, below interval_s",
-    )
-    max_scrape_bytes: int = Field(
-        DEFAULT_MAX_SCRAPE_BYTES, ge=1024, description="largest exposition accepted, in bytes"
-    )
-    queue_max_records: int = Field(
-        DEFAULT_QUEUE_MAX_RECORDS,
-        ge=1,
-        description="records held for Kafka; oldest dropped past it",
-    )
-    max_record_age_s: float = Field(
-        DEFAULT_MAX_RECORD_AGE_S,
-        gt=0.0,
-        description="seconds a record may wait for Kafka before it is counted lost",
-    )
-    tls_insecure_skip_verify: bool = Field(
-        False, description="scrape https targets without verifying their certificate"
-    )
+    listen: Annotated[str, Meta(description="host:port where /metrics is served")] = DEFAULT_LISTEN
+    interval_s: Annotated[
+        float, Meta(ge=1.0, description="seconds between scrapes of the target")
+    ] = DEFAULT_INTERVAL_S
+    scrape_timeout_s: Annotated[
+        float, Meta(gt=0.0, description="seconds one scrape may take, below interval_s")
+    ] = DEFAULT_SCRAPE_TIMEOUT_S
+    max_scrape_bytes: Annotated[
+        int, Meta(ge=1024, description="largest exposition accepted, in bytes")
+    ] = DEFAULT_MAX_SCRAPE_BYTES
+    queue_max_records: Annotated[
+        int, Meta(ge=1, description="records held for Kafka; oldest dropped past it")
+    ] = DEFAULT_QUEUE_MAX_RECORDS
+    max_record_age_s: Annotated[
+        float,
+        Meta(gt=0.0, description="seconds a record may wait for Kafka before it is counted lost"),
+    ] = DEFAULT_MAX_RECORD_AGE_S
+    tls_insecure_skip_verify: Annotated[
+        bool, Meta(description="scrape https targets without verifying their certificate")
+    ] = False
 
-    @model_validator(mode="after")
-    def _timeout_below_interval(self) -> ForwardSettings:
+    def __post_init__(self) -> None:
+        super().__post_init__()
         if self.scrape_timeout_s > self.interval_s:
-            raise ValueError("scrape_timeout_s must not exceed interval_s")
-        return self
+            raise ValueError("scrape_timeout_s: must not exceed interval_s")

@@ -8,6 +8,8 @@ from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import msgspec
+
 from agents._otel import (
     Agent,
     ConfigError,
@@ -83,7 +85,7 @@ def with_target_spool(settings: ForwardSettings, target_url: str) -> ForwardSett
     if settings.spool_dir is not None:
         return settings
     slug = re.sub(r"[^A-Za-z0-9.-]+", "_", urlsplit(target_url).netloc) or "target"
-    return settings.model_copy(update={"spool_dir": state_dir() / "spool" / f"forward-{slug}"})
+    return msgspec.structs.replace(settings, spool_dir=state_dir() / "spool" / f"forward-{slug}")
 
 
 def run(config_file: Path | None, target_url: str) -> None:

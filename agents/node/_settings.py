@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import BaseModel, Field, field_validator
+from msgspec import Meta, Struct, field
 
 from agents._otel import AgentSettings
 from agents.node._disk import DEFAULT_DISK_SKIP
@@ -25,9 +26,15 @@ from agents.node._network import DEFAULT_INTERFACE_SKIP
 __all__ = ["DEFAULT_LISTEN", "NodeCollectorSwitches", "NodeSettings"]
 
 DEFAULT_LISTEN = "127.0.0.1:9464"
+_PATTERN_KEYS = (
+    "disk_skip_devices",
+    "network_skip_interfaces",
+    "filesystem_ignored_types",
+    "filesystem_ignored_mountpoints",
+)
 
 
-class NodeCollectorSwitches(BaseModel):
+class NodeCollectorSwitches(Struct, kw_only=True):
     """Which collectors run (all by default)."""
 
     cpu: bool = True
@@ -40,43 +47,39 @@ class NodeCollectorSwitches(BaseModel):
     gpu: bool = True
 
 
-class NodeSettings(AgentSettings):
+class NodeSettings(AgentSettings, kw_only=True):
     """The node agent's section (``agent``)."""
 
-    listen: str = Field(DEFAULT_LISTEN, description="host:port where /metrics is served")
-    collectors: NodeCollectorSwitches = Field(
-        default_factory=NodeCollectorSwitches, description="collector name to true or false"
-    )
-    proc_root: Path = Field(Path("/proc"), description="where procfs is mounted")
-    sys_root: Path = Field(Path("/sys"), description="where sysfs is mounted")
-    mount_timeout_s: float = Field(
-        1.0, gt=0, description="seconds each filesystem may take to answer statvfs"
-    )
-    cpu_frequency: bool = Field(True, description="report per-CPU frequency where cpufreq exists")
-    disk_skip_devices: str = Field(
-        DEFAULT_DISK_SKIP, description="regular expression of block devices to skip"
-    )
-    disk_include_partitions: bool = Field(False, description="report partitions too")
-    network_skip_interfaces: str = Field(
-        DEFAULT_INTERFACE_SKIP, description="regular expression of interfaces to skip"
-    )
-    filesystem_ignored_types: str = Field(
-        DEFAULT_IGNORED_FS_TYPES, description="regular expression of filesystem types to skip"
-    )
-    filesystem_ignored_mountpoints: str = Field(
-        DEFAULT_IGNORED_MOUNTPOINTS, description="regular expression of mount points to skip"
-    )
+    listen: Annotated[str, Meta(description="host:port where /metrics is served")] = DEFAULT_LISTEN
+    collectors: Annotated[
+        NodeCollectorSwitches, Meta(description="collector name to true or false")
+    ] = field(default_factory=NodeCollectorSwitches)
+    proc_root: Annotated[Path, Meta(description="where procfs is mounted")] = Path("/proc")
+    sys_root: Annotated[Path, Meta(description="where sysfs is mounted")] = Path("/sys")
+    mount_timeout_s: Annotated[
+        float, Meta(gt=0, description="seconds each filesystem may take to answer statvfs")
+    ] = 1.0
+    cpu_frequency: Annotated[
+        bool, Meta(description="report per-CPU frequency where cpufreq exists")
+    ] = True
+    disk_skip_devices: Annotated[
+        str, Meta(description="regular expression of block devices to skip")
+    ] = DEFAULT_DISK_SKIP
+    disk_include_partitions: Annotated[bool, Meta(description="report partitions too")] = False
+    network_skip_interfaces: Annotated[
+        str, Meta(description="regular expression of interfaces to skip")
+    ] = DEFAULT_INTERFACE_SKIP
+    filesystem_ignored_types: Annotated[
+        str, Meta(description="regular expression of filesystem types to skip")
+    ] = DEFAULT_IGNORED_FS_TYPES
+    filesystem_ignored_mountpoints: Annotated[
+        str, Meta(description="regular expression of mount points to skip")
+    ] = DEFAULT_IGNORED_MOUNTPOINTS
 
-    @field_validator(
-        "disk_skip_devices",
-        "network_skip_interfaces",
-        "filesystem_ignored_types",
-        "filesystem_ignored_mountpoints",
-    )
-    @classmethod
-    def _check_regex(cls, value: str) -> str:
-        try:
-            re.compile(value)
-        except re.error as err:
-            raise ValueError(f"not a valid regular expression: {err}") from err
-        return value
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        for key in _PATTERN_KEYS:
+            try:
+                re.compile(getattr(self, key))
+            except re.error as err:
+                raise ValueError(f"{key}: not a valid regular expression: {err}") from None

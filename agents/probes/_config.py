@@ -19,10 +19,11 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from msgspec import Meta, Struct, field
 
-from agents._otel._settings import AgentSettings, parse_listen
+from agents._otel._settings import AgentSettings, check_listen
 
 __all__ = [
     "DEFAULT_LISTEN",
@@ -53,7 +54,7 @@ class ProbeKind(StrEnum):
     THROUGHPUT = "throughput"
 
 
-class ProbeTarget(BaseModel):
+class ProbeTarget(Struct, kw_only=True):
     """One thing to probe.
 
     Attributes:
@@ -73,53 +74,50 @@ class ProbeTarget(BaseModel):
         size_bytes: throughput only, overrides ``throughput.size_bytes``.
     """
 
-    name: str = Field(min_length=1)
+    name: Annotated[str, Meta(min_length=1)]
     kind: ProbeKind
-    address: str = Field(min_length=1)
+    address: Annotated[str, Meta(min_length=1)]
     peer: str = ""
     site: str = ""
-    interval_s: float | None = Field(None, ge=1.0)
-    timeout_s: float | None = Field(None, gt=0.0)
+    interval_s: Annotated[float, Meta(ge=1.0)] | None = None
+    timeout_s: Annotated[float, Meta(gt=0.0)] | None = None
     tls: bool = False
     method: str = "GET"
-    valid_status_codes: list[int] = Field(default_factory=list)
+    valid_status_codes: list[int] = field(default_factory=list)
     ca_file: Path | None = None
     insecure_skip_verify: bool = False
-    size_bytes: int | None = Field(None, ge=1024, le=MAX_THROUGHPUT_SIZE_BYTES)
+    size_bytes: Annotated[int, Meta(ge=1024, le=MAX_THROUGHPUT_SIZE_BYTES)] | None = None
 
-    @model_validator(mode="after")
-    def _address_fits_kind(self) -> ProbeTarget:
+    def __post_init__(self) -> None:
         if self.ca_file is not None and not self.ca_file.is_file():
-            raise ValueError(f"ca_file {self.ca_file} is not a readable file")
+            raise ValueError(f"ca_file: {self.ca_file} is not a readable file")
         if self.kind is ProbeKind.HTTP and not self.address.startswith(("http://", "https://")):
-            raise ValueError("address of an http target must be an http:// or https:// URL")
+            raise ValueError("address: an http target needs an http:// or https:// URL")
         if self.kind in (ProbeKind.TCP, ProbeKind.THROUGHPUT):
             tail = self.address.rsplit(":", 1)
             if len(tail) != 2 or not tail[1].strip("/").isdigit():
-                raise ValueError(f"address of a {self.kind} target must be host:port")
-        return self
+                raise ValueError(f"address: a {self.kind} target needs host:port")
 
 
-class ThroughputSettings(BaseModel):
+class ThroughputSettings(Struct, kw_only=True):
     """Throughput tests: the local responder and how often and how much the client measures."""
 
     listen: str | None = DEFAULT_THROUGHPUT_LISTEN
-    interval_s: float = Field(DEFAULT_THROUGHPUT_INTERVAL_S, ge=5.0)
-    size_bytes: int = Field(DEFAULT_THROUGHPUT_SIZE_BYTES, ge=1024, le=MAX_THROUGHPUT_SIZE_BYTES)
-    timeout_s: float = Field(30.0, gt=0.0)
-    max_size_bytes: int = Field(16 << 20, ge=1024, le=MAX_THROUGHPUT_SIZE_BYTES)
-    max_sessions: int = Field(2, ge=1, le=16)
-    min_gap_s: float = Field(1.0, ge=0.0)
+    interval_s: Annotated[float, Meta(ge=5.0)] = DEFAULT_THROUGHPUT_INTERVAL_S
+    size_bytes: Annotated[int, Meta(ge=1024, le=MAX_THROUGHPUT_SIZE_BYTES)] = (
+        DEFAULT_THROUGHPUT_SIZE_BYTES
+    )
+    timeout_s: Annotated[float, Meta(gt=0.0)] = 30.0
+    max_size_bytes: Annotated[int, Meta(ge=1024, le=MAX_THROUGHPUT_SIZE_BYTES)] = 16 << 20
+    max_sessions: Annotated[int, Meta(ge=1, le=16)] = 2
+    min_gap_s: Annotated[float, Meta(ge=0.0)] = 1.0
 
-    @field_validator("listen")
-    @classmethod
-    def _check_listen(cls, value: str | None) -> str | None:
-        if value:
-            parse_listen(value)
-        return value
+    def __post_init__(self) -> None:
+        if self.listen:
+            check_listen("listen", self.listen)
 
 
-class ProbesSettings(AgentSettings):
+class ProbesSettings(AgentSettings, kw_only=True):
     """The ``probes`` section: the shared agent keys plus the probes' own.
 
     Attributes:
@@ -131,31 +129,30 @@ class ProbesSettings(AgentSettings):
         throughput: the responder and throughput test bounds.
     """
 
-    listen: str = Field(DEFAULT_LISTEN, description="host:port where /metrics is served")
-    interval_s: float = Field(
-        DEFAULT_INTERVAL_S, ge=1.0, description="seconds between two runs of a target"
-    )
-    timeout_s: float = Field(
-        DEFAULT_TIMEOUT_S, gt=0.0, description="seconds one probe may take, below interval_s"
-    )
-    max_concurrency: int = Field(
-        DEFAULT_MAX_CONCURRENCY, ge=1, le=256, description="probes in flight at once (1..256)"
-    )
-    targets: list[ProbeTarget] = Field(
-        default_factory=list, description="list of {name, kind, address, peer, site, ...}"
-    )
-    throughput: ThroughputSettings = Field(
-        default_factory=ThroughputSettings, description="throughput responder and test bounds"
-    )
+    listen: Annotated[str, Meta(description="host:port where /metrics is served")] = DEFAULT_LISTEN
+    interval_s: Annotated[
+        float, Meta(ge=1.0, description="seconds between two runs of a target")
+    ] = DEFAULT_INTERVAL_S
+    timeout_s: Annotated[
+        float, Meta(gt=0.0, description="seconds one probe may take, below interval_s")
+    ] = DEFAULT_TIMEOUT_S
+    max_concurrency: Annotated[
+        int, Meta(ge=1, le=256, description="probes in flight at once (1..256)")
+    ] = DEFAULT_MAX_CONCURRENCY
+    targets: Annotated[
+        list[ProbeTarget], Meta(description="list of {name, kind, address, peer, site, ...}")
+    ] = field(default_factory=list)
+    throughput: Annotated[
+        ThroughputSettings, Meta(description="throughput responder and test bounds")
+    ] = field(default_factory=ThroughputSettings)
 
-    @model_validator(mode="after")
-    def _check(self) -> ProbesSettings:
+    def __post_init__(self) -> None:
+        super().__post_init__()
         if self.timeout_s >= self.interval_s:
             raise ValueError(
-                "timeout_s must be below interval_s (a probe must end before the next)"
+                "timeout_s: must be below interval_s (a probe must end before the next)"
             )
         names = [target.name for target in self.targets]
         duplicates = sorted({name for name in names if names.count(name) > 1})
         if duplicates:
-            raise ValueError(f"target names must be unique; repeated: {', '.join(duplicates)}")
-        return self
+            raise ValueError(f"targets: names must be unique; repeated: {', '.join(duplicates)}")

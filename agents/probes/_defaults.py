@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+from agents._otel._settings import validate_section
 from agents.probes._config import ProbeKind, ProbeTarget
 
 __all__ = ["local_stack_targets"]
@@ -51,6 +52,6 @@ def local_stack_targets(services: Mapping[str, str]) -> list[dict[str, Any]]:
             raise ValueError(
                 f"service {name}: cannot probe {url!r} (use tcp://, http:// or https://)"
             )
-        ProbeTarget.model_validate(target)
+        validate_section(ProbeTarget, f"probes.targets.{name}", target)
         targets.append(target)
     return targets

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
+from agents._otel import validate_section
 from agents.probes._config import ProbesSettings
 from agents.probes._engine import ProbeRunner
 from agents.probes._results import ResultStore
+
+
+def _probes(**values: Any) -> ProbesSettings:
+    return validate_section(ProbesSettings, "probes", values)
 
 
 def _wait(predicate: Callable[[], bool], timeout_s: float = 10.0) -> None:
@@ -18,7 +24,7 @@ def _wait(predicate: Callable[[], bool], timeout_s: float = 10.0) -> None:
 
 
 def test_runner_probes_every_kind_and_serves_throughput(tcp_listener, http_server) -> None:
-    settings = ProbesSettings(
+    settings = _probes(
         interval_s=1,
         timeout_s=0.5,
         targets=[
@@ -35,7 +41,7 @@ def test_runner_probes_every_kind_and_serves_throughput(tcp_listener, http_serve
         assert runner.responder_address is not None
         host, port = runner.responder_address
         # A second runner plays the peer that measures this one's responder.
-        peer_settings = ProbesSettings(
+        peer_settings = _probes(
             interval_s=1,
             timeout_s=0.5,
             targets=[
@@ -81,7 +87,7 @@ def test_runner_probes_every_kind_and_serves_throughput(tcp_listener, http_serve
 
 def test_runner_bounds_concurrency(http_server) -> None:
     http_server.server.delay_s = 0.3
-    settings = ProbesSettings(
+    settings = _probes(
         interval_s=2,
         timeout_s=1.5,
         max_concurrency=2,
@@ -102,7 +108,7 @@ def test_runner_bounds_concurrency(http_server) -> None:
 
 
 def test_runner_counts_failures_and_keeps_going(closed_port: str) -> None:
-    settings = ProbesSettings(
+    settings = _probes(
         interval_s=1,
         timeout_s=0.5,
         targets=[{"name": "down", "kind": "tcp", "address": closed_port}],
@@ -119,7 +125,7 @@ def test_runner_counts_failures_and_keeps_going(closed_port: str) -> None:
 
 
 def test_runner_survives_responder_port_in_use(tcp_listener: str) -> None:
-    settings = ProbesSettings(interval_s=1, timeout_s=0.5, throughput={"listen": tcp_listener})
+    settings = _probes(interval_s=1, timeout_s=0.5, throughput={"listen": tcp_listener})
     runner = ProbeRunner(settings, ResultStore(), icmp_allowed=False)
     runner.start()
     runner.stop()
@@ -130,7 +136,7 @@ def test_runner_survives_responder_port_in_use(tcp_listener: str) -> None:
 def test_target_whose_ca_bundle_does_not_load_is_skipped(tmp_path, tcp_listener: str) -> None:
     bundle = tmp_path / "not-a-bundle.pem"
     bundle.write_text("garbage\n")
-    settings = ProbesSettings(
+    settings = _probes(
         interval_s=1,
         timeout_s=0.5,
         targets=[

@@ -6,6 +6,7 @@ import base64
 import shutil
 import ssl
 import subprocess
+import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -62,7 +63,7 @@ def test_file_then_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     [
         (
             "agent: {interval_s: 0.5}",
-            r"agent\.interval_s: .*greater than or equal to 1 \(seconds between",
+            r"agent\.interval_s: Expected `float` >= 1\.0 \(seconds between",
         ),
         ("agent: {listen: nowhere}", r"agent\.listen: .*host:port"),
         ("agent: {disk_skip_devices: '('}", r"agent\.disk_skip_devices: .*regular expression"),
@@ -72,6 +73,37 @@ def test_file_then_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
 def test_errors_name_the_key(tmp_path: Path, yaml_text: str, expected: str) -> None:
     with pytest.raises(ConfigError, match=expected):
         load_section(NodeSettings, "agent", write(tmp_path, yaml_text))
+
+
+def test_environment_holds_mappings_and_secrets_stay_hidden(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CONTINUUM_IDENTITY__LABELS", '{"rack": "r7", "room": "b"}')
+    monkeypatch.setenv("continuum_kafka__sasl_password", "hunter2")
+    identity = load_section(IdentitySettings, "identity", None)
+    assert identity.labels == {"rack": "r7", "room": "b"}
+    kafka = load_section(KafkaSettings, "kafka", None)
+    assert kafka.sasl_password is not None
+    assert kafka.sasl_password.get_secret_value() == "hunter2"
+    assert "hunter2" not in repr(kafka)
+    assert "hunter2" not in str(kafka.sasl_password)
+
+
+def test_cross_field_errors_name_their_key(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"^agent\.listen: expected host:port, got 'x'"):
+        load_section(AgentSettings, "agent", write(tmp_path, "agent: {listen: x}"))
+
+
+def test_agent_daemons_do_not_load_pydantic() -> None:
+    # pydantic and pydantic-settings cost a daemon ~20 MB of resident memory (docs/benchmarks.md).
+    code = (
+        "import sys, continuum.cli, agents.node, agents.containers, agents.probes, agents.forward;"
+        "print(sorted(m for m in sys.modules if m.split('.')[0].startswith('pydantic')))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"
 
 
 def test_identity_error_names_the_key(tmp_path: Path) -> None:

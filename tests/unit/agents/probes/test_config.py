@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from agents._otel import ConfigError, load_section
+from agents._otel import ConfigError, load_section, validate_section
 from agents.probes import ProbeKind, ProbesSettings, local_stack_targets
 
 
@@ -41,7 +41,7 @@ def test_targets_load_from_yaml(tmp_path: Path) -> None:
     ("text", "key"),
     [
         ("probes: {interval_s: 0.5}", "probes.interval_s"),
-        ("probes: {interval_s: 5, timeout_s: 10}", "timeout_s must be below interval_s"),
+        ("probes: {interval_s: 5, timeout_s: 10}", "probes.timeout_s: must be below interval_s"),
         ("probes: {targets: [{name: a, kind: smtp, address: x:1}]}", "probes.targets.0.kind"),
         ("probes: {targets: [{name: a, kind: http, address: 'x:80'}]}", "http:// or https://"),
         ("probes: {targets: [{name: a, kind: tcp, address: host}]}", "host:port"),
@@ -83,7 +83,7 @@ def test_local_stack_targets_probe_every_service() -> None:
     }
     assert [t["name"] for t in targets] == ["kafka", "prometheus", "alertmanager", "api", "agent"]
     # The result is a valid probes section as written into continuum.yaml.
-    ProbesSettings(targets=targets)
+    assert len(validate_section(ProbesSettings, "probes", {"targets": targets}).targets) == 5
 
 
 def test_local_stack_targets_reject_unknown_schemes() -> None:
