@@ -103,12 +103,12 @@ def build_node_export(node: str, series: int) -> tuple[Any, list[Any]]:
 
     for mode in _CPU_MODES:
         gauge("system.cpu.utilization", "1", 0.05 if mode != "idle" else 0.6, cpu_mode=mode)
-    gauge("system.cpu.logical.count", "{cpu}", 8)
+    gauge("continuum.node.logical_cpus", "{cpu}", 8)
     for state in ("used", "free", "buffers", "cached"):
         gauge("system.memory.usage", "By", 2.0**30, system_memory_state=state)
     gauge("system.memory.limit", "By", 16 * 2.0**30)
     gauge("system.linux.memory.available", "By", 8 * 2.0**30)
-    gauge("continuum.gpu.count", "{gpu}", 0)
+    gauge("continuum.node.gpus", "{gpu}", 0)
     for window in ("1m", "5m", "15m"):
         metric = _metric(f"system.cpu.load_average.{window}", "{thread}")
         points.append(metric.gauge.data_points.add(as_double=0.5))

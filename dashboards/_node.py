@@ -63,7 +63,7 @@ _CPU = Row(
             _node("system_cpu_load_average_1m", "1m"),
             _node("system_cpu_load_average_5m", "5m"),
             _node("system_cpu_load_average_15m", "15m"),
-            _node("system_cpu_logical_count", "logical CPUs"),
+            _node("continuum_node_logical_cpus", "logical CPUs"),
             description="Runnable and uninterruptible threads, against the CPU count.",
         ),
         timeseries(

@@ -6,7 +6,7 @@ Each aggregate is written with the timestamp of the raw sample that updated it, 
 ``timestamp(continuum:node_cpu_cores)`` tells how fresh a node's data is::
 
     agg = Aggregator()
-    agg.observe("n1", identity, "system_cpu_logical_count", series, ts_ms, 8.0)
+    agg.observe("n1", identity, "continuum_node_logical_cpus", series, ts_ms, 8.0)
     for series, ts_ms, value in agg.collect("n1"):
         ...
 
@@ -27,10 +27,10 @@ _MINUTE_MS = 60_000
 _FIVE_MINUTES_MS = 300_000
 
 CPU_UTILIZATION = "system_cpu_utilization"
-CPU_COUNT = "system_cpu_logical_count"
+CPU_COUNT = "continuum_node_logical_cpus"
 MEMORY_LIMIT = "system_memory_limit_bytes"
 MEMORY_AVAILABLE = "system_linux_memory_available_bytes"
-GPU_COUNT = "continuum_gpu_count"
+GPU_COUNT = "continuum_node_gpus"
 NETWORK_IO = "system_network_io_bytes_total"
 PRESSURE = "continuum_pressure_stall_time_seconds_total"
 

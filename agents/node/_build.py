@@ -80,7 +80,7 @@ def build_collectors(
         collectors.append(PressureCollector(proc))
     if on.sensors:
         collectors.append(SensorsCollector(sys))
-    # Switched off, it still reports continuum.gpu.count 0: rankings filter on that fact.
+    # Switched off, it still reports continuum.node.gpus 0: rankings filter on that fact.
     collectors.append(GpuCollector(nvml, enabled=on.gpu))
     return collectors
 

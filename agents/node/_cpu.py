@@ -4,7 +4,7 @@ Reads ``<proc_root>/stat``, ``<proc_root>/loadavg`` and
 ``<sys_root>/devices/system/cpu/cpu*/cpufreq/scaling_cur_freq``::
 
     collector = CpuCollector(Path("/proc"), Path("/sys"))
-    collector.collect()   # system.cpu.time, system.cpu.utilization, system.cpu.logical.count, ...
+    collector.collect()   # system.cpu.time, system.cpu.utilization, load averages, ...
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ class CpuCollector:
             "1",
             "Fraction of the node's CPU capacity spent in each mode over the last interval.",
         ),
-        InstrumentSpec("system.cpu.logical.count", _G, "{cpu}", "Number of logical CPUs."),
+        InstrumentSpec("continuum.node.logical_cpus", _G, "{cpu}", "Number of logical CPUs."),
         InstrumentSpec("system.cpu.frequency", _G, "Hz", "Current frequency of each logical CPU."),
         InstrumentSpec(
             "system.cpu.load_average.1m", _G, "{thread}", "Load average over one minute."
@@ -96,7 +96,7 @@ class CpuCollector:
                 for mode, ticks in zip(CPU_MODES, values, strict=True):
                     attrs: dict[str, str | int] = {"cpu.mode": mode, "cpu.logical_number": cpu}
                     out.append(Reading("system.cpu.time", ticks * self._tick_s, attrs))
-            out.append(Reading("system.cpu.logical.count", float(len(per_cpu))))
+            out.append(Reading("continuum.node.logical_cpus", float(len(per_cpu))))
             if total is not None:
                 out.extend(self._utilization(total))
             if self._frequency:

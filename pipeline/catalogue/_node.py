@@ -27,12 +27,12 @@ NODE_SERIES: tuple[Series, ...] = (
         otel_name="system.cpu.utilization",
     ),
     Series(
-        "system_cpu_logical_count",
+        "continuum_node_logical_cpus",
         SeriesType.GAUGE,
         "",
         "Number of logical CPUs.",
         labels=(),
-        otel_name="system.cpu.logical.count",
+        otel_name="continuum.node.logical_cpus",
     ),
     Series(
         "system_cpu_frequency_hertz",
@@ -278,12 +278,12 @@ NODE_SERIES: tuple[Series, ...] = (
         otel_name="continuum.power_supply.online",
     ),
     Series(
-        "continuum_gpu_count",
+        "continuum_node_gpus",
         SeriesType.GAUGE,
         "",
         "Number of GPUs NVML reports.",
         labels=(),
-        otel_name="continuum.gpu.count",
+        otel_name="continuum.node.gpus",
     ),
     Series(
         "hw_gpu_utilization",

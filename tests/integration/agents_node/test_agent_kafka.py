@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -48,12 +49,12 @@ def test_agent_exports_decodable_otlp_keyed_by_node(tansu: TansuBroker, tmp_path
         assert {
             "system.cpu.time",
             "system.cpu.utilization",
-            "system.cpu.logical.count",
+            "continuum.node.logical_cpus",
             "system.memory.usage",
             "system.memory.limit",
             "system.linux.memory.available",
             "continuum.pressure.stall.time",
-            "continuum.gpu.count",
+            "continuum.node.gpus",
             "system.cpu.load_average.1m",
             "continuum.agent.collector.duration",
         } <= names
@@ -61,7 +62,7 @@ def test_agent_exports_decodable_otlp_keyed_by_node(tansu: TansuBroker, tmp_path
             m
             for sm in request.resource_metrics[0].scope_metrics
             for m in sm.metrics
-            if m.name == "system.cpu.logical.count"
+            if m.name == "continuum.node.logical_cpus"
         )
         assert cores.gauge.data_points[0].as_double == os.cpu_count()
         assert all(s.failures == 0 for s in agent.stats.values()), dict(agent.stats)
@@ -74,6 +75,16 @@ def test_agent_exports_decodable_otlp_keyed_by_node(tansu: TansuBroker, tmp_path
             families = {f.name: f for f in text_string_to_metric_families(response.read().decode())}
         sample = families["system_memory_limit_bytes"].samples[0]
         assert sample.labels == {"node": "itest-node", "tier": "edge", "site": "itest"}
+
+        # The text rendering of this machine's series passes promtool's lint without a word.
+        if shutil.which("promtool") is not None:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+                text = response.read().decode()
+            lint = subprocess.run(
+                ["promtool", "check", "metrics"], input=text, capture_output=True, text=True
+            )
+            assert lint.returncode == 0, lint.stdout + lint.stderr
+            assert not (lint.stdout + lint.stderr).strip()
     finally:
         agent.stop()
         runner.join(15)

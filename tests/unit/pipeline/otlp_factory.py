@@ -124,7 +124,7 @@ def node_payload(node: str, ts_ms: int, *, cpu_cores: int = 8, busy: float = 0.3
     return bytes(
         Payload()
         .resource(node)
-        .gauge("system.cpu.logical.count", [(ts_ms, cpu_cores, {})], unit="{cpu}")
+        .gauge("continuum.node.logical_cpus", [(ts_ms, cpu_cores, {})], unit="{cpu}")
         .gauge(
             "system.cpu.utilization",
             [
@@ -134,7 +134,7 @@ def node_payload(node: str, ts_ms: int, *, cpu_cores: int = 8, busy: float = 0.3
         )
         .gauge("system.memory.limit", [(ts_ms, 16 * 2**30, {})], unit="By")
         .gauge("system.linux.memory.available", [(ts_ms, 8 * 2**30, {})], unit="By")
-        .gauge("continuum.gpu.count", [(ts_ms, 0, {})], unit="{gpu}")
+        .gauge("continuum.node.gpus", [(ts_ms, 0, {})], unit="{gpu}")
         .sum(
             "system.network.io",
             [

@@ -37,7 +37,9 @@ def _instrument_everything(provider: MeterProvider) -> None:
     meter.create_observable_gauge(
         "system.cpu.utilization", callbacks=[_observe(0.5, {"cpu.mode": "idle"})], unit="1"
     )
-    meter.create_observable_gauge("system.cpu.logical.count", callbacks=[_observe(8)], unit="{cpu}")
+    meter.create_observable_gauge(
+        "continuum.node.logical_cpus", callbacks=[_observe(8)], unit="{cpu}"
+    )
     meter.create_observable_gauge(
         "system.memory.usage", callbacks=[_observe(1e9, {"system.memory.state": "used"})], unit="By"
     )
@@ -48,7 +50,7 @@ def _instrument_everything(provider: MeterProvider) -> None:
     meter.create_counter("continuum.pressure.stall.time", unit="s").add(
         1.0, {"pressure.resource": "cpu", "pressure.scope": "some"}
     )
-    meter.create_observable_gauge("continuum.gpu.count", callbacks=[_observe(0)], unit="{gpu}")
+    meter.create_observable_gauge("continuum.node.gpus", callbacks=[_observe(0)], unit="{gpu}")
     meter.create_observable_gauge(
         "system.cpu.load_average.1m", callbacks=[_observe(0.3)], unit="{thread}"
     )
@@ -113,7 +115,7 @@ def test_names_and_labels_match_the_prometheus_exporter() -> None:
     assert "system_cpu_time_seconds_total" in names
     assert "system_network_io_bytes_total" in names
     assert "continuum_pressure_stall_time_seconds_total" in names
-    assert "system_cpu_logical_count" in names
+    assert "continuum_node_logical_cpus" in names
     assert "probe_rtt_seconds_bucket" in names
 
 

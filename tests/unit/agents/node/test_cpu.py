@@ -29,7 +29,7 @@ def test_time_per_mode_and_logical_cpu() -> None:
     assert len(times) == 2 * len(CPU_MODES)
     user0 = next(r for r in times if r.attributes == {"cpu.mode": "user", "cpu.logical_number": 0})
     assert user0.value == pytest.approx(1000 * TICK_S)
-    assert by_name(readings, "system.cpu.logical.count")[0].value == 2
+    assert by_name(readings, "continuum.node.logical_cpus")[0].value == 2
 
 
 def test_utilization_is_the_share_of_each_mode_over_the_interval(proc: Path) -> None:
