@@ -1,13 +1,14 @@
 """GPUs through NVML (nvidia-ml-py): utilisation, memory, temperature and power per GPU.
 
 NVML is initialised once. No library or no driver is one quiet "not available" at start: the
-collector then reports ``continuum.gpu.count`` 0 and nothing else, without retrying every cycle::
+collector then reports ``continuum.node.gpus`` 0 and nothing else, without retrying every cycle::
 
     GpuCollector().collect()          # or GpuCollector(nvml=fake_module) in tests
 """
 
 from __future__ import annotations
 
+import ctypes
 import logging
 from typing import Any
 
@@ -19,6 +20,17 @@ __all__ = ["GpuCollector"]
 _log = logging.getLogger(__name__)
 
 _G = InstrumentKind.GAUGE
+#: The library NVML is loaded from on Linux (nvidia-ml-py loads the same name).
+NVML_LIBRARY = "libnvidia-ml.so.1"
+
+
+def nvml_library_loads(name: str = NVML_LIBRARY) -> bool:
+    """Whether the NVIDIA driver's NVML library can be loaded on this machine."""
+    try:
+        ctypes.CDLL(name)
+    except OSError:
+        return False
+    return True
 
 
 def _text(value: Any) -> str:
@@ -30,12 +42,12 @@ class GpuCollector:
 
     Args:
         nvml: the ``pynvml`` module or a stand-in with the same functions; default imports it.
-        enabled: False reports only ``continuum.gpu.count`` 0, without touching NVML.
+        enabled: False reports only ``continuum.node.gpus`` 0, without touching NVML.
     """
 
     name = "gpu"
     instruments = (
-        InstrumentSpec("continuum.gpu.count", _G, "{gpu}", "Number of GPUs NVML reports."),
+        InstrumentSpec("continuum.node.gpus", _G, "{gpu}", "Number of GPUs NVML reports."),
         InstrumentSpec(
             "hw.gpu.utilization", _G, "1", "Fraction of time the GPU was running kernels."
         ),
@@ -48,6 +60,11 @@ class GpuCollector:
     def __init__(self, nvml: Any = None, *, enabled: bool = True) -> None:
         self._nvml: Any = None
         if not enabled:
+            return
+        if nvml is None and not nvml_library_loads():
+            # Most nodes have no NVIDIA driver; importing pynvml there would only cost the
+            # daemon ~2 MB of resident memory to learn the same thing.
+            _log.info("GPU metrics not available (%s not found)", NVML_LIBRARY)
             return
         try:
             if nvml is None:
@@ -69,9 +86,9 @@ class GpuCollector:
         """Read every GPU once."""
         nvml = self._nvml
         if nvml is None:
-            return [Reading("continuum.gpu.count", 0.0)]
+            return [Reading("continuum.node.gpus", 0.0)]
         count = int(nvml.nvmlDeviceGetCount())
-        out = [Reading("continuum.gpu.count", float(count))]
+        out = [Reading("continuum.node.gpus", float(count))]
         for index in range(count):
             out.extend(self._device(nvml, index))
         return out

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from agents.node._gpu import GpuCollector
+from agents.node._gpu import GpuCollector, nvml_library_loads
 from agents.node._sensors import SensorsCollector
 from tests.unit.agents.node.fakes import SYS, FakeNvml, MissingNvml
 
@@ -63,7 +65,7 @@ def test_no_sensors_at_all(tmp_path: Path) -> None:
 
 def test_gpu_per_device_with_unsupported_reading_skipped() -> None:
     readings = GpuCollector(FakeNvml()).collect()
-    assert [r.value for r in readings if r.instrument == "continuum.gpu.count"] == [2]
+    assert [r.value for r in readings if r.instrument == "continuum.node.gpus"] == [2]
     util = {
         r.attributes["hw.id"]: r.value for r in readings if r.instrument == "hw.gpu.utilization"
     }
@@ -84,7 +86,7 @@ def test_no_nvml_is_one_quiet_message_and_zero_gpus(caplog: pytest.LogCaptureFix
         collector = GpuCollector(nvml)
         for _ in range(5):
             assert [(r.instrument, r.value) for r in collector.collect()] == [
-                ("continuum.gpu.count", 0.0)
+                ("continuum.node.gpus", 0.0)
             ]
     assert nvml.init_calls == 1
     messages = [r for r in caplog.records if "not available" in r.getMessage()]
@@ -99,7 +101,23 @@ def test_switched_off_gpu_never_touches_nvml() -> None:
     assert nvml.init_calls == 0
 
 
-def test_real_machine_without_gpu_reports_zero() -> None:
-    # This machine has no NVIDIA driver: the real pynvml import path must degrade quietly.
-    readings = GpuCollector().collect()
-    assert readings[0].instrument == "continuum.gpu.count"
+def test_real_machine_reports_what_nvml_sees() -> None:
+    # Without an NVIDIA driver the real path degrades quietly to zero GPUs; with one (a GPU
+    # machine) it reports at least one.
+    collector = GpuCollector()
+    readings = collector.collect()
+    assert readings[0].instrument == "continuum.node.gpus"
+    assert collector.available == nvml_library_loads()
+    assert (readings[0].value >= 1) == collector.available
+
+
+def test_missing_library_is_told_without_importing_pynvml() -> None:
+    assert not nvml_library_loads("libnvidia-ml-that-does-not-exist.so.1")
+    code = (
+        "import sys; from agents.node._gpu import GpuCollector, nvml_library_loads;"
+        "c = GpuCollector(); print(c.available, nvml_library_loads(), 'pynvml' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    available, loads, imported = out.stdout.split()
+    assert imported == ("True" if loads == "True" else "False")
+    assert available == loads
