@@ -29,6 +29,7 @@ from pipeline._clean import COUNTER, FINITE, GAUGE
 from pipeline._errors import RecordError
 from pipeline._naming import MetricKind, metric_name, normalise_unit
 from pipeline._samples import NodeSamples, SampleBuilder
+from pipeline._template import PointPlan, ResourcePlan, Template, TemplateCache
 
 __all__ = ["IDENTITY_ATTRIBUTES", "OtlpDecoder", "any_value"]
 
@@ -92,10 +93,20 @@ def _bound(value: float) -> str:
 
 
 class OtlpDecoder:
-    """Decodes OTLP protobuf records into clean samples through a :class:`SampleBuilder`."""
+    """Decodes OTLP protobuf records into clean samples through a :class:`SampleBuilder`.
 
-    def __init__(self, builder: SampleBuilder):
+    Records with a key are matched against the template of that key's previous record of the
+    same length (:mod:`pipeline._template`): a steady node's export then skips the protobuf
+    walk, and every sample still passes the cleaner.
+
+    Args:
+        builder: where samples go.
+        templates: the template cache (a fresh one by default).
+    """
+
+    def __init__(self, builder: SampleBuilder, templates: TemplateCache | None = None):
         self.builder = builder
+        self.templates = TemplateCache() if templates is None else templates
 
     def decode(self, payload: bytes, record_key: str | None) -> list[NodeSamples]:
         """Decode one record value; ``record_key`` names the node when the resource does not.
@@ -103,19 +114,54 @@ class OtlpDecoder:
         Raises:
             RecordError: the payload is not an OTLP metrics request, or names no node.
         """
+        builder = self.builder
+        templates = self.templates
+        if record_key is not None:
+            matched = templates.match(record_key, payload, builder.generation)
+            if matched is not None:
+                return self._replay(*matched)
         request = ExportMetricsServiceRequest()
         try:
             request.ParseFromString(payload)
         except DecodeError as err:
             reason = "invalid_utf8" if "UTF-8" in str(err) or "utf-8" in str(err) else "decode"
             raise RecordError(reason, f"not an OTLP ExportMetricsServiceRequest: {err}") from err
-        builder = self.builder
+        plans: list[ResourcePlan] | None = None
+        if record_key is not None and templates.wants_plans(record_key, payload):
+            plans = []
         builder.begin_record()
         for rm in request.resource_metrics:
-            self._resource(rm, record_key)
+            self._resource(rm, record_key, plans)
+        if plans is not None:
+            templates.store(record_key, payload, plans)
         return builder.finish()
 
-    def _resource(self, rm: Any, record_key: str | None) -> None:
+    def _replay(self, template: Template, fields: tuple[Any, ...]) -> list[NodeSamples]:
+        """Decode a record that matches ``template``: its decisions, the record's numbers.
+
+        Mirrors :meth:`_resource` and the gauge/sum branch of :meth:`_metric`.
+        """
+        builder = self.builder
+        cleaner = builder.cleaner
+        add_series = builder.add_series
+        builder.begin_record()
+        for node, identity, info, entries in template.resources:
+            builder.start(node, identity)
+            for series, name, kind, delta, factor, ts_index, value_index in entries:
+                if isinstance(series, str):
+                    cleaner.drop(series)
+                    continue
+                value = float(fields[value_index])
+                if factor != 1.0:
+                    value *= factor
+                    cleaner.adjust("unit_normalised")
+                add_series(series, name, fields[ts_index] // 1_000_000, value, kind, delta=delta)
+            newest = builder.newest_ts_ms()
+            if newest:
+                builder.add(_TARGET_INFO, info, newest, 1.0, GAUGE)
+        return builder.finish()
+
+    def _resource(self, rm: Any, record_key: str | None, plans: list[ResourcePlan] | None) -> None:
         builder = self.builder
         identity: dict[str, str] = {}
         info: list[tuple[str, str]] = []
@@ -134,16 +180,24 @@ class OtlpDecoder:
                 )
             identity["node"] = record_key
         node = identity["node"]
-        builder.start(node, tuple(sorted(identity.items())))
+        identity_labels = tuple(sorted(identity.items()))
+        builder.start(node, identity_labels)
+        points: list[PointPlan] | None = None
+        if plans is not None:
+            plans.append(ResourcePlan(node, identity_labels, info))
+            points = plans[-1].points
         for sm in rm.scope_metrics:
             for metric in sm.metrics:
-                self._metric(metric)
+                self._metric(metric, points)
         newest = builder.newest_ts_ms()
         if newest:
             builder.add(_TARGET_INFO, info, newest, 1.0, GAUGE)
 
-    def _metric(self, metric: Any) -> int:
-        """Add one metric's points; return the newest timestamp seen (ms)."""
+    def _metric(self, metric: Any, points_plan: list[PointPlan] | None = None) -> int:
+        """Add one metric's points; return the newest timestamp seen (ms).
+
+        With ``points_plan``, each gauge or sum point's decision is appended to it.
+        """
         builder = self.builder
         unit, factor = normalise_unit(metric.unit)
         data = metric.WhichOneof("data")
@@ -165,9 +219,14 @@ class OtlpDecoder:
             add_series = builder.add_series
             for dp in points:
                 if dp.flags & _NO_RECORDED_VALUE:
+                    if points_plan is not None:
+                        points_plan.append(None)
                     continue
-                series = builder.series(name, _attributes(dp.attributes))
-                if series is None:
+                series = builder.resolve(name, _attributes(dp.attributes))
+                if points_plan is not None:
+                    points_plan.append((series, name, kind, delta and monotonic, factor))
+                if isinstance(series, str):
+                    builder.cleaner.drop(series)
                     continue
                 # Only one of the two is set; the other reads as zero.
                 value = dp.as_double or dp.as_int

@@ -63,6 +63,9 @@ class SampleBuilder:
         self._identity: tuple[tuple[str, str], ...] = ()
         self._now_ms = 0
         self._inputs = aggregator.input_names if aggregator is not None else frozenset()
+        #: Bumped whenever cached :class:`SeriesRef` objects may have been forgotten by the
+        #: cleaner; anything else holding them (record templates) must drop them then.
+        self.generation = 0
 
     def begin_record(self) -> None:
         """Start a record: read the clock once and forget the previous record's groups."""
@@ -85,11 +88,13 @@ class SampleBuilder:
         """Forget cached series (after :meth:`Cleaner.expire`, which unregisters some)."""
         self._series_cache.clear()
         self._delta_totals = {s: v for s, v in self._delta_totals.items() if s.tracked}
+        self.generation += 1
 
-    def series(self, name: str, labels: Sequence[tuple[str, str]]) -> SeriesRef | None:
-        """Return the validated series key of ``name`` + identity + ``labels`` (cached).
+    def resolve(self, name: str, labels: Sequence[tuple[str, str]]) -> SeriesRef | str:
+        """Return the series of ``name`` + identity + ``labels``, or why it is dropped (cached).
 
-        Label keys may be raw attribute keys: they are translated here, once per series.
+        Label keys may be raw attribute keys: they are translated here, once per series. Nothing
+        is counted: the caller counts the drop each time it skips a sample for the reason.
         """
         cache_key = (self._identity, name, tuple(labels))
         series = self._series_cache.get(cache_key)
@@ -101,6 +106,11 @@ class SampleBuilder:
             assert self._current is not None, "start() a resource before adding samples"
             series = key if isinstance(key, str) else self.cleaner.intern(key, self._current.node)
             self._series_cache[cache_key] = series
+        return series
+
+    def series(self, name: str, labels: Sequence[tuple[str, str]]) -> SeriesRef | None:
+        """Like :meth:`resolve`, but a dropped series is counted and comes back as None."""
+        series = self.resolve(name, labels)
         if isinstance(series, str):
             self.cleaner.drop(series)
             return None
