@@ -89,6 +89,9 @@ class PipelineSettings(BaseModel):
     allow: list[str] = Field(default_factory=list)
     deny: list[str] = Field(default_factory=list)
     aggregates: bool = True
+    # Memory for record templates (a steady node's next export skips the protobuf walk, see
+    # pipeline/_template.py): about 40 KB per node exporting 100 series; 0 turns them off.
+    template_memory_bytes: int = Field(128 * 1024 * 1024, ge=0)
 
     @field_validator("listen")
     @classmethod

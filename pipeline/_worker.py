@@ -10,6 +10,7 @@ acknowledged (or which were dead-lettered), in record order: at-least-once::
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
@@ -34,6 +35,7 @@ from pipeline._kafka import (
 from pipeline._otlp import OtlpDecoder
 from pipeline._samples import NodeSamples, SampleBuilder
 from pipeline._selfmetrics import CountsCollector, SelfMetrics
+from pipeline._template import TemplateCache
 from pipeline._text import TextDecoder, is_text_content_type
 from pipeline._writer import Batch, Part, RecordRef, RemoteWriter, Ticket
 
@@ -44,6 +46,12 @@ _log = logging.getLogger(__name__)
 _OTLP_CONTENT_TYPES = ("application/x-protobuf", "application/protobuf")
 _EXPIRY_INTERVAL_S = 60.0
 _POLL_MAX_MS = 100
+# Every sample is a tuple holding a series object, so at the default threshold (700 container
+# allocations) the collector's young generation runs every few records and promotes pending
+# samples into the older generations, whose full collections walk every series the worker
+# holds: more than half the decode time at full load (docs/benchmarks.md). The hot path makes
+# no reference cycles; the collector still runs, about 140 times less often.
+_GC_YOUNG_THRESHOLD = 100_000
 
 
 def _header_map(headers: list[tuple[str, bytes]] | None) -> dict[str, str]:
@@ -96,16 +104,24 @@ class Worker:
         )
         self.aggregator = Aggregator() if p.aggregates else None
         self._builder = SampleBuilder(self.cleaner, self.aggregator)
-        self._otlp = OtlpDecoder(self._builder)
+        self._otlp = OtlpDecoder(
+            self._builder, TemplateCache(max_memory_bytes=p.template_memory_bytes)
+        )
         self._text = TextDecoder(self._builder)
         self._shards = p.max_concurrent_requests
+        self._batch_max_samples = p.batch_max_samples
         self._lock = threading.Lock()
         self._pending_samples = 0
         self._tickets: deque[Ticket] = deque()
         self._ticket = Ticket()
         self._parts: list[list[Part]] = [[] for _ in range(self._shards)]
         self._shard_samples = [0] * self._shards
+        self._unflushed_samples = 0
+        self._batch_full = False
         self._batch_started = 0.0
+        # Records polled but not yet processed (at most one poll's worth): processing stops
+        # mid-poll when the pending bound is reached and resumes once Prometheus catches up.
+        self._backlog: deque[Any] = deque()
         self._consumer: KafkaConsumer | None = None
         self._producer: KafkaProducer | None = None
         self._writer: RemoteWriter | None = None
@@ -167,9 +183,12 @@ class Worker:
         self._writer.start()
         assert self._consumer is not None
         self._consumer.subscribe([self.settings.kafka.topic], listener=_Listener(self))
+        thresholds = gc.get_threshold()
+        gc.set_threshold(max(thresholds[0], _GC_YOUNG_THRESHOLD), *thresholds[1:])
         try:
             self._loop(stop)
         finally:
+            gc.set_threshold(*thresholds)
             self._shutdown()
 
     def _connect(self, stop: threading.Event) -> bool:
@@ -231,18 +250,19 @@ class Worker:
             if self._batch_started:
                 left_s = self._batch_started + p.batch_max_delay_s - now
                 wait_ms = int(min(max(left_s, 0.0) * 1000, _POLL_MAX_MS))
-            try:
-                polled = consumer.poll(timeout_ms=wait_ms)
-            except KafkaError as err:
-                self._warn_once("poll", "kafka poll failed; retrying", error=str(err))
-                stop.wait(0.5)
-                continue
-            for records in polled.values():
-                for record in records:
-                    self._process(record)
+            # Paused, the poll returns nothing but keeps the membership and runs rebalances.
+            if not self._backlog or self._paused:
+                try:
+                    polled = consumer.poll(timeout_ms=wait_ms)
+                except KafkaError as err:
+                    self._warn_once("poll", "kafka poll failed; retrying", error=str(err))
+                    stop.wait(0.5)
+                    continue
+                for records in polled.values():
+                    self._backlog.extend(records)
+            self._process_backlog()
             if self._batch_started and (
                 time.monotonic() - self._batch_started >= p.batch_max_delay_s
-                or max(self._shard_samples) >= p.batch_max_samples
             ):
                 self._flush()
             self._commit_completed()
@@ -252,12 +272,13 @@ class Worker:
 
     def _apply_backpressure(self, consumer: KafkaConsumer) -> None:
         limit = self.settings.pipeline.max_pending_samples
-        if not self._paused and self._pending_samples >= limit:
+        held = self._pending_samples + self._unflushed_samples
+        if not self._paused and held >= limit:
             # Stop fetching but keep polling: the group sees us alive and rebalances still run.
             self._paused = True
             self._paused_since = time.monotonic()
             consumer.pause(*consumer.assignment())
-        elif self._paused and self._pending_samples < limit // 2:
+        elif self._paused and held < limit // 2:
             self._paused = False
             self.metrics.backpressure.inc(time.monotonic() - self._paused_since)
             consumer.resume(*consumer.paused())
@@ -286,6 +307,20 @@ class Worker:
         return False
 
     # -- records --------------------------------------------------------------------------
+
+    def _process_backlog(self) -> None:
+        """Process polled records until none is left or the pending bound is reached.
+
+        Samples held count whether sent or still batching, so the bound holds to within one
+        record. A request goes out as soon as one shard holds ``batch_max_samples``, so requests
+        keep the configured size however many records one poll returns.
+        """
+        backlog = self._backlog
+        limit = self.settings.pipeline.max_pending_samples
+        while backlog and self._pending_samples + self._unflushed_samples < limit:
+            self._process(backlog.popleft())
+            if self._batch_full:
+                self._flush()
 
     def _process(self, record: Any) -> None:
         headers = _header_map(record.headers)
@@ -327,7 +362,11 @@ class Worker:
                 parts.append(Part(group.samples, ref, group.newest_ts_ms))
             if group.aggregates:
                 parts.append(Part(group.aggregates, None, group.newest_ts_ms))
-            self._shard_samples[shard] += len(group.samples) + len(group.aggregates)
+            samples = len(group.samples) + len(group.aggregates)
+            self._shard_samples[shard] += samples
+            self._unflushed_samples += samples
+            if self._shard_samples[shard] >= self._batch_max_samples:
+                self._batch_full = True
 
     def _flush(self) -> None:
         """Hand the accumulated parts to the writer as one batch per shard."""
@@ -349,6 +388,8 @@ class Worker:
         self._ticket = Ticket()
         self._parts = [[] for _ in range(self._shards)]
         self._shard_samples = [0] * self._shards
+        self._unflushed_samples = 0
+        self._batch_full = False
         self._batch_started = 0.0
         assert self._writer is not None
         for batch in batches:
@@ -385,6 +426,11 @@ class Worker:
         self._assigned -= revoked
         if not revoked:
             return
+        # Unprocessed records of those partitions are the new owner's: it reads them again
+        # from the committed offset.
+        self._backlog = deque(
+            r for r in self._backlog if TopicPartition(r.topic, r.partition) not in revoked
+        )
         self._flush()
         # Bounded by half the poll interval: past it the group would evict this member.
         p = self.settings.pipeline
