@@ -31,12 +31,24 @@ CPU_COUNT = "continuum_node_logical_cpus"
 MEMORY_LIMIT = "system_memory_limit_bytes"
 MEMORY_AVAILABLE = "system_linux_memory_available_bytes"
 GPU_COUNT = "continuum_node_gpus"
+#: The semantic-convention name a stock Collector's hostmetrics receiver sends for the same fact
+#: (``system.cpu.logical.count``); the agents send CPU_COUNT, which promtool's lint accepts.
+SEMCONV_CPU_COUNT = "system_cpu_logical_count"
 NETWORK_IO = "system_network_io_bytes_total"
 PRESSURE = "continuum_pressure_stall_time_seconds_total"
 
 #: Raw series names the aggregator reads.
 INPUT_NAMES = frozenset(
-    {CPU_UTILIZATION, CPU_COUNT, MEMORY_LIMIT, MEMORY_AVAILABLE, GPU_COUNT, NETWORK_IO, PRESSURE}
+    {
+        CPU_UTILIZATION,
+        CPU_COUNT,
+        SEMCONV_CPU_COUNT,
+        MEMORY_LIMIT,
+        MEMORY_AVAILABLE,
+        GPU_COUNT,
+        NETWORK_IO,
+        PRESSURE,
+    }
 )
 _CAPACITY = {
     CPU_COUNT: "continuum:node_cpu_cores",
@@ -220,6 +232,8 @@ class Aggregator:
         w = self._node(node, identity)
         if ts_ms > w.last_seen_ms:
             w.last_seen_ms = ts_ms
+        if name == SEMCONV_CPU_COUNT:
+            name = CPU_COUNT
         if name in _CAPACITY:
             previous = w.capacity.get(name)
             if previous is None or ts_ms > previous[0]:

@@ -71,6 +71,21 @@ def test_node_aggregates_from_raw_series() -> None:
         assert dict(series.labels).keys() == {"__name__", "node", "tier", "site"}
 
 
+def test_a_stock_collectors_cpu_count_is_the_nodes_capacity() -> None:
+    # hostmetrics sends system.cpu.logical.count; the agents send continuum.node.logical_cpus.
+    agg = Aggregator()
+    identity = (("node", "c1"), ("site", "s"), ("tier", "cloud"))
+    series = (("__name__", "system_cpu_logical_count"), *identity)
+    agg.observe("c1", identity, "system_cpu_logical_count", series, NOW_MS, 16.0)
+    agg.observe("c1", identity, "continuum_node_logical_cpus", series, NOW_MS, 16.0)
+    cores = [
+        (ts, value)
+        for key, ts, value in agg.collect("c1")
+        if dict(key)["__name__"] == "continuum:node_cpu_cores"
+    ]
+    assert cores == [(NOW_MS, 16.0)]
+
+
 def test_pressure_rate_handles_counter_resets_and_skips_lo() -> None:
     builder = SampleBuilder(Cleaner(CleaningRules(), clock=lambda: NOW_MS / 1000), Aggregator())
     stalls = [(NOW_MS - 30_000, 10.0), (NOW_MS - 20_000, 12.0), (NOW_MS - 10_000, 1.0)]
