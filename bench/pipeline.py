@@ -3,11 +3,14 @@
 Starts its own Tansu broker and Prometheus on free loopback ports, then measures, in one run:
 
 1. **ceiling**: Prometheus's own remote-write ingestion rate, posting pre-encoded, pre-compressed
-   requests of the same number of series and batch size from ``--shards`` threads (the
-   baseline), timed after a first round that creates the series;
-2. **max rate**: ``--rounds`` exports of every simulated node are preloaded into Kafka, then one
-   worker drains them; samples/s after the first round to the last acknowledgement, peak
-   pending samples and RSS (memory stays bounded while Prometheus is the bottleneck);
+   requests of the very series the worker writes (same labels, names of their own) in requests
+   of the same size from ``--shards`` threads (the baseline), timed over ``--ceiling-rounds``
+   rounds after a first round that creates the series, with Prometheus's CPU time per sample;
+2. **max rate**: ``--rounds`` exports of every simulated node are preloaded into Kafka (gzip, as
+   the agents send them), then one worker drains them; samples/s after the first round to the
+   last acknowledgement, the CPU time each process (worker, Prometheus, broker) spent per
+   sample meanwhile, peak pending samples and RSS (memory stays bounded while Prometheus is the
+   bottleneck);
 3. **real time**: ``--nodes`` nodes x ``--series`` series every ``--interval-s`` seconds for
    ``--duration-s``; freshness is a sample's collection timestamp to Prometheus's
    acknowledgement (after which it is queryable), p50/p99.
@@ -31,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+import psutil
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
 )
@@ -40,8 +44,18 @@ from rich.console import Console
 from rich.table import Table
 
 from continuum._services import PrometheusServer, TansuBroker, free_port
-from pipeline import Worker, WorkerSettings
-from pipeline._remote_write import REMOTE_WRITE_HEADERS, RemoteWriteEncoder, snappy_block
+from pipeline import PipelineSettings, Worker, WorkerSettings
+from pipeline._aggregate import Aggregator
+from pipeline._clean import Cleaner, CleaningRules
+from pipeline._otlp import OtlpDecoder
+from pipeline._remote_write import (
+    REMOTE_WRITE_HEADERS,
+    RemoteWriteEncoder,
+    SeriesKey,
+    SeriesRef,
+    snappy_block,
+)
+from pipeline._samples import SampleBuilder
 from pipeline._selfmetrics import SelfMetrics
 
 with warnings.catch_warnings():
@@ -51,6 +65,7 @@ with warnings.catch_warnings():
 __all__ = ["build_node_export", "command"]
 
 _TARGET_SAMPLES_PER_S = 250_000
+_DEFAULTS = PipelineSettings()
 _TARGET_P99_FRESHNESS_S = 2.0
 _CPU_MODES = ("idle", "user", "system", "iowait", "nice", "irq", "softirq", "steal")
 
@@ -160,7 +175,6 @@ def _settings(
                 "remote_write_url": remote_write_url,
                 "max_concurrent_requests": shards,
                 "batch_max_samples": batch,
-                "max_poll_records": 5000,
             },
         }
     )
@@ -182,20 +196,49 @@ def _rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _ceiling(url: str, exports: list[tuple[Any, list[Any]]], shards: int, batch: int) -> float:
-    """Prometheus's ingestion rate for pre-encoded requests (samples/s)."""
-    from pipeline._remote_write import SeriesRef
-
-    # The same series as the pipeline writes, a later timestamp so nothing is a duplicate.
-    ts_ms = int(time.time() * 1000) + 1000
-    refs = []
+def _worker_series(exports: list[tuple[Any, list[Any]]]) -> list[SeriesKey]:
+    """The series one round of the fleet's exports becomes, labelled as the worker labels them."""
+    decoder = OtlpDecoder(SampleBuilder(Cleaner(CleaningRules()), Aggregator()))
+    ts_ns = time.time_ns()
+    series: list[SeriesKey] = []
     for request, points in exports:
         node = request.resource_metrics[0].resource.attributes[0].value.string_value
-        for i, _dp in enumerate(points):
-            refs.append(SeriesRef((("__name__", "bench_ceiling"), ("i", str(i)), ("node", node))))
+        for group in decoder.decode(_stamp(request, points, ts_ns, 0.0), node):
+            series.extend(s.labels for s, _ts, _value in (*group.samples, *group.aggregates))
+    return series
+
+
+def _cpu_s(pid: int | None) -> float:
+    """CPU seconds a process has used so far (user and system)."""
+    times = psutil.Process(pid).cpu_times()
+    return float(times.user + times.system)
+
+
+def _ceiling(
+    prometheus: PrometheusServer,
+    exports: list[tuple[Any, list[Any]]],
+    shards: int,
+    batch: int,
+    timed_rounds: int,
+) -> tuple[float, float]:
+    """Prometheus's ingestion rate for pre-encoded requests.
+
+    Returns:
+        samples/s, and Prometheus's CPU microseconds per sample meanwhile.
+    """
+    url = prometheus.remote_write_url
+    assert prometheus.process is not None
+    pid = prometheus.process.pid
+    # Prometheus's cost per sample grows with the labels each sample carries: post the very
+    # series the worker writes (raw, target_info, aggregates) under names of their own.
+    ts_ms = int(time.time() * 1000) + 1000
+    refs = [
+        SeriesRef(tuple((k, f"bench_ceiling_{v}" if k == "__name__" else v) for k, v in labels))
+        for labels in _worker_series(exports)
+    ]
     encoder = RemoteWriteEncoder()
     bodies: list[list[bytes]] = [[] for _ in range(shards)]
-    rounds = 4
+    rounds = 1 + timed_rounds
     for r in range(rounds):
         for start in range(0, len(refs), batch):
             chunk = [(s, ts_ms + r * 1000, 1.0) for s in refs[start : start + batch]]
@@ -218,13 +261,15 @@ def _ceiling(url: str, exports: list[tuple[Any, list[Any]]], shards: int, batch:
     timed = [b[len(b) // rounds :] for b in bodies]
     for group, clock in ((warm, False), (timed, True)):
         threads = [threading.Thread(target=post, args=(b,)) for b in group]
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), _cpu_s(pid)
         for t in threads:
             t.start()
         for t in threads:
             t.join()
         if clock:
-            return len(refs) * (rounds - 1) / (time.perf_counter() - started)
+            samples = len(refs) * timed_rounds
+            cpu_us = (_cpu_s(pid) - cpu_started) * 1e6 / samples
+            return samples / (time.perf_counter() - started), cpu_us
     raise AssertionError("unreachable")
 
 
@@ -251,7 +296,11 @@ def _max_rate(
     batch: int,
 ) -> dict[str, float]:
     producer = KafkaProducer(
-        bootstrap_servers=broker.bootstrap, acks=1, enable_idempotence=False, linger_ms=20
+        bootstrap_servers=broker.bootstrap,
+        acks=1,
+        enable_idempotence=False,
+        linger_ms=20,
+        compression_type="gzip",  # the agents' default
     )
     now_ns = time.time_ns()
     raw = 0
@@ -271,6 +320,11 @@ def _max_rate(
     worker, stop, thread = _run_worker(
         _settings(broker.bootstrap, "bench-max-rate", prometheus.remote_write_url, shards, batch)
     )
+    assert prometheus.process is not None
+    assert broker.process is not None
+    pids = (None, prometheus.process.pid, broker.process.pid)  # worker (this process), ...
+    first_cpu = last_cpu = [0.0, 0.0, 0.0]
+    first_paused_s = 0.0
     first_t = first_n = 0.0
     last_t = loop_start_t = time.perf_counter()
     peak_pending = 0.0
@@ -283,9 +337,12 @@ def _max_rate(
         # Clock starts after the first round, which creates the series (as for the ceiling).
         if n >= raw / rounds and not first_t:
             first_t, first_n = time.perf_counter(), n
+            first_cpu = [_cpu_s(pid) for pid in pids]
+            first_paused_s = worker.metrics.backpressure._value.get()
         if n != last_n:
             last_n, last_change = n, time.monotonic()
             last_t = time.perf_counter()
+            last_cpu = [_cpu_s(pid) for pid in pids]
         elif n >= raw and time.monotonic() - last_change > 1.0:
             break
         time.sleep(0.02)
@@ -293,13 +350,22 @@ def _max_rate(
     thread.join(60)
     if last_t > first_t > 0 and last_n > first_n:
         rate = (last_n - first_n) / (last_t - first_t)
+        cpu_us = [
+            (b - a) * 1e6 / (last_n - first_n) for a, b in zip(first_cpu, last_cpu, strict=True)
+        ]
+        paused = (worker.metrics.backpressure._value.get() - first_paused_s) / (last_t - first_t)
     else:
         # A tiny run lands in one write: rate over the whole wait (group join included).
         rate = last_n / max(last_t - loop_start_t, 1e-9)
+        cpu_us, paused = [0.0, 0.0, 0.0], 0.0
     return {
         "raw_samples": float(raw),
         "written_samples": last_n,
         "samples_per_s": rate,
+        "worker_cpu_us_per_sample": cpu_us[0],
+        "prometheus_cpu_us_per_sample": cpu_us[1],
+        "broker_cpu_us_per_sample": cpu_us[2],
+        "paused_share": paused,
         "peak_pending_samples": peak_pending,
         "max_pending_samples": float(worker.settings.pipeline.max_pending_samples),
         "rss_mib": _rss_mib(),
@@ -364,14 +430,28 @@ def _real_time(
 @click.option("--interval-s", default=10.0, show_default=True, help="Export interval.")
 @click.option("--duration-s", default=30.0, show_default=True, help="Real-time phase length.")
 @click.option("--rounds", default=10, show_default=True, help="Exports per node, max-rate phase.")
-@click.option("--shards", default=4, show_default=True, help="Concurrent remote-write requests.")
-@click.option("--batch", default=10_000, show_default=True, help="Samples per request.")
+@click.option(
+    "--ceiling-rounds", default=12, show_default=True, help="Timed rounds of the ceiling."
+)
+@click.option(
+    "--shards",
+    default=_DEFAULTS.max_concurrent_requests,
+    show_default=True,
+    help="Concurrent remote-write requests (the worker's default).",
+)
+@click.option(
+    "--batch",
+    default=_DEFAULTS.batch_max_samples,
+    show_default=True,
+    help="Samples per request (the worker's default).",
+)
 def command(
     nodes: int,
     series: int,
     interval_s: float,
     duration_s: float,
     rounds: int,
+    ceiling_rounds: int,
     shards: int,
     batch: int,
 ) -> None:
@@ -385,7 +465,7 @@ def command(
         prometheus.start()
         try:
             console.print("measuring Prometheus's ingestion ceiling ...")
-            ceiling = _ceiling(prometheus.remote_write_url, exports, shards, batch)
+            ceiling, ceiling_cpu_us = _ceiling(prometheus, exports, shards, batch, ceiling_rounds)
             console.print("max-rate phase ...")
             max_rate = _max_rate(broker, prometheus, exports, rounds, shards, batch)
             console.print("real-time phase ...")
@@ -398,10 +478,17 @@ def command(
     figures = {
         "nodes": nodes,
         "series_per_node": series,
+        "shards": shards,
+        "batch_samples": batch,
         "ceiling_samples_per_s": round(ceiling),
         "worker_samples_per_s": round(max_rate["samples_per_s"]),
         "ratio_to_ceiling": round(max_rate["samples_per_s"] / ceiling, 3) if ceiling else 0.0,
         "target_samples_per_s": _TARGET_SAMPLES_PER_S,
+        "ceiling_prometheus_cpu_us_per_sample": round(ceiling_cpu_us, 2),
+        "worker_cpu_us_per_sample": round(max_rate["worker_cpu_us_per_sample"], 2),
+        "prometheus_cpu_us_per_sample": round(max_rate["prometheus_cpu_us_per_sample"], 2),
+        "broker_cpu_us_per_sample": round(max_rate["broker_cpu_us_per_sample"], 2),
+        "paused_share": round(max_rate["paused_share"], 3),
         "max_rate_written_samples": int(max_rate["written_samples"]),
         "peak_pending_samples": int(max_rate["peak_pending_samples"]),
         "max_pending_samples": int(max_rate["max_pending_samples"]),
