@@ -3,12 +3,14 @@
 Quality mode runs every WfCommons instance (the shipped ones, any ``--workflow`` file, and seeded
 recipe workflows) under every scheduler for ``--seeds`` seeds (the same seeds for all), prints
 a table of medians, IQRs and win/tie/loss counts of ours against each baseline, writes the plots
-into ``--out-dir`` and ends with one JSON line of the figures. Speed mode hands over to
-``bench.placement_speed``.
+into ``--out-dir`` and ends with one JSON line of the figures. ``--world`` picks the background
+load (``shared``, the default, or ``mild``; see :mod:`bench.sim._load`). Speed mode hands over
+to ``bench.placement_speed``.
 
 Example::
 
     continuum bench placement --seeds 10
+    continuum bench placement --seeds 10 --world mild
     continuum bench placement --workflow my-instance.json --seeds 3 --no-recipes
 """
 
@@ -29,6 +31,7 @@ from rich.table import Table
 
 from bench.sim import (
     RECIPES,
+    WORLDS,
     RunMetrics,
     SchedulerSummary,
     SimulationError,
@@ -88,9 +91,13 @@ def _workflows(paths: Sequence[Path], recipes: Sequence[str], seed: int) -> list
 
 
 def run_quality(
-    workflows: Sequence[Workflow], seeds: int, console: Console, out_dir: Path | None
-) -> dict[str, object]:
-    """Run every scheduler on every workflow and seed; print the table; return the figures."""
+    workflows: Sequence[Workflow], seeds: int, console: Console, out_dir: Path | None,
+    world: str = WORLDS[0],
+) -> dict[str, object]:  # fmt: skip
+    """Run every scheduler on every workflow and seed in ``world``; print tables; return figures.
+
+    Plots go to ``out_dir`` as ``placement-<world>-makespan.png`` and ``-gantt.png``.
+    """
     rows: list[RunMetrics] = []
     errors: list[str] = []
     gantt = None
@@ -102,26 +109,27 @@ def run_quality(
         bar = progress.add_task("simulating", total=total)
         for wf in workflows:
             for seed in range(seeds):
-                world = build_continuum(seed)
+                continuum = build_continuum(seed, world)
                 for scheduler in all_schedulers(seed):
                     try:
-                        result = simulate(wf, world, scheduler)
+                        result = simulate(wf, continuum, scheduler)
                     except (AssertionError, SimulationError) as err:
                         # A scheduler that breaks is reported, never hidden; its run is left
                         # out of the statistics (the same seed stays in for the others).
                         errors.append(f"{scheduler.name} on {wf.name} seed {seed}: {err}")
                         continue
-                    rows.append(run_metrics(wf.name, seed, result, wf, world))
+                    rows.append(run_metrics(wf.name, seed, result, wf, continuum))
                     if seed == 0 and scheduler.name == OURS and wf is gantt_wf:
-                        gantt = (result, world, f"{wf.name} ({len(wf.tasks)} tasks), seed 0")
+                        gantt = (result, continuum, f"{wf.name} ({len(wf.tasks)} tasks), seed 0")
                 progress.advance(bar)
     elapsed_s = time.perf_counter() - started
     rows = with_ratios(rows)
     summaries = sorted(summarise(rows, OURS), key=lambda s: s.makespan_ratio_median)
-    console.print(_table(summaries, len(workflows), seeds))
+    console.print(_table(summaries, len(workflows), seeds, world))
     breakdown = per_instance(rows, OURS, _PER_INSTANCE)
     console.print(_instance_table(breakdown, {w.name: len(w.tasks) for w in workflows}))
     figures = _figures(summaries, rows, len(workflows), seeds, elapsed_s)
+    figures["world"] = world
     figures["ours_over_baseline_median_per_instance"] = {
         name: {base: round(v, 4) for base, v in ratios.items()}
         for name, ratios in breakdown.items()
@@ -131,15 +139,16 @@ def run_quality(
         console.print(f"[red]failed run[/] {line}")
     console.print(_verdict(figures))
     if out_dir is not None:
-        makespan_plot(rows, out_dir / "placement-makespan.png")
+        stem = f"placement-{world}"
+        makespan_plot(rows, out_dir / f"{stem}-makespan.png")
         if gantt is not None:
-            gantt_plot(gantt[0], gantt[1], out_dir / "placement-gantt.png", title=gantt[2])
-        console.print(f"plots written to {out_dir}/placement-makespan.png, placement-gantt.png")
+            gantt_plot(gantt[0], gantt[1], out_dir / f"{stem}-gantt.png", title=gantt[2])
+        console.print(f"plots written to {out_dir}/{stem}-makespan.png, {stem}-gantt.png")
     return figures
 
 
-def _table(summaries: Sequence[SchedulerSummary], instances: int, seeds: int) -> Table:
-    table = Table(title=f"Placement quality: {instances} workflows x {seeds} seeds")
+def _table(summaries: Sequence[SchedulerSummary], instances: int, seeds: int, world: str) -> Table:
+    table = Table(title=f"Placement quality, {world} world: {instances} workflows x {seeds} seeds")
     for col in (
         "scheduler", "makespan/best (median)", "IQR", "SLR", "GB moved", "cross-tier GB",
         "overloaded node-s", f"{OURS}/this", "win/tie/loss",
@@ -237,6 +246,10 @@ def _verdict(figures: dict[str, object]) -> str:
     help="Seeded WfCommons recipe workflow RECIPE:TASKS (repeatable).",
 )  # fmt: skip
 @click.option("--no-recipes", is_flag=True, help="Run no recipe workflows.")
+@click.option(
+    "--world", type=click.Choice(WORLDS), default=WORLDS[0], show_default=True,
+    help="Background load: shared (steal, batch jobs, busy devices hold cores) or mild.",
+)  # fmt: skip
 @click.option("--mode", type=click.Choice(["quality", "speed"]), default="quality",
               show_default=True)  # fmt: skip
 @click.option(
@@ -246,7 +259,7 @@ def _verdict(figures: dict[str, object]) -> str:
 @click.pass_context
 def command(
     ctx: click.Context, workflows: tuple[Path, ...], seeds: int, recipes: tuple[str, ...],
-    no_recipes: bool, mode: str, out_dir: Path,
+    no_recipes: bool, world: str, mode: str, out_dir: Path,
 ) -> None:  # fmt: skip
     """Placement quality against HEFT, kube-scheduler and Trimaran on a simulated continuum."""
     if mode == "speed":
@@ -261,5 +274,5 @@ def command(
         loaded = _workflows(workflows, () if no_recipes else recipes, seed=0)
     except WfFormatError as err:
         raise click.ClickException(str(err)) from err
-    figures = run_quality(loaded, seeds, console, out_dir)
+    figures = run_quality(loaded, seeds, console, out_dir, world)
     click.echo(json.dumps(figures, sort_keys=True))

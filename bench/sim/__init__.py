@@ -2,8 +2,9 @@
 
 Workflows come from WfFormat instances (:func:`load_wfformat`) or WfCommons recipes
 (:func:`generate_workflow`); :func:`build_continuum` makes a seeded edge/cloud/HPC world with
-time-varying background load; :func:`simulate` runs one workflow under one scheduler, which sees
-only the stale monitoring view; :func:`summarise` turns runs into medians and win/tie/loss counts.
+time-varying background load (``world="shared"`` or ``"mild"``); :func:`simulate` runs one
+workflow under one scheduler, which sees only the stale monitoring view; :func:`summarise` turns
+runs into medians and win/tie/loss counts.
 
 Example::
 
@@ -23,7 +24,7 @@ from bench.sim._baselines import (
     TrimaranLoadVariation,
     TrimaranTargetLoad,
 )
-from bench.sim._continuum import Continuum, SimNode, build_continuum
+from bench.sim._continuum import WORLDS, Continuum, SimNode, build_continuum
 from bench.sim._generate import RECIPES, generate_workflow
 from bench.sim._heft import OnlineHeft, StaticHeft
 from bench.sim._metrics import (
@@ -42,6 +43,7 @@ from scheduler_api.placement import Heuristic
 
 __all__ = [
     "RECIPES",
+    "WORLDS",
     "Assignment",
     "ClusterView",
     "Continuum",

@@ -2,10 +2,10 @@
 
 Edge sites have few slow cores behind thin, distant links; cloud regions have mid-size nodes on
 fast networks with a daily cycle of tenant load; the HPC centre has many fast cores, busy with
-batch work. Each node's background load is a mean-reverting random walk (Ornstein-Uhlenbeck)
-around a base level, plus a daily cycle, plus bursts (Poisson arrivals, random length and size),
-sampled every :data:`LOAD_STEP_S` seconds and extended on demand, so a run of any length sees
-the same trace for the same seed.
+batch work. Each node's background load comes from :mod:`bench.sim._load` in one of two worlds
+(``shared``, the default, where steal, batch jobs and devices' primary functions hold cores the
+workflow cannot use; ``mild``, time-shared load only); the same seed gives the same nodes and
+links in both.
 
 Transfers follow a two-level network: a node's access link to its site, then the site's uplink
 to the wide area. Every link is full duplex (its upload and download directions are separate
@@ -18,9 +18,9 @@ shared link; the region's uplink and the reader's access link are.
 
 Example::
 
-    continuum = build_continuum(seed=3)
+    continuum = build_continuum(seed=3, world="shared")
     node = continuum.nodes[0]
-    print(node.id, node.tier, continuum.background(0, 120.0))
+    print(node.id, node.tier, continuum.background(0, 120.0), continuum.held(0, 120.0))
     print(continuum.transfer_s(0, 5, 10**9))
     print(continuum.route(ORIGIN, 5), continuum.link_capacity_bytes_s)
 """
@@ -33,28 +33,25 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from bench.sim._load import LOAD_STEP_S, WORLDS, LoadTrace, NodeLoad, mild_load, shared_load
+
 __all__ = [
     "LOAD_STEP_S",
     "ORIGIN",
     "ORIGIN_STREAM_BYTES_S",
+    "WORLDS",
     "Continuum",
     "SimNode",
     "SiteLink",
     "build_continuum",
 ]
 
-#: Resolution of the background-load trace (what a 5 s scrape would see).
-LOAD_STEP_S = 5.0
 #: Node index standing for the workflow's input store (object storage in the first cloud region).
 ORIGIN = -1
-_CHUNK_STEPS = 512
-_DAY_S = 86_400.0
 _GBIT = 125_000_000.0
 #: One connection to the input store gets at most this (object storage serves each stream).
 ORIGIN_STREAM_BYTES_S = 10.0 * _GBIT
 _ORIGIN_LATENCY_S = 0.0005
-# Background load never takes the very last share of a node: the OS and agents keep it usable.
-_MAX_BACKGROUND = 0.97
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,18 +87,6 @@ class SiteLink:
     latency_s: float
 
 
-@dataclass(frozen=True, slots=True)
-class _LoadParams:
-    base: float
-    daily_amplitude: float
-    daily_phase_s: float
-    walk_sigma: float
-    walk_tau_s: float
-    burst_rate_per_s: float
-    burst_mean_s: float
-    burst_size: tuple[float, float]
-
-
 # tier -> (sites, nodes per site, cores choices, speed range, memory GiB, access Gbit/s,
 #          access latency s, uplink Gbit/s, uplink latency s)
 _TIERS: dict[
@@ -124,73 +109,43 @@ class Continuum:
 
     def __init__(
         self, seed: int, nodes: list[SimNode], site_links: dict[str, SiteLink],
-        load_params: list[_LoadParams], origin_site: str,
+        loads: list[NodeLoad], origin_site: str, world: str = "shared",
     ) -> None:  # fmt: skip
         self.seed = seed
+        self.world = world
         self.nodes: tuple[SimNode, ...] = tuple(nodes)
         self.site_links = dict(site_links)
         self.origin_site = origin_site
-        self._params = load_params
+        self._load = LoadTrace(seed, loads)
         self._site_index = {site: i for i, site in enumerate(self.site_links)}
         # Link ids: node i uploads on 2i and downloads on 2i + 1; site k sends out of the
         # wide-area uplink on 2n + 2k and receives on 2n + 2k + 1 (n nodes).
         capacity = [n.access_bandwidth_bytes_s for n in nodes for _ in (0, 1)]
         capacity += [link.bandwidth_bytes_s for link in self.site_links.values() for _ in (0, 1)]
         self.link_capacity_bytes_s: tuple[float, ...] = tuple(capacity)
-        self._rng = np.random.default_rng([seed, 0x10AD])
-        count = len(nodes)
-        self._load = np.zeros((count, 0))
-        self._walk = np.zeros(count)
-        self._burst_left_steps = np.zeros(count, dtype=np.int64)
-        self._burst_size = np.zeros(count)
 
     # ------------------------------------------------------------ load
 
     def background(self, node: int, at_s: float) -> float:
-        """True background load of ``node`` at ``at_s`` (share of its cores busy, 0..1)."""
-        step = max(0, int(at_s / LOAD_STEP_S))
-        self._ensure(step)
-        return float(self._load[node, step])
+        """True background load of ``node`` at ``at_s`` (share of its cores busy, 0..1).
+
+        Held and time-shared load together: what a node agent would count as busy.
+        """
+        return self._load.total(node, max(0, int(at_s / LOAD_STEP_S)))
+
+    def held(self, node: int, at_s: float) -> float:
+        """Of :meth:`background`, the share of cores the workflow's tasks cannot use at all."""
+        return self._load.held(node, max(0, int(at_s / LOAD_STEP_S)))
 
     def background_steps(
         self, node: int, first_step: int, last_step: int
     ) -> npt.NDArray[np.float64]:
         """Background load samples ``first_step..last_step`` (inclusive) of ``node``."""
-        self._ensure(last_step)
-        return self._load[node, max(0, first_step) : last_step + 1]
+        return self._load.total_steps(node, first_step, last_step)
 
-    def _ensure(self, step: int) -> None:
-        while step >= self._load.shape[1]:
-            self._extend()
-
-    def _extend(self) -> None:
-        rng = self._rng
-        count = len(self.nodes)
-        start = self._load.shape[1]
-        chunk = np.empty((count, _CHUNK_STEPS))
-        base = np.array([p.base for p in self._params])
-        amp = np.array([p.daily_amplitude for p in self._params])
-        phase = np.array([p.daily_phase_s for p in self._params])
-        sigma = np.array([p.walk_sigma for p in self._params])
-        decay = np.exp(-LOAD_STEP_S / np.array([p.walk_tau_s for p in self._params]))
-        innovation = sigma * np.sqrt(1.0 - decay**2)
-        p_burst = 1.0 - np.exp(-LOAD_STEP_S * np.array([p.burst_rate_per_s for p in self._params]))
-        burst_steps = np.array([p.burst_mean_s for p in self._params]) / LOAD_STEP_S
-        size_lo = np.array([p.burst_size[0] for p in self._params])
-        size_hi = np.array([p.burst_size[1] for p in self._params])
-        for k in range(_CHUNK_STEPS):
-            t_s = (start + k) * LOAD_STEP_S
-            self._walk = self._walk * decay + innovation * rng.standard_normal(count)
-            arrivals = (self._burst_left_steps <= 0) & (rng.random(count) < p_burst)
-            if arrivals.any():
-                self._burst_left_steps[arrivals] = 1 + rng.geometric(1.0 / burst_steps[arrivals])
-                self._burst_size[arrivals] = rng.uniform(size_lo[arrivals], size_hi[arrivals])
-            bursting = self._burst_left_steps > 0
-            daily = amp * np.sin(2.0 * math.pi * (t_s + phase) / _DAY_S)
-            chunk[:, k] = base + daily + self._walk + np.where(bursting, self._burst_size, 0.0)
-            self._burst_left_steps[bursting] -= 1
-        np.clip(chunk, 0.0, _MAX_BACKGROUND, out=chunk)
-        self._load = np.concatenate([self._load, chunk], axis=1)
+    def held_steps(self, node: int, first_step: int, last_step: int) -> npt.NDArray[np.float64]:
+        """Held load samples ``first_step..last_step`` (inclusive) of ``node``."""
+        return self._load.held_steps(node, first_step, last_step)
 
     # ------------------------------------------------------------ network
 
@@ -245,19 +200,26 @@ class Continuum:
         return n.site, n.access_bandwidth_bytes_s, n.access_latency_s
 
 
-def build_continuum(seed: int) -> Continuum:
+def build_continuum(seed: int, world: str = "shared") -> Continuum:
     """Build the seeded continuum: 3 edge sites of 4 nodes, 2 cloud regions of 6, 1 HPC centre of 4.
 
     Args:
         seed: Seed for the node draws, link jitter and load traces.
+        world: Background-load preset, one of :data:`WORLDS` (``shared`` or ``mild``); the
+            nodes and links are the same in every world.
 
     Returns:
-        The model; the same seed always gives the same nodes, links and load.
+        The model; the same seed and world always give the same nodes, links and load.
+
+    Raises:
+        ValueError: ``world`` is not one of :data:`WORLDS`.
     """
+    if world not in WORLDS:
+        raise ValueError(f"unknown world {world!r}: expected one of {', '.join(WORLDS)}")
     rng = np.random.default_rng([seed, 0xC0A7])
     nodes: list[SimNode] = []
     links: dict[str, SiteLink] = {}
-    params: list[_LoadParams] = []
+    loads: list[NodeLoad] = []
     for tier, (
         sites,
         per_site,
@@ -286,31 +248,9 @@ def build_continuum(seed: int) -> Continuum:
                         access_latency_s=acc_lat,
                     )
                 )
-                params.append(_load_params(tier, rng))
-    return Continuum(seed, nodes, links, params, origin_site="cloud-a")
-
-
-def _load_params(tier: str, rng: np.random.Generator) -> _LoadParams:
-    """Per-node load character: one node in three is a noisy neighbour (more walk, more bursts)."""
-    noisy = rng.random() < 0.34
-    phase = float(rng.uniform(0.0, _DAY_S))
-    if tier == "edge":
-        return _LoadParams(
-            base=float(rng.uniform(0.1, 0.45)), daily_amplitude=0.1, daily_phase_s=phase,
-            walk_sigma=0.2 if noisy else 0.08, walk_tau_s=120.0,
-            burst_rate_per_s=1 / 300 if noisy else 1 / 1200, burst_mean_s=90.0,
-            burst_size=(0.4, 0.8),
-        )  # fmt: skip
-    if tier == "cloud":
-        return _LoadParams(
-            base=float(rng.uniform(0.15, 0.6)), daily_amplitude=0.2, daily_phase_s=phase,
-            walk_sigma=0.15 if noisy else 0.05, walk_tau_s=300.0,
-            burst_rate_per_s=1 / 400 if noisy else 1 / 1800, burst_mean_s=180.0,
-            burst_size=(0.3, 0.7),
-        )  # fmt: skip
-    return _LoadParams(
-        base=float(rng.uniform(0.45, 0.85)), daily_amplitude=0.05, daily_phase_s=phase,
-        walk_sigma=0.1 if noisy else 0.04, walk_tau_s=600.0,
-        burst_rate_per_s=1 / 600 if noisy else 1 / 2400, burst_mean_s=600.0,
-        burst_size=(0.2, 0.5),
-    )  # fmt: skip
+                # Drawn in every world, so the inventory's draws never depend on the world.
+                loads.append(mild_load(tier, rng))
+    if world == "shared":
+        held_rng = np.random.default_rng([seed, 0x5EA7])
+        loads = [shared_load(n.tier, held_rng) for n in nodes]
+    return Continuum(seed, nodes, links, loads, origin_site="cloud-a", world=world)

@@ -37,6 +37,7 @@ from bench.sim._sim import Assignment, ClusterView
 from scheduler_api import ranking
 from scheduler_api.placement import (
     DataInput,
+    Decision,
     EngineConfig,
     GraphSubmitted,
     Heuristic,
@@ -51,10 +52,14 @@ from scheduler_api.placement import (
     TaskStarted,
 )
 
-__all__ = ["SCORE_WEIGHT_S", "EngineScheduler", "MonitoredRanker"]
+__all__ = ["MIN_FREE_CORES", "SCORE_WEIGHT_S", "EngineScheduler", "MonitoredRanker"]
 
 #: Seconds of estimated finish one unit of ranking score is worth (the engine's trade-off).
 SCORE_WEIGHT_S = 0.0
+#: A node whose background leaves less than this many cores free gets no new work.
+MIN_FREE_CORES = 0.5
+#: Utilisation at which a node reads as full (the measurement is capped at 1).
+SATURATED = 0.99
 
 
 class MonitoredRanker:
@@ -115,6 +120,7 @@ class EngineScheduler:
         self._refresh: list[tuple[int, bool]] = [(-1, False)] * len(nodes)
         self._lanes = [1] * len(nodes)
         self._free = [n.cores for n in nodes]
+        self._background = [0.0] * len(nodes)
         self._crowded = False
         self._queues: list[list[tuple[float, str]]] = [[] for _ in nodes]
         self._submitted: set[str] = set()
@@ -129,11 +135,23 @@ class EngineScheduler:
             if key == self._refresh[idx]:
                 continue
             self._refresh[idx] = key
-            risk = min(1.0, view.background_estimate(idx) + stats.cpu_stddev5m)
-            self._free[idx] = max(1, math.floor(node.cores * (1.0 - risk)))
-            if not crowded:
-                self._lanes[idx], util = self._free[idx], 0.0
+            background = view.background_estimate(idx)
+            if stats.cpu_max1m >= SATURATED:
+                # A full node's utilisation is capped at 1, so taking our tasks out of it
+                # understates what else runs there: keep the last reading that was not full.
+                background = max(background, self._background[idx])
             else:
+                self._background[idx] = background
+            risk = min(1.0, background + stats.cpu_stddev5m)
+            free_cores = node.cores * (1.0 - risk)
+            self._free[idx] = math.floor(free_cores)
+            if not crowded:
+                # A free core runs a task at full speed; a node with less than one free core
+                # is one lane running at the fraction of a core the background leaves.
+                self._lanes[idx] = max(1, self._free[idx])
+                util = max(0.0, 1.0 - free_cores)
+            else:
+                # Every core a lane, together running at what the background leaves.
                 self._lanes[idx], util = node.cores, risk / (1.0 + risk)
             latency, bandwidth = view.continuum.path(idx, ORIGIN)
             self.ranker.update(
@@ -152,7 +170,7 @@ class EngineScheduler:
                     relative_speed=node.speed,
                 )
             )
-            self.engine.handle(
+            decisions = self.engine.handle(
                 NodeSnapshot(
                     NodeInfo(
                         node_id=node.id,
@@ -164,10 +182,14 @@ class EngineScheduler:
                         cpu_utilization=util,
                         bandwidth_bytes_per_s=bandwidth,
                         latency_s=latency / 2.0,
+                        # Cordoned while the background leaves it almost nothing: the engine
+                        # then moves the tasks waiting in its queue (none has started there).
+                        healthy=free_cores >= MIN_FREE_CORES,
                     ),
                     at_s=view.now_s,
                 )
             )
+            self._apply(decisions)
 
     def _spec(self, task_id: str, view: ClusterView) -> TaskSpec:
         wf = view.workflow
@@ -212,11 +234,18 @@ class EngineScheduler:
                 GraphSubmitted(tuple(self._spec(t, view) for t in new), at_s=view.now_s)
             )
             self._submitted.update(new)
-            for decision in decisions:
-                if isinstance(decision, Place | Replace):
-                    idx = self._index[decision.node_id]
-                    self._queues[idx].append((decision.est_start_s, decision.task_id))
+            self._apply(decisions)
         return self._release(view)
+
+    def _apply(self, decisions: Sequence[Decision]) -> None:
+        """Queue placed tasks on their node; take moved ones off the node they leave."""
+        for decision in decisions:
+            if isinstance(decision, Replace):
+                old = self._queues[self._index[decision.from_node_id]]
+                old[:] = [entry for entry in old if entry[1] != decision.task_id]
+            if isinstance(decision, Place | Replace):
+                idx = self._index[decision.node_id]
+                self._queues[idx].append((decision.est_start_s, decision.task_id))
 
     def _release(self, view: ClusterView) -> list[Assignment]:
         """Hand queued tasks to the executor while their node has a free lane."""

@@ -33,7 +33,7 @@ def makespan_plot(rows: Iterable[RunMetrics], path: Path) -> None:
         ratios[r.scheduler].append(r.ratio_to_best)
     names = sorted(ratios, key=lambda n: sorted(ratios[n])[len(ratios[n]) // 2])
     fig, ax = plt.subplots(figsize=(9, 0.45 * len(names) + 1.5))
-    ax.boxplot([ratios[n] for n in names], vert=False, showfliers=True)
+    ax.boxplot([ratios[n] for n in names], orientation="horizontal", showfliers=True)
     ax.set_yticks(range(1, len(names) + 1), names)
     ax.set_xscale("log")
     ax.set_xlabel("makespan / best makespan of the same instance and seed (log)")

@@ -8,10 +8,12 @@ queue. An admitted task first stages its inputs (:mod:`bench.sim._staging`: from
 arrived copy, one transfer per source, over links shared max-min fairly with every other
 transfer in flight), then runs. Schedulers estimate transfers on the idle network
 (``transfer_s``, what a probe measures), so contention is something they meet, not something
-they are told. Running tasks share the node with the background by processor sharing: with
-background ``b`` (share of cores) and the workflow's running cores ``w`` on a node of ``c``
-cores, each task progresses at ``speed * min(1, c / (b * c + w))``. Time with
-``b * c + w > c`` counts as overloaded.
+they are told. Running tasks share the node with the background by processor sharing, except
+for its held part (steal, pinned batch jobs, a primary function at higher priority;
+:mod:`bench.sim._load`): with held load ``h`` and time-shared load ``b`` (shares of cores) and
+the workflow's running cores ``w`` on a node of ``c`` cores, each task progresses at
+``speed * min(1, c * (1 - h) / (b * c + w))``. Time with ``(h + b) * c + w > c`` counts as
+overloaded.
 
 Example::
 
@@ -362,8 +364,14 @@ class _Run:
     def _rate(self, idx: int, at_s: float) -> tuple[float, float]:
         """(progress per second of each running task, demand in cores) on ``idx`` at ``at_s``."""
         spec = self.world.nodes[idx]
-        demand = self.world.background(idx, at_s) * spec.cores + self.nodes[idx].run_cores
-        return spec.speed * min(1.0, spec.cores / demand) if demand > 0 else spec.speed, demand
+        held = self.world.held(idx, at_s)
+        shared_cores = (self.world.background(idx, at_s) - held) * spec.cores
+        demand = held * spec.cores + shared_cores + self.nodes[idx].run_cores
+        # Held load is not shared: the tasks and the time-shared load split what it leaves.
+        contenders = shared_cores + self.nodes[idx].run_cores
+        usable = spec.cores * (1.0 - held)
+        share = min(1.0, usable / contenders) if contenders > 0 else 1.0
+        return spec.speed * share, demand
 
     def _advance(self, idx: int, now: float) -> None:
         node = self.nodes[idx]

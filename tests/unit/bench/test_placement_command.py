@@ -27,8 +27,28 @@ def test_tiny_configuration_end_to_end(wf_data: Path, tmp_path: Path) -> None:
     assert kube["wins"] + kube["ties"] + kube["losses"] == 4
     assert figures["ours_vs_heft_static_median"] > 0
     assert "win/tie/loss" in result.output
-    assert (tmp_path / "placement-makespan.png").stat().st_size > 1000
-    assert (tmp_path / "placement-gantt.png").stat().st_size > 1000
+    assert figures["world"] == "shared"
+    assert (tmp_path / "placement-shared-makespan.png").stat().st_size > 1000
+    assert (tmp_path / "placement-shared-gantt.png").stat().st_size > 1000
+
+
+def test_the_mild_world_is_a_flag_away(wf_data: Path, tmp_path: Path) -> None:
+    args = ["--workflow", str(wf_data / "srasearch-chameleon-10a-001.json"), "--no-recipes",
+            "--seeds", "1", "--out-dir", str(tmp_path)]  # fmt: skip
+    mild = CliRunner().invoke(command, [*args, "--world", "mild"])
+    shared = CliRunner().invoke(command, args)
+    assert mild.exit_code == 0, mild.output
+    mild_figures = json.loads(mild.output.strip().splitlines()[-1])
+    shared_figures = json.loads(shared.output.strip().splitlines()[-1])
+    assert mild_figures["world"] == "mild"
+    assert "mild world" in mild.output
+    assert (tmp_path / "placement-mild-makespan.png").exists()
+    # Same workflow, same seed, another load: kube's makespan differs between the worlds.
+    kube = "kube-least-allocated"
+    assert (
+        mild_figures["schedulers"][kube]["slr_median"]
+        != shared_figures["schedulers"][kube]["slr_median"]
+    )
 
 
 def test_bad_recipe_is_a_usage_error(wf_data: Path, tmp_path: Path) -> None:

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
@@ -196,22 +196,44 @@ def _fork(count: int, runtime_s: float) -> Any:
     return parse_wfformat(doc, {})
 
 
+def _fork_end_s(rate: Callable[[float], float], work_s: float) -> float:
+    """Independent integration of a task's progress over the load's steps."""
+    left, t = work_s, 0.0
+    while True:
+        step_end = (int(t / LOAD_STEP_S) + 1) * LOAD_STEP_S
+        if left <= rate(t) * (step_end - t):
+            return t + left / rate(t)
+        left -= rate(t) * (step_end - t)
+        t = step_end
+
+
 def test_a_full_node_shares_its_cores_with_the_background() -> None:
-    world = build_continuum(0)
+    world = build_continuum(0, "mild")
     idx = max(range(len(world.nodes)), key=lambda i: world.background(i, 0.0))
     node = world.nodes[idx]
     result = simulate(_fork(node.cores, 300.0), world, _Fixed(idx))
-    # Independent integration: every task progresses at speed * c / (b(t) * c + c).
-    left, t = 300.0, 0.0
-    while True:
-        rate = node.speed / (1.0 + world.background(idx, t))
-        step_end = (int(t / LOAD_STEP_S) + 1) * LOAD_STEP_S
-        if left <= rate * (step_end - t):
-            expected = t + left / rate
-            break
-        left -= rate * (step_end - t)
-        t = step_end
+    # Every task progresses at speed * c / (b(t) * c + c).
+    expected = _fork_end_s(lambda t: node.speed / (1.0 + world.background(idx, t)), 300.0)
     assert result.makespan_s == pytest.approx(expected, rel=1e-6)
     assert {round(r.end_s, 6) for r in result.tasks.values()} == {round(expected, 6)}
-    # Background above zero all along: the node was overloaded for the whole run.
-    assert result.overloaded_node_s == pytest.approx(expected, rel=1e-6)
+
+
+def test_held_cores_are_not_shared_with_the_tasks() -> None:
+    world = build_continuum(0, "shared")
+    # The node whose held load takes most of it at the start.
+    idx = max(range(len(world.nodes)), key=lambda i: world.held(i, 0.0))
+    node = world.nodes[idx]
+    assert world.held(idx, 0.0) > 0.5
+    result = simulate(_fork(node.cores, 60.0), world, _Fixed(idx))
+
+    def rate(t: float) -> float:
+        held = world.held(idx, t)
+        shared = world.background(idx, t) - held
+        # The tasks and the time-shared load split what the held load leaves.
+        return node.speed * min(1.0, (1.0 - held) * node.cores / (shared * node.cores + node.cores))
+
+    expected = _fork_end_s(rate, 60.0)
+    assert result.makespan_s == pytest.approx(expected, rel=1e-6)
+    # Far slower than processor sharing with the same total load would be.
+    shared_alike = _fork_end_s(lambda t: node.speed / (1.0 + world.background(idx, t)), 60.0)
+    assert result.makespan_s > 1.5 * shared_alike
