@@ -3,24 +3,24 @@
 *Time-shared* load is ordinary processes: the kernel shares cores fairly between them and the
 workflow's tasks (processor sharing), so a task placed on a busy node still gets its share.
 *Held* load is capacity the workflow cannot take back: CPU time a hypervisor gives co-tenant VMs
-(steal), cores a resource manager has pinned to batch jobs, a device's primary function running
-at a higher priority than guest work. A task gets only the cores held load leaves, and shares
+(steal), a device's primary function running at a higher priority than guest work. A task
+gets only the cores held load leaves, and shares
 those with the time-shared load. A node agent counts both as busy (steal included), so the
 monitoring shows their sum and never says which kind it is.
 
 Per node, the time-shared part is a mean-reverting random walk (Ornstein-Uhlenbeck) around a
-base level, plus a daily cycle, plus bursts (Poisson arrivals, random length and size). The held
-part is one of:
-
-* :class:`Regime`: a two-state level (quiet / busy) with exponential dwell times, plus a daily
-  cycle: a device's primary function, or steal episodes of a VM on a contended host;
-* :class:`BatchSlots`: a node cut into equal slots of whole cores, each alternately held by a
-  batch job (log-uniform run time) and free (exponential gap until the queue refills it).
+base level, plus a daily cycle, plus bursts (Poisson arrivals, random length and size), plus, on
+HPC nodes, :class:`BatchSlots`: the node cut into equal slots of whole cores, each alternately
+busy with a batch job (log-uniform run time) and free (exponential gap until the queue refills
+it). Batch jobs are time-shared with the workflow's tasks: a job started outside the workflow's
+knowledge lands on cores a task may be using, and the kernel shares them. The held part is a
+:class:`Regime`: a two-state level (quiet / busy) with exponential dwell times, plus a daily
+cycle: a device's primary function, or steal episodes of a VM on a contended host.
 
 Worlds (:data:`WORLDS`): ``mild`` has time-shared load only (HPC nodes 45-85 % busy, one node
 in three a noisy neighbour); ``shared`` adds held load on every tier: edge devices busy with
 their primary function for hours at a time, cloud VMs with steal (episodes on one in three),
-HPC nodes shared with batch jobs. docs/benchmarks.md justifies each value.
+HPC nodes shared with batch jobs (time-shared). docs/benchmarks.md justifies each value.
 
 Samples are every :data:`LOAD_STEP_S` seconds and extended on demand in fixed chunks from
 dedicated random streams, so a run of any length sees the same trace for the same seed.
@@ -93,7 +93,7 @@ class Regime:
 
 @dataclass(frozen=True, slots=True)
 class BatchSlots:
-    """Held load of batch jobs: ``slots`` equal shares of the cores, each held or free."""
+    """Batch jobs (time-shared): ``slots`` equal shares of the cores, each busy or free."""
 
     slots: int
     job_s: tuple[float, float]
@@ -168,8 +168,8 @@ def shared_load(tier: str, rng: np.random.Generator) -> NodeLoad:
                 quiet_mean_s=1 * _HOUR_S, busy_mean_s=0.5 * _HOUR_S,
             ),
         )  # fmt: skip
-    # HPC: batch jobs hold whole cores (pinned by the resource manager) for hours; a backlogged
-    # queue refills freed cores after a gap; system daemons time-share the rest.
+    # HPC: batch jobs keep whole cores busy for hours; a backlogged queue refills freed cores
+    # after a gap. They and the daemons time-share cores with the workflow's tasks.
     return NodeLoad(
         TimeShared(
             base=float(rng.uniform(0.01, 0.04)), daily_amplitude=0.0, daily_phase_s=phase,
