@@ -2,8 +2,8 @@
 
 Example::
 
-    makespan_plot(rows, Path("docs/placement-makespan.png"))
-    gantt_plot(result, continuum, Path("docs/placement-gantt.png"), title="montage, seed 0")
+    makespan_plot(rows, Path("docs/placement-shared-makespan.png"))
+    gantt_plot(result, continuum, Path("docs/placement-shared-gantt.png"), title="montage, seed 0")
 """
 
 from __future__ import annotations
