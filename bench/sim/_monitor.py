@@ -2,18 +2,23 @@
 
 Each node's agent samples utilisation every :data:`~bench.sim._continuum.LOAD_STEP_S` seconds;
 the pipeline turns the samples into 1-minute means and maxima and 5-minute means and standard
-deviations (the ``continuum:node_cpu_utilization:*`` aggregates). A scheduler reads them through
+deviations (the ``continuum:node_cpu_utilization:*`` aggregates). Beside utilisation the agent
+reports what the real one does: CPU time per mode, whose ``steal`` share is the time the
+workflow could not have had (held load: a hypervisor's co-tenants, or a device's primary
+function at a higher priority, which the agent attributes by its cgroup), and CPU pressure
+(PSI ``some``: the share of time runnable tasks waited for a CPU, here whenever demand exceeds
+the cores), both as 1-minute means. A scheduler reads them through
 Prometheus, and each node's figures refresh only every 15 to 60 s (scrape, export and rule
 intervals add up), at its own phase, so what a scheduler sees is up to a minute old and averaged.
 
 Utilisation is what a node agent measures: background load *plus* the workflow's own tasks,
-capped at 1; an overloaded node looks merely full.
+capped at 1; an overloaded node looks merely full there, and only its pressure says it is over.
 
 Example::
 
     monitor = Monitor(continuum, own_cores=sim.own_cores_at)
     for snap in monitor.view(now_s=300.0):
-        print(snap.node, snap.cpu_avg1m, snap.cpu_stddev5m, now_s - snap.as_of_s)
+        print(snap.node, snap.cpu_avg1m, snap.cpu_steal_avg1m, snap.cpu_pressure_some1m)
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ _WINDOW_1M_STEPS = int(60 / LOAD_STEP_S)
 _WINDOW_5M_STEPS = int(300 / LOAD_STEP_S)
 #: Refresh interval range of one node's aggregates, seconds.
 REFRESH_RANGE_S = (15.0, 60.0)
+_EPS = 1e-9
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +51,10 @@ class NodeStats:
         cpu_max1m: Highest sample in that minute.
         cpu_avg5m: Mean over five minutes.
         cpu_stddev5m: Standard deviation over five minutes.
+        cpu_steal_avg1m: Mean share of the cores held by load the workflow cannot use, over
+            the minute before ``as_of_s`` (``system.cpu.time{cpu.mode="steal"}`` as a rate).
+        cpu_pressure_some1m: Share of that minute in which runnable tasks waited for a CPU
+            (PSI ``some``, from ``continuum.pressure.stall.time``).
     """
 
     node: int
@@ -53,10 +63,12 @@ class NodeStats:
     cpu_max1m: float
     cpu_avg5m: float
     cpu_stddev5m: float
+    cpu_steal_avg1m: float = 0.0
+    cpu_pressure_some1m: float = 0.0
 
 
 class Monitor:
-    """Stale, windowed view of utilisation for every node of a continuum.
+    """Stale, windowed view of utilisation, steal and pressure for every node of a continuum.
 
     Args:
         continuum: The world (true background load).
@@ -95,8 +107,12 @@ class Monitor:
         cores = self._continuum.nodes[node].cores
         start = max(0, first)
         own = np.array([self._own_cores(node, s * LOAD_STEP_S) for s in range(start, last + 1)])
-        util = np.minimum(1.0, background + own / cores)
+        demand = background + own / cores
+        util = np.minimum(1.0, demand)
         recent = util[-_WINDOW_1M_STEPS:]
+        held = self._continuum.held_steps(node, first, last)[-_WINDOW_1M_STEPS:]
+        # PSI "some" counts time at least one runnable task waits: demand beyond the cores.
+        stalled = demand[-_WINDOW_1M_STEPS:] > 1.0 + _EPS
         stats = NodeStats(
             node=node,
             as_of_s=as_of_s,
@@ -104,6 +120,8 @@ class Monitor:
             cpu_max1m=float(recent.max()),
             cpu_avg5m=float(util.mean()),
             cpu_stddev5m=float(util.std()),
+            cpu_steal_avg1m=float(held.mean()),
+            cpu_pressure_some1m=float(stalled.mean()),
         )
         self._cache[key] = stats
         return stats

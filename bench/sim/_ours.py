@@ -8,17 +8,23 @@ honoured as an executor would: the task joins the chosen node's queue and starts
 the node's lanes is free.
 
 What the monitoring shows becomes the snapshot as follows (the engine's model is lanes at one
-speed per node; the truth is processor sharing, so the shell picks the lanes that match it). A
-node with ``c`` cores whose background (1-minute mean, less the workflow's own tasks) is ``b``
-with a 5-minute standard deviation ``s`` has ``f = max(1, floor(c * (1 - b - s)))`` free cores:
-a volatile node keeps one standard deviation of headroom (Trimaran's LoadVariationRiskBalancing
-margin). While the ready work fits in the free cores, the node offers ``f`` lanes at full speed
-(a free core runs a task at full speed). When more work waits than free cores exist across the
-fleet, the node offers all ``c`` lanes, each at the speed a task gets on a full node,
-``speed / (1 + b + s)``: sharing busy cores then beats waiting for free ones. A node's link is
-its path to the wide area (access link and site uplink), the star model the engine uses.
+speed per node; the truth is processor sharing, so the shell picks the lanes that match it). On
+a node with ``c`` cores, the background (1-minute mean utilisation less the workflow's own
+tasks) splits by the steal share ``h`` into held load, whose ``c * (1 - h)`` usable cores are
+all the tasks can get, and time-shared load ``b``, counted with one 5-minute standard deviation
+``s`` of headroom (Trimaran's LoadVariationRiskBalancing margin). Each of ``k`` lanes then runs
+at its processor share ``min(1, c * (1 - h) / (c * (b + s) + k))``. The node offers its free
+cores ``floor(c * (1 - h - b - s))`` as lanes, plus more while each keeps
+:data:`FAST_SHARE` of a core (a few tasks more on a big node busy with time-shared batch work
+barely slow each other); when more work waits than free cores exist across the fleet, every
+usable core is a lane: sharing busy cores beats waiting for free ones. A node where one more
+task would get under :data:`MIN_SHARE` of a core is cordoned. A capped reading (a node at
+100 %) understates what else runs there only when tasks wait, so the last unsaturated estimate
+is kept while the node shows CPU pressure. A node's link is its path to the wide area (access
+link and site uplink), the star model the engine uses.
 
-The engine's ranker is the API's ranking model over the same figures (:class:`MonitoredRanker`):
+The engine's ranker is the API's ranking model over the same figures, CPU pressure included
+(:class:`MonitoredRanker`):
 it filters nodes and, with the default ``score_weight_s = 0``, breaks ties between equal
 estimated finishes. Larger weights were measured and lost (docs/benchmarks.md).
 
@@ -52,12 +58,14 @@ from scheduler_api.placement import (
     TaskStarted,
 )
 
-__all__ = ["MIN_FREE_CORES", "SCORE_WEIGHT_S", "EngineScheduler", "MonitoredRanker"]
+__all__ = ["FAST_SHARE", "MIN_SHARE", "SCORE_WEIGHT_S", "EngineScheduler", "MonitoredRanker"]
 
 #: Seconds of estimated finish one unit of ranking score is worth (the engine's trade-off).
 SCORE_WEIGHT_S = 0.0
-#: A node whose background leaves less than this many cores free gets no new work.
-MIN_FREE_CORES = 0.5
+#: A node where one more task would get less than this share of a core gets no new work.
+MIN_SHARE = 0.5
+#: Lanes beyond the free cores are offered while each keeps this share of a core.
+FAST_SHARE = 0.9
 #: Utilisation at which a node reads as full (the measurement is capped at 1).
 SATURATED = 0.99
 
@@ -136,23 +144,34 @@ class EngineScheduler:
                 continue
             self._refresh[idx] = key
             background = view.background_estimate(idx)
-            if stats.cpu_max1m >= SATURATED:
+            if stats.cpu_max1m >= SATURATED and stats.cpu_pressure_some1m > 0.0:
                 # A full node's utilisation is capped at 1, so taking our tasks out of it
-                # understates what else runs there: keep the last reading that was not full.
+                # understates what else runs there when tasks wait (pressure): keep the last
+                # reading that was not full.
                 background = max(background, self._background[idx])
             else:
                 self._background[idx] = background
-            risk = min(1.0, background + stats.cpu_stddev5m)
-            free_cores = node.cores * (1.0 - risk)
+            held = min(background, stats.cpu_steal_avg1m)
+            # The time-shared rest, with one standard deviation of headroom (Trimaran's
+            # LoadVariationRiskBalancing margin) for a volatile node.
+            shared_cores = node.cores * (background - held + stats.cpu_stddev5m)
+            usable_cores = node.cores * (1.0 - held)
+            free_cores = max(0.0, usable_cores - shared_cores)
             self._free[idx] = math.floor(free_cores)
-            if not crowded:
-                # A free core runs a task at full speed; a node with less than one free core
-                # is one lane running at the fraction of a core the background leaves.
-                self._lanes[idx] = max(1, self._free[idx])
-                util = max(0.0, 1.0 - free_cores)
-            else:
-                # Every core a lane, together running at what the background leaves.
-                self._lanes[idx], util = node.cores, risk / (1.0 + risk)
+            # The free cores are full-speed lanes (the engine gives a node's lanes one speed:
+            # its lanes' processor share, see _share); beyond them, lanes while each keeps
+            # FAST_SHARE of a core (on a big node busy with time-shared work, a few more
+            # tasks barely slow each other).
+            lanes = max(1, self._free[idx])
+            while lanes < usable_cores:
+                if _share(usable_cores, shared_cores, lanes + 1) < FAST_SHARE:
+                    break
+                lanes += 1
+            if crowded:
+                # Every core the held load leaves is a lane: sharing busy cores beats waiting.
+                lanes = max(lanes, round(usable_cores))
+            self._lanes[idx] = lanes
+            util = 1.0 - _share(usable_cores, shared_cores, lanes)
             latency, bandwidth = view.continuum.path(idx, ORIGIN)
             self.ranker.update(
                 ranking.NodeSnapshot(
@@ -160,6 +179,7 @@ class EngineScheduler:
                     capacity=ranking.Capacity(float(node.cores), float(node.memory_bytes)),
                     tier=node.tier,
                     site=node.site,
+                    pressure=ranking.Pressure(cpu=stats.cpu_pressure_some1m),
                     usage=ranking.Usage(
                         cpu_utilization=stats.cpu_avg1m,
                         cpu_utilization_avg5m=stats.cpu_avg5m,
@@ -182,9 +202,9 @@ class EngineScheduler:
                         cpu_utilization=util,
                         bandwidth_bytes_per_s=bandwidth,
                         latency_s=latency / 2.0,
-                        # Cordoned while the background leaves it almost nothing: the engine
+                        # Cordoned while one more task would get under half a core: the engine
                         # then moves the tasks waiting in its queue (none has started there).
-                        healthy=free_cores >= MIN_FREE_CORES,
+                        healthy=_share(usable_cores, shared_cores, 1) >= MIN_SHARE,
                     ),
                     at_s=view.now_s,
                 )
@@ -264,3 +284,12 @@ class EngineScheduler:
 
     def task_finished(self, task_id: str, node: int, view: ClusterView) -> None:
         self.engine.handle(TaskFinished(task_id, self._ids[node], at_s=view.now_s))
+
+
+def _share(usable_cores: float, shared_cores: float, lanes: int) -> float:
+    """Share of a core each of ``lanes`` tasks gets: processor sharing of the usable cores.
+
+    Held load (steal, a primary function) takes its cores outright; the time-shared load and
+    the tasks split what it leaves, as :mod:`bench.sim._sim` runs them.
+    """
+    return min(1.0, usable_cores / (shared_cores + lanes))

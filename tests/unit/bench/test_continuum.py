@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from bench.sim import build_continuum
-from bench.sim._continuum import LOAD_STEP_S, ORIGIN
+from bench.sim._continuum import LOAD_STEP_S, ORIGIN, Continuum
 from bench.sim._monitor import REFRESH_RANGE_S, Monitor
 
 
@@ -57,3 +58,44 @@ def test_monitoring_is_windowed_and_stale() -> None:
     assert 0.0 <= first.cpu_stddev5m <= 0.5
     later = monitor.next_refresh_s(400.0)
     assert 400.0 < later <= 400.0 + REFRESH_RANGE_S[1]
+
+
+def _held_node(world_seed: int) -> tuple[Continuum, int]:
+    """A shared-world node whose held load moves (an edge device or a contended VM)."""
+    world = build_continuum(world_seed, "shared")
+    for node in range(len(world.nodes)):
+        if world.held_steps(node, 0, 2000).std() > 0.05:
+            return world, node
+    raise AssertionError("no node with varying held load")
+
+
+def test_steal_follows_the_true_held_load_with_the_same_staleness() -> None:
+    world, node = _held_node(4)
+    monitor = Monitor(world, lambda node, at_s: 0.0)
+    for now_s in (400.0, 2_000.0, 7_000.0):
+        stats = monitor.stats(node, now_s)
+        last = int(stats.as_of_s / LOAD_STEP_S)
+        held = world.held_steps(node, last - 11, last)
+        assert stats.cpu_steal_avg1m == pytest.approx(float(held.mean()))
+        # Steal is part of utilisation, never more than it.
+        assert stats.cpu_steal_avg1m <= stats.cpu_avg1m + 1e-12
+        # It refreshes with the other series, not with the truth.
+        assert monitor.stats(node, stats.as_of_s + REFRESH_RANGE_S[0] - 0.1) == stats
+    # The mild world holds nothing, so nothing reads as steal.
+    mild = Monitor(build_continuum(4, "mild"), lambda node, at_s: 0.0)
+    assert all(s.cpu_steal_avg1m == 0.0 for s in mild.view(3_000.0))
+
+
+def test_pressure_shows_demand_beyond_the_cores() -> None:
+    world, node = _held_node(4)
+    cores = world.nodes[node].cores
+    idle = Monitor(world, lambda node, at_s: 0.0).stats(node, 3_000.0)
+    # Background alone never fills a node (the OS keeps a share), so nothing waits.
+    assert idle.cpu_pressure_some1m == 0.0
+    # Our tasks asking for every core: demand exceeds the cores whenever any background runs.
+    full = Monitor(world, lambda node, at_s: float(cores)).stats(node, 3_000.0)
+    last = int(full.as_of_s / LOAD_STEP_S)
+    background = world.background_steps(node, last - 11, last)
+    assert full.cpu_pressure_some1m == pytest.approx(float((background > 1e-9).mean()))
+    assert full.cpu_pressure_some1m > 0.0
+    assert full.cpu_avg1m == 1.0  # utilisation caps; only pressure says it is over

@@ -237,3 +237,16 @@ def test_held_cores_are_not_shared_with_the_tasks() -> None:
     # Far slower than processor sharing with the same total load would be.
     shared_alike = _fork_end_s(lambda t: node.speed / (1.0 + world.background(idx, t)), 60.0)
     assert result.makespan_s > 1.5 * shared_alike
+
+
+def test_engine_lanes_run_at_the_processor_share_the_simulator_gives() -> None:
+    from bench.sim._ours import FAST_SHARE, _share
+
+    # 48 cores, 46 of them busy with time-shared batch work: a few tasks still get nearly a
+    # core each, so the shell offers lanes beyond the two free cores.
+    assert _share(48.0, 46.0, 2) == 1.0
+    assert _share(48.0, 46.0, 5) >= FAST_SHARE > _share(48.0, 46.0, 10)
+    # The same 46 cores held (steal) leave two usable cores for everything.
+    assert _share(2.0, 0.0, 4) == pytest.approx(0.5)
+    # 4 cores, 3 held, half a core of time-shared load: one task gets 1 / 1.5 of a core.
+    assert _share(1.0, 0.5, 1) == pytest.approx(1.0 / 1.5)
