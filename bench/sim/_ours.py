@@ -5,7 +5,8 @@ it sends a ``NodeSnapshot``; ready tasks go in as ``GraphSubmitted`` (the engine
 ``ready`` mode: it places a task once its parents finished, from where their outputs live);
 starts and finishes go in as ``TaskStarted`` / ``TaskFinished``. Each ``Place`` decision is
 honoured as an executor would: the task joins the chosen node's queue and starts when one of
-the node's lanes is free.
+the node's lanes is free. Tasks waiting in a node's queue are placed again (``Replace``, perhaps
+to the same node) whenever the node's figures refresh (``replan_on_snapshot``).
 
 What the monitoring shows becomes the snapshot as follows (the engine's model is lanes at one
 speed per node; the truth is processor sharing, so the shell picks the lanes that match it). On
@@ -118,7 +119,12 @@ class EngineScheduler:
         self.ranker = MonitoredRanker()
         self.engine = PlacementEngine(
             EngineConfig(
-                heuristic=self.heuristic, mode="ready", score_weight_s=self.score_weight_s
+                heuristic=self.heuristic,
+                mode="ready",
+                score_weight_s=self.score_weight_s,
+                # Plans made on older figures are redone at each refresh of their node: a batch
+                # job arriving on a node with a queue would otherwise hold the queue there.
+                replan_on_snapshot=True,
             ),
             ranker=self.ranker,
         )

@@ -105,6 +105,9 @@ class EngineConfig:
             is abandoned.
         score_weight_s: Seconds of estimated finish worth one unit of ranking score; 0 makes
             the score only break ties between equal finish times.
+        replan_on_snapshot: In ``ready`` mode, a node's fresh snapshot sends the tasks planned
+            there that have not started back to the queue, so they are placed again on the
+            fresh figures (they may stay; a move is a ``Replace``).
     """
 
     heuristic: Heuristic = Heuristic.HEFT
@@ -112,6 +115,7 @@ class EngineConfig:
     insertion: bool = True
     max_attempts: int = 3
     score_weight_s: float = 0.0
+    replan_on_snapshot: bool = False
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
@@ -388,6 +392,12 @@ class PlacementEngine:
             for task_id in self._held_by(idx, TaskState.PLANNED):
                 self._nodes.release(idx, task_id, self.now_s)
                 self._requeue(task_id, f"node {event.node.node_id} is unhealthy")
+        elif self.config.replan_on_snapshot and self.config.mode == "ready":
+            # Plans made on older figures may no longer hold (the node slowed, lost lanes, or
+            # its running tasks overran): place what has not started again.
+            for task_id in self._held_by(idx, TaskState.PLANNED):
+                self._nodes.release(idx, task_id, self.now_s)
+                self._requeue(task_id, f"node {event.node.node_id} refreshed")
         for task_id in list(self._parked):
             if meets(event.node, self._tasks[task_id].spec.requirements):
                 del self._parked[task_id]

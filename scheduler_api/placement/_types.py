@@ -272,7 +272,11 @@ class Place:
 
 @dataclass(frozen=True, slots=True)
 class Replace:
-    """Move ``task_id`` from ``from_node_id`` (failed, cordoned, or where it failed)."""
+    """Move ``task_id`` from ``from_node_id`` (failed, cordoned, or where it failed).
+
+    With ``EngineConfig.replan_on_snapshot``, a task re-planned on its node's fresh figures is
+    also a ``Replace``, possibly to the same node with new estimates.
+    """
 
     decision_id: int
     task_id: str

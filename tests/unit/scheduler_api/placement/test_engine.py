@@ -160,6 +160,30 @@ def test_unhealthy_node_loses_planned_work_but_not_running_work() -> None:
     assert engine.task("r").state is TaskState.RUNNING
 
 
+def test_replan_on_snapshot_moves_queued_work_off_a_node_that_slowed() -> None:
+    nodes = (NodeInfo("a", cpu_cores=1), NodeInfo("b", cpu_cores=1, speed=0.4))
+    for replan in (False, True):
+        engine = _engine(*nodes, mode="ready", insertion=False, replan_on_snapshot=replan)
+        decisions = _submit(engine, TaskSpec("r", work_s=1.0), TaskSpec("q", work_s=1.0))
+        assert [d.node_id for d in decisions if isinstance(d, Place)] == ["a", "a"]
+        engine.handle(TaskStarted("r", "a", at_s=0.0))
+        # Fresh figures that change nothing leave the plan where it was.
+        same = engine.handle(NodeSnapshot(nodes[0], at_s=0.2))
+        engine.validate_state()
+        assert all(d.node_id == "a" for d in same if isinstance(d, Place | Replace))
+        # The node slows to a fifth: q would now finish at 1 + 5 there, 2.5 on b.
+        slowed = engine.handle(
+            NodeSnapshot(NodeInfo("a", cpu_cores=1, cpu_utilization=0.8), at_s=0.5)
+        )
+        engine.validate_state()
+        moved = [(d.task_id, d.from_node_id, d.node_id) for d in slowed if isinstance(d, Replace)]
+        assert moved == ([("q", "a", "b")] if replan else [])
+        assert engine.task("q").node_id == ("b" if replan else "a")
+        # Running work is never moved by a refresh.
+        assert engine.task("r").state is TaskState.RUNNING
+        assert engine.task("r").node_id == "a"
+
+
 def test_ready_mode_places_children_only_when_parents_finish() -> None:
     engine = _engine(NodeInfo("a"), NodeInfo("b"), mode="ready")
     decisions = _submit(engine, TaskSpec("p", work_s=1.0), TaskSpec("c", depends_on={"p": 0}))
