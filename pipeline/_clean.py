@@ -110,6 +110,7 @@ class Cleaner:
         old_s = max(rules.out_of_order_window_s - rules.max_future_skew_s - 5.0, 5.0)
         self._old_ms = int(old_s * 1000)
         self._state: dict[SeriesKey, SeriesRef] = {}
+        self._record = 0
         self._node_series: dict[str, int] = {}
 
     def drop(self, reason: str, count: int = 1) -> None:
@@ -160,6 +161,27 @@ class Cleaner:
         """The worker's clock in milliseconds (one read per record is enough)."""
         return int(self._clock() * 1000)
 
+    def begin_record(self) -> None:
+        """Start a record: timestamps seen twice for a series are counted per record."""
+        self._record += 1
+
+    def _seen_in_record(self, series: SeriesRef, ts_ms: int) -> bool:
+        """Tell whether ``series`` already had a sample at ``ts_ms`` in this record; note it."""
+        if series.record != self._record:
+            series.record = self._record
+            series.record_ts = ts_ms
+            return False
+        seen = series.record_ts
+        if isinstance(seen, int):
+            if seen == ts_ms:
+                return True
+            series.record_ts = {seen, ts_ms}
+            return False
+        if ts_ms in seen:
+            return True
+        seen.add(ts_ms)
+        return False
+
     def intern(self, labels: SeriesKey, node: str) -> SeriesRef:
         """Return the one :class:`SeriesRef` of ``labels`` (created untracked if new)."""
         series = self._state.get(labels)
@@ -195,10 +217,17 @@ class Cleaner:
             series.tracked = True
             series.ts_ms = ts_ms
             series.value = value
+            series.record = self._record
+            series.record_ts = ts_ms
             return True
         last_ts = series.ts_ms
         if ts_ms == last_ts:
             # Same series and timestamp twice: Prometheus answers 400 if the values differ.
+            self.drop(DropReason.DUPLICATE_SAMPLE)
+            return False
+        if self._seen_in_record(series, ts_ms):
+            # An out-of-order sample at a timestamp this record already gave (A, B, then A
+            # again): one request would carry two values at one timestamp.
             self.drop(DropReason.DUPLICATE_SAMPLE)
             return False
         if ts_ms > last_ts:

@@ -49,9 +49,11 @@ class SeriesRef:
         value: value at ``ts_ms``.
         tracked: counted against its node's series limit.
         prefix: encoded ``TimeSeries`` head for one sample (set by the encoder).
+        record: the cleaner's number of the last record that held this series.
+        record_ts: timestamps accepted for it in that record (an int while there is one).
     """
 
-    __slots__ = ("labels", "node", "prefix", "tracked", "ts_ms", "value")
+    __slots__ = ("labels", "node", "prefix", "record", "record_ts", "tracked", "ts_ms", "value")
 
     def __init__(self, labels: SeriesKey, node: str = ""):
         self.labels = labels
@@ -60,6 +62,8 @@ class SeriesRef:
         self.value = 0.0
         self.tracked = False
         self.prefix: bytes | None = None
+        self.record = -1
+        self.record_ts: int | set[int] = 0
 
     def __repr__(self) -> str:
         return f"SeriesRef({self.labels!r})"

@@ -72,6 +72,7 @@ class SampleBuilder:
         self._groups = []
         self._current = None
         self._now_ms = self.cleaner.now_ms()
+        self.cleaner.begin_record()
 
     def start(self, node: str, identity: tuple[tuple[str, str], ...]) -> None:
         """Start the samples of one resource: ``identity`` labels go on every series."""

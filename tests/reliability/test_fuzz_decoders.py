@@ -30,13 +30,17 @@ RULES = CleaningRules(max_series_per_node=1_000)
 OLDEST_MS = NOW_MS - int(RULES.out_of_order_window_s * 1000)
 NEWEST_MS = NOW_MS + int(RULES.max_future_skew_s * 1000)
 
+# Derandomised: the same examples on every run, so a failure is reproducible, never flaky.
 FUZZ = settings(
-    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    database=None,
+    derandomize=True,
 )
 
 _METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 _LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
-_COUNTER_SUFFIXES = ("_total", "_bucket", "_count")
 
 
 def _builder() -> SampleBuilder:
@@ -44,7 +48,12 @@ def _builder() -> SampleBuilder:
 
 
 def rejection(labels: tuple[tuple[str, str], ...], ts_ms: int, value: float) -> str | None:
-    """Why Prometheus (2.x remote write, 10 min out-of-order window) would refuse a sample."""
+    """Why Prometheus (2.x remote write, 10 min out-of-order window) would refuse a sample.
+
+    NaN is refused too: Prometheus would store it, but it is the pipeline's rule to drop it (a
+    NaN in a ranking input poisons every mean). Counter signs are the cleaner's rule by kind
+    (unit-tested there); Prometheus takes a negative value under any name.
+    """
     names = [name for name, _ in labels]
     if names != sorted(names):
         return "labels not sorted"
@@ -64,8 +73,6 @@ def rejection(labels: tuple[tuple[str, str], ...], ts_ms: int, value: float) -> 
             return f"label {name!r} is not UTF-8"
     if math.isnan(value):
         return "NaN sample"
-    if metric.endswith(_COUNTER_SUFFIXES) and (math.isinf(value) or value < 0):
-        return "counter not finite and non-negative"
     if not OLDEST_MS <= ts_ms <= NEWEST_MS:
         return "timestamp out of bounds"
     return None
@@ -230,6 +237,5 @@ def test_the_validator_itself_rejects_what_prometheus_rejects() -> None:
     assert rejection((("__name__", "up"), ("__x", "v")), NOW_MS, 1.0) is not None
     assert rejection((("__name__", "up"), ("a", "")), NOW_MS, 1.0) is not None
     assert rejection(good, NOW_MS, math.nan) == "NaN sample"
-    assert rejection((("__name__", "c_total"),), NOW_MS, -1.0) is not None
     assert rejection(good, NOW_MS + 3_600_000, 1.0) == "timestamp out of bounds"
     assert rejection(good, 0, 1.0) == "timestamp out of bounds"

@@ -69,6 +69,23 @@ def test_duplicate_sample_for_a_series_and_timestamp_is_dropped() -> None:
     assert cleaner.dropped == {DropReason.DUPLICATE_SAMPLE: 1}
 
 
+def test_an_out_of_order_repeat_within_one_record_is_dropped() -> None:
+    cleaner = _cleaner()
+    s = _series(cleaner)
+    cleaner.begin_record()
+    assert cleaner.accept(s, NOW_MS - 20_000, 1.0, GAUGE, NOW_MS)  # A
+    assert cleaner.accept(s, NOW_MS - 10_000, 2.0, GAUGE, NOW_MS)  # B
+    assert cleaner.accept(s, NOW_MS - 15_000, 3.0, GAUGE, NOW_MS)  # between: out of order
+    # A and the in-between timestamp again, with other values: one request would hold two
+    # values at one timestamp, which Prometheus refuses as a whole.
+    assert not cleaner.accept(s, NOW_MS - 20_000, 9.0, GAUGE, NOW_MS)
+    assert not cleaner.accept(s, NOW_MS - 15_000, 9.0, GAUGE, NOW_MS)
+    assert cleaner.dropped == {DropReason.DUPLICATE_SAMPLE: 2}
+    # A later record may carry an older timestamp again (a replay): it is not this record's.
+    cleaner.begin_record()
+    assert cleaner.accept(s, NOW_MS - 20_000, 1.0, GAUGE, NOW_MS)
+
+
 def test_counter_resets_are_kept_and_counted() -> None:
     cleaner = _cleaner()
     s = _series(cleaner, "c_total")
