@@ -107,6 +107,8 @@ class OtlpDecoder:
     def __init__(self, builder: SampleBuilder, templates: TemplateCache | None = None):
         self.builder = builder
         self.templates = TemplateCache() if templates is None else templates
+        #: Records decoded, by path: ``template`` (one struct unpack) or ``full`` (protobuf).
+        self.decoded: dict[str, int] = {"template": 0, "full": 0}
 
     def decode(self, payload: bytes, record_key: str | None) -> list[NodeSamples]:
         """Decode one record value; ``record_key`` names the node when the resource does not.
@@ -119,7 +121,9 @@ class OtlpDecoder:
         if record_key is not None:
             matched = templates.match(record_key, payload, builder.generation)
             if matched is not None:
+                self.decoded["template"] += 1
                 return self._replay(*matched)
+        self.decoded["full"] += 1
         request = ExportMetricsServiceRequest()
         try:
             request.ParseFromString(payload)

@@ -142,6 +142,12 @@ class Worker:
                         "reason",
                         self.cleaner.adjusted,
                     ),
+                    "continuum_pipeline_otlp_records_decoded_total": (
+                        "OTLP records decoded, by path: template (a steady node's record, one "
+                        "struct unpack) or full (protobuf).",
+                        "path",
+                        self._otlp.decoded,
+                    ),
                 },
                 gauges={
                     "continuum_pipeline_series_tracked": (

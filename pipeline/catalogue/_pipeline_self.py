@@ -44,6 +44,14 @@ PIPELINE_SELF_SERIES: tuple[Series, ...] = (
         ("reason",),
     ),
     _self(
+        "continuum_pipeline_otlp_records_decoded_total",
+        _C,
+        "",
+        "OTLP records decoded, by path: template (a steady node's record, one struct unpack) "
+        "or full (protobuf).",
+        ("path",),
+    ),
+    _self(
         "continuum_pipeline_samples_adjusted_total",
         _C,
         "",

@@ -50,6 +50,7 @@ def test_metrics_and_health_endpoints() -> None:
         }
         assert samples[("continuum_pipeline_samples_dropped_total", ("non_finite",))] == 3
         assert samples[("continuum_pipeline_samples_adjusted_total", ("counter_reset",))] == 1
+        assert samples[("continuum_pipeline_otlp_records_decoded_total", ("template",))] == 0
         response = httpx.get(f"{base}/metrics", headers={"Accept": "application/openmetrics-text"})
         assert response.headers["content-type"].startswith("application/openmetrics-text")
         assert httpx.get(f"{base}/healthz").status_code == 200

@@ -82,6 +82,9 @@ def test_steady_records_decode_from_a_template_exactly_as_in_full() -> None:
     # The first record is a first sighting, the second builds the template, the rest match.
     assert templated.templates.matched_records == 4
     assert full.templates.matched_records == 0
+    # The worker exposes these as continuum_pipeline_otlp_records_decoded_total{path}.
+    assert templated.decoded == {"template": 4, "full": 2}
+    assert full.decoded == {"template": 0, "full": 6}
     assert templated.builder.cleaner.dropped == full.builder.cleaner.dropped
     assert templated.builder.cleaner.adjusted == full.builder.cleaner.adjusted
     assert {"denied", "duplicate_sample"} & set(full.builder.cleaner.dropped) == {"denied"}
