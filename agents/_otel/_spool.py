@@ -15,11 +15,15 @@ and their points counted::
 
 from __future__ import annotations
 
+import contextlib
+import heapq
+import itertools
 import logging
 import os
 import struct
 import threading
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -146,10 +150,16 @@ class DeliveryQueue:
     def peek(self, limit: int) -> list[Message]:
         """The oldest ``limit`` messages, without removing them."""
         with self._lock:
-            batch = list(self._memory)[:limit]
-            entries = list(self._spool)[: max(0, limit - len(batch))]
-        for entry in entries:
-            message = self._read(entry)
+            memory = list(self._memory)[:limit]
+            entries = list(self._spool)[:limit]
+        # Usually memory is older than the whole spool; after a spill the disk could not take,
+        # the spool's head is older than memory's (each side is in order): merge by sequence.
+        oldest: Iterator[Message | _SpoolEntry] = heapq.merge(
+            memory, entries, key=lambda item: item.seq
+        )
+        batch: list[Message] = []
+        for item in itertools.islice(oldest, limit):
+            message = item if isinstance(item, Message) else self._read(item)
             if message is not None:
                 batch.append(message)
         return batch
@@ -196,13 +206,39 @@ class DeliveryQueue:
         return last + 1
 
     def _spill_memory_locked(self) -> None:
-        # Memory holds the oldest messages: they go to disk ahead of the spooled ones.
-        spilled = [self._write_locked(m) for m in self._memory]
-        self._memory.clear()
-        self._spool.extendleft(reversed([e for e in spilled if e is not None]))
+        # Memory holds the oldest messages: they go to disk ahead of the spooled ones. What the
+        # disk cannot take (full, read-only) stays in memory, which it already fits: accepted
+        # exports are not dropped for a spill, and peek() merges both sides by sequence.
+        written: list[_SpoolEntry] = []
+        while self._memory:
+            entry = self._store_locked(self._memory[0])
+            if isinstance(entry, OSError):
+                _log.warning(
+                    "spool write to %s failed (%s); %d messages stay in memory",
+                    self._dir,
+                    entry,
+                    len(self._memory),
+                )
+                break
+            written.append(entry)
+            self._memory.popleft()
+        self._spool.extendleft(reversed(written))
         self._enforce_cap_locked()
 
     def _write_locked(self, message: Message) -> _SpoolEntry | None:
+        entry = self._store_locked(message)
+        if isinstance(entry, OSError):
+            # A full or read-only disk must not stop the agent: the message is lost, and counted.
+            self.dropped_messages += 1
+            self.dropped_points += message.points
+            _log.warning(
+                "spool write to %s failed (%s); message dropped", self._path(message.seq), entry
+            )
+            return None
+        return entry
+
+    def _store_locked(self, message: Message) -> _SpoolEntry | OSError:
+        """Write ``message`` to its spool file; the error instead of raising it."""
         data = _HEADER.pack(_MAGIC, len(message.key), message.points) + message.key + message.value
         path = self._path(message.seq)
         tmp = path.with_suffix(".tmp")
@@ -211,11 +247,9 @@ class DeliveryQueue:
             tmp.write_bytes(data)
             os.replace(tmp, path)
         except OSError as err:
-            # A full or read-only disk must not stop the agent: the message is lost, and counted.
-            self.dropped_messages += 1
-            self.dropped_points += message.points
-            _log.warning("spool write to %s failed (%s); message dropped", path, err)
-            return None
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+            return err
         self._spool_bytes += len(data)
         return _SpoolEntry(message.seq, len(data), message.points)
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from agents._otel import DeliveryQueue
 
 
@@ -80,3 +82,31 @@ def test_unwritable_spool_drops_and_counts(tmp_path: Path) -> None:
     except OSError:
         raise AssertionError("a spool write error must not escape") from None
     assert queue.dropped_points == 5
+
+
+def test_a_spill_the_disk_cannot_take_keeps_messages_in_memory_in_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    queue = DeliveryQueue(tmp_path, max_memory_messages=3, max_spool_bytes=1 << 20)
+    for name in (b"a", b"b", b"c"):
+        queue.put(b"n", name, points=1)
+    real_write = Path.write_bytes
+    room = [1]  # the disk takes one more file, then it is full
+
+    def write_bytes(path: Path, data: bytes) -> int:
+        if room[0] <= 0:
+            raise OSError(28, "No space left on device")
+        room[0] -= 1
+        return real_write(path, data)
+
+    monkeypatch.setattr(Path, "write_bytes", write_bytes)
+    queue.set_reachable(False)  # spill: a goes to disk, b and c stay in memory
+    assert queue.dropped_messages == 0
+    assert queue.depth == 3
+    queue.put(b"n", b"d", points=1)  # new and the disk is full: dropped, counted
+    assert queue.dropped_points == 1
+    room[0] = 10
+    queue.put(b"n", b"e", points=1)
+    assert not list(tmp_path.glob("*.tmp"))
+    assert drain(queue) == [b"a", b"b", b"c", b"e"]
+    assert queue.depth == 0
