@@ -52,6 +52,8 @@ _POLL_MAX_MS = 100
 # holds: more than half the decode time at full load (docs/benchmarks.md). The hot path makes
 # no reference cycles; the collector still runs, about 140 times less often.
 _GC_YOUNG_THRESHOLD = 100_000
+#: How often the consumer refreshes topic metadata (new topics and partitions are seen then).
+_METADATA_MAX_AGE_MS = 10_000
 
 
 def _header_map(headers: list[tuple[str, bytes]] | None) -> dict[str, str]:
@@ -229,6 +231,10 @@ class Worker:
                     # The broker validated each batch on produce and TCP checksums the transfer.
                     check_crcs=False,
                     max_partition_fetch_bytes=4 * 1024 * 1024,
+                    # A topic created after the worker subscribed (the first agent's first
+                    # export, or partitions added to scale out) is only seen at the next
+                    # metadata refresh: 10 s rather than kafka-python's 5 minutes.
+                    metadata_max_age_ms=_METADATA_MAX_AGE_MS,
                 )
                 return True
             except KafkaError as err:
