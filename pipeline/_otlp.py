@@ -160,9 +160,7 @@ class OtlpDecoder:
                     value *= factor
                     cleaner.adjust("unit_normalised")
                 add_series(series, name, fields[ts_index] // 1_000_000, value, kind, delta=delta)
-            newest = builder.newest_ts_ms()
-            if newest:
-                builder.add(_TARGET_INFO, info, newest, 1.0, GAUGE)
+            self._add_target_info(info)
         return builder.finish()
 
     def _resource(self, rm: Any, record_key: str | None, plans: list[ResourcePlan] | None) -> None:
@@ -193,9 +191,13 @@ class OtlpDecoder:
         for sm in rm.scope_metrics:
             for metric in sm.metrics:
                 self._metric(metric, points)
-        newest = builder.newest_ts_ms()
+        self._add_target_info(info)
+
+    def _add_target_info(self, info: list[tuple[str, str]]) -> None:
+        """Close a resource: its ``target_info`` at the newest timestamp it gave (if any)."""
+        newest = self.builder.newest_ts_ms()
         if newest:
-            builder.add(_TARGET_INFO, info, newest, 1.0, GAUGE)
+            self.builder.add(_TARGET_INFO, info, newest, 1.0, GAUGE)
 
     def _metric(self, metric: Any, points_plan: list[PointPlan] | None = None) -> int:
         """Add one metric's points; return the newest timestamp seen (ms).

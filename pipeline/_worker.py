@@ -118,8 +118,6 @@ class Worker:
         self._ticket = Ticket()
         self._parts: list[list[Part]] = [[] for _ in range(self._shards)]
         self._shard_samples = [0] * self._shards
-        self._unflushed_samples = 0
-        self._batch_full = False
         self._batch_started = 0.0
         # Records polled but not yet processed (at most one poll's worth): processing stops
         # mid-poll when the pending bound is reached and resumes once Prometheus catches up.
@@ -284,7 +282,7 @@ class Worker:
 
     def _apply_backpressure(self, consumer: KafkaConsumer) -> None:
         limit = self.settings.pipeline.max_pending_samples
-        held = self._pending_samples + self._unflushed_samples
+        held = self._pending_samples + sum(self._shard_samples)
         if not self._paused and held >= limit:
             # Stop fetching but keep polling: the group sees us alive and rebalances still run.
             self._paused = True
@@ -329,9 +327,9 @@ class Worker:
         """
         backlog = self._backlog
         limit = self.settings.pipeline.max_pending_samples
-        while backlog and self._pending_samples + self._unflushed_samples < limit:
+        while backlog and self._pending_samples + sum(self._shard_samples) < limit:
             self._process(backlog.popleft())
-            if self._batch_full:
+            if max(self._shard_samples) >= self._batch_max_samples:
                 self._flush()
 
     def _process(self, record: Any) -> None:
@@ -374,11 +372,7 @@ class Worker:
                 parts.append(Part(group.samples, ref, group.newest_ts_ms))
             if group.aggregates:
                 parts.append(Part(group.aggregates, None, group.newest_ts_ms))
-            samples = len(group.samples) + len(group.aggregates)
-            self._shard_samples[shard] += samples
-            self._unflushed_samples += samples
-            if self._shard_samples[shard] >= self._batch_max_samples:
-                self._batch_full = True
+            self._shard_samples[shard] += len(group.samples) + len(group.aggregates)
 
     def _flush(self) -> None:
         """Hand the accumulated parts to the writer as one batch per shard."""
@@ -400,8 +394,6 @@ class Worker:
         self._ticket = Ticket()
         self._parts = [[] for _ in range(self._shards)]
         self._shard_samples = [0] * self._shards
-        self._unflushed_samples = 0
-        self._batch_full = False
         self._batch_started = 0.0
         assert self._writer is not None
         for batch in batches:

@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import cramjam
 import pytest
 
-from continuum._services import TansuBroker, free_port
+from continuum._services import TansuBroker, free_port, wait_until
 from pipeline import Worker, WorkerSettings
 from pipeline._selfmetrics import SelfMetrics
 from tests.unit.pipeline.otlp_factory import Payload
@@ -125,9 +125,7 @@ def test_requests_keep_their_size_and_pending_samples_their_bound(
     thread = threading.Thread(target=worker.run, args=(stop,), daemon=True)
     thread.start()
     try:
-        deadline = time.monotonic() + 60
-        while sum(receiver.sizes) < RECORDS * SAMPLES_PER_RECORD and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_until(lambda: sum(receiver.sizes) >= RECORDS * SAMPLES_PER_RECORD, 60, "every sample")
     finally:
         stop.set()
         thread.join(30)

@@ -76,7 +76,7 @@ def test_errors_name_the_key(tmp_path: Path, yaml_text: str, expected: str) -> N
 
 
 def test_environment_holds_mappings_and_secrets_stay_hidden(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("CONTINUUM_IDENTITY__LABELS", '{"rack": "r7", "room": "b"}')
     monkeypatch.setenv("continuum_kafka__sasl_password", "hunter2")
