@@ -388,16 +388,17 @@ class PlacementEngine:
 
     def _on_snapshot(self, event: NodeSnapshot, out: list[Decision], cause: str) -> None:
         idx, _ = self._nodes.upsert(event.node)
+        replan = None
         if not event.node.healthy:
-            for task_id in self._held_by(idx, TaskState.PLANNED):
-                self._nodes.release(idx, task_id, self.now_s)
-                self._requeue(task_id, f"node {event.node.node_id} is unhealthy")
+            replan = f"node {event.node.node_id} is unhealthy"
         elif self.config.replan_on_snapshot and self.config.mode == "ready":
             # Plans made on older figures may no longer hold (the node slowed, lost lanes, or
             # its running tasks overran): place what has not started again.
+            replan = f"node {event.node.node_id} refreshed"
+        if replan is not None:
             for task_id in self._held_by(idx, TaskState.PLANNED):
                 self._nodes.release(idx, task_id, self.now_s)
-                self._requeue(task_id, f"node {event.node.node_id} refreshed")
+                self._requeue(task_id, replan)
         for task_id in list(self._parked):
             if meets(event.node, self._tasks[task_id].spec.requirements):
                 del self._parked[task_id]
