@@ -40,7 +40,7 @@ import math
 from collections.abc import Sequence
 
 from bench.sim._continuum import ORIGIN
-from bench.sim._sim import Assignment, ClusterView
+from bench.sim._sim import Assignment, ClusterView, processor_share
 from scheduler_api import ranking
 from scheduler_api.placement import (
     DataInput,
@@ -165,19 +165,19 @@ class EngineScheduler:
             free_cores = max(0.0, usable_cores - shared_cores)
             self._free[idx] = math.floor(free_cores)
             # The free cores are full-speed lanes (the engine gives a node's lanes one speed:
-            # its lanes' processor share, see _share); beyond them, lanes while each keeps
-            # FAST_SHARE of a core (on a big node busy with time-shared work, a few more
-            # tasks barely slow each other).
+            # the processor share the simulator gives them); beyond them, lanes while each
+            # keeps FAST_SHARE of a core (on a big node busy with time-shared work, a few
+            # more tasks barely slow each other).
             lanes = max(1, self._free[idx])
             while lanes < usable_cores:
-                if _share(usable_cores, shared_cores, lanes + 1) < FAST_SHARE:
+                if processor_share(usable_cores, shared_cores, lanes + 1) < FAST_SHARE:
                     break
                 lanes += 1
             if crowded:
                 # Every core the held load leaves is a lane: sharing busy cores beats waiting.
                 lanes = max(lanes, round(usable_cores))
             self._lanes[idx] = lanes
-            util = 1.0 - _share(usable_cores, shared_cores, lanes)
+            util = 1.0 - processor_share(usable_cores, shared_cores, lanes)
             latency, bandwidth = view.continuum.path(idx, ORIGIN)
             self.ranker.update(
                 ranking.NodeSnapshot(
@@ -210,7 +210,7 @@ class EngineScheduler:
                         latency_s=latency / 2.0,
                         # Cordoned while one more task would get under half a core: the engine
                         # then moves the tasks waiting in its queue (none has started there).
-                        healthy=_share(usable_cores, shared_cores, 1) >= MIN_SHARE,
+                        healthy=processor_share(usable_cores, shared_cores, 1) >= MIN_SHARE,
                     ),
                     at_s=view.now_s,
                 )
@@ -290,12 +290,3 @@ class EngineScheduler:
 
     def task_finished(self, task_id: str, node: int, view: ClusterView) -> None:
         self.engine.handle(TaskFinished(task_id, self._ids[node], at_s=view.now_s))
-
-
-def _share(usable_cores: float, shared_cores: float, lanes: int) -> float:
-    """Share of a core each of ``lanes`` tasks gets: processor sharing of the usable cores.
-
-    Held load (steal, a primary function) takes its cores outright; the time-shared load and
-    the tasks split what it leaves, as :mod:`bench.sim._sim` runs them.
-    """
-    return min(1.0, usable_cores / (shared_cores + lanes))

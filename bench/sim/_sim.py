@@ -42,6 +42,7 @@ __all__ = [
     "Scheduler",
     "SimulationError",
     "TaskRecord",
+    "processor_share",
     "simulate",
 ]
 
@@ -49,6 +50,17 @@ __all__ = [
 _RETRY_S = 15.0
 _EPS = 1e-9
 _MAX_IDLE_RETRIES = 100
+
+
+def processor_share(usable_cores: float, shared_cores: float, task_cores: float) -> float:
+    """Share of a core each running task gets on a node (its speed is multiplied by it).
+
+    Held load (steal, a primary function) is not shared: it takes its cores outright, and the
+    time-shared load (``shared_cores`` busy) and the tasks (``task_cores``) split the
+    ``usable_cores`` it leaves.
+    """
+    contenders = shared_cores + task_cores
+    return min(1.0, usable_cores / contenders) if contenders > 0 else 1.0
 
 
 class SimulationError(RuntimeError):
@@ -367,10 +379,7 @@ class _Run:
         held = self.world.held(idx, at_s)
         shared_cores = (self.world.background(idx, at_s) - held) * spec.cores
         demand = held * spec.cores + shared_cores + self.nodes[idx].run_cores
-        # Held load is not shared: the tasks and the time-shared load split what it leaves.
-        contenders = shared_cores + self.nodes[idx].run_cores
-        usable = spec.cores * (1.0 - held)
-        share = min(1.0, usable / contenders) if contenders > 0 else 1.0
+        share = processor_share(spec.cores * (1.0 - held), shared_cores, self.nodes[idx].run_cores)
         return spec.speed * share, demand
 
     def _advance(self, idx: int, now: float) -> None:

@@ -239,8 +239,9 @@ def test_held_cores_are_not_shared_with_the_tasks() -> None:
     assert result.makespan_s > 1.5 * shared_alike
 
 
-def test_engine_lanes_run_at_the_processor_share_the_simulator_gives() -> None:
-    from bench.sim._ours import FAST_SHARE, _share
+def test_processor_share_of_held_and_time_shared_load() -> None:
+    from bench.sim._ours import FAST_SHARE
+    from bench.sim._sim import processor_share as _share
 
     # 48 cores, 46 of them busy with time-shared batch work: a few tasks still get nearly a
     # core each, so the shell offers lanes beyond the two free cores.
