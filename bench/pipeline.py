@@ -11,7 +11,10 @@ Starts its own Tansu broker and Prometheus on free loopback ports, then measures
    last acknowledgement, the CPU time each process (worker, Prometheus, broker) spent per
    sample meanwhile, peak pending samples and RSS (memory stays bounded while Prometheus is the
    bottleneck);
-3. **real time**: ``--nodes`` nodes x ``--series`` series every ``--interval-s`` seconds for
+3. **the worker alone**: the same backlog drained once more into :mod:`bench._ack_receiver`, a
+   process that acknowledges every request and stores nothing, so the rate is what one worker
+   sustains when the storage's cost does not share its cores (the receiver's CPU is reported);
+4. **real time**: ``--nodes`` nodes x ``--series`` series every ``--interval-s`` seconds for
    ``--duration-s``; freshness is a sample's collection timestamp to Prometheus's
    acknowledgement (after which it is queryable), p50/p99.
 
@@ -22,14 +25,18 @@ Ends with one JSON line of the figures::
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import resource
 import statistics
+import sys
 import tempfile
 import threading
 import time
 import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +50,15 @@ from opentelemetry.proto.metrics.v1 import metrics_pb2
 from rich.console import Console
 from rich.table import Table
 
-from continuum._services import PrometheusServer, TansuBroker, free_port
+from bench._ack_receiver import WRITE_PATH
+from continuum._services import (
+    ManagedProcess,
+    PrometheusServer,
+    TansuBroker,
+    free_port,
+    tcp_open,
+    wait_until,
+)
 from pipeline import PipelineSettings, Worker, WorkerSettings
 from pipeline._aggregate import Aggregator
 from pipeline._clean import Cleaner, CleaningRules
@@ -273,6 +288,32 @@ def _ceiling(
     raise AssertionError("unreachable")
 
 
+@dataclass(frozen=True)
+class _Sink:
+    """Where the max-rate phase writes: its name, remote-write URL and the process to charge."""
+
+    name: str
+    remote_write_url: str
+    pid: int | None
+
+
+@contextlib.contextmanager
+def _ack_receiver(workdir: Path) -> Iterator[_Sink]:
+    """Run :mod:`bench._ack_receiver` as its own process for as long as the block lasts."""
+    port = free_port()
+    process = ManagedProcess(
+        "ack-receiver",
+        [sys.executable, "-m", "bench._ack_receiver", str(port)],
+        workdir / "ack-receiver.log",
+    )
+    process.start()
+    try:
+        wait_until(lambda: tcp_open("127.0.0.1", port), 30, "acknowledging receiver")
+        yield _Sink("ack", f"http://127.0.0.1:{port}{WRITE_PATH}", process.pid)
+    finally:
+        process.stop()
+
+
 def _run_worker(settings: WorkerSettings) -> tuple[Worker, threading.Event, threading.Thread]:
     metrics = SelfMetrics()
     worker = Worker(settings, metrics=metrics)
@@ -289,12 +330,13 @@ def _written(worker: Worker) -> float:
 
 def _max_rate(
     broker: TansuBroker,
-    prometheus: PrometheusServer,
+    sink: _Sink,
     exports: list[tuple[Any, list[Any]]],
     rounds: int,
     shards: int,
     batch: int,
 ) -> dict[str, float]:
+    topic = f"bench-max-rate-{sink.name}"
     producer = KafkaProducer(
         bootstrap_servers=broker.bootstrap,
         acks=1,
@@ -309,7 +351,7 @@ def _max_rate(
         for request, points in exports:
             node = request.resource_metrics[0].resource.attributes[0].value.string_value
             producer.send(
-                "bench-max-rate",
+                topic,
                 key=node.encode(),
                 value=_stamp(request, points, ts_ns, 1.0),
                 headers=[("content-type", b"application/x-protobuf")],
@@ -318,11 +360,10 @@ def _max_rate(
     producer.flush()
     producer.close()
     worker, stop, thread = _run_worker(
-        _settings(broker.bootstrap, "bench-max-rate", prometheus.remote_write_url, shards, batch)
+        _settings(broker.bootstrap, topic, sink.remote_write_url, shards, batch)
     )
-    assert prometheus.process is not None
     assert broker.process is not None
-    pids = (None, prometheus.process.pid, broker.process.pid)  # worker (this process), ...
+    pids = (None, sink.pid, broker.process.pid)  # worker (this process), ...
     first_cpu = last_cpu = [0.0, 0.0, 0.0]
     first_paused_s = 0.0
     first_t = first_n = 0.0
@@ -363,7 +404,7 @@ def _max_rate(
         "written_samples": last_n,
         "samples_per_s": rate,
         "worker_cpu_us_per_sample": cpu_us[0],
-        "prometheus_cpu_us_per_sample": cpu_us[1],
+        "sink_cpu_us_per_sample": cpu_us[1],
         "broker_cpu_us_per_sample": cpu_us[2],
         "paused_share": paused,
         "peak_pending_samples": peak_pending,
@@ -467,7 +508,14 @@ def command(
             console.print("measuring Prometheus's ingestion ceiling ...")
             ceiling, ceiling_cpu_us = _ceiling(prometheus, exports, shards, batch, ceiling_rounds)
             console.print("max-rate phase ...")
-            max_rate = _max_rate(broker, prometheus, exports, rounds, shards, batch)
+            assert prometheus.process is not None
+            into_prometheus = _Sink(
+                "prometheus", prometheus.remote_write_url, prometheus.process.pid
+            )
+            max_rate = _max_rate(broker, into_prometheus, exports, rounds, shards, batch)
+            console.print("max-rate phase, the worker alone (an acknowledging receiver) ...")
+            with _ack_receiver(Path(tmp)) as receiver:
+                alone = _max_rate(broker, receiver, exports, rounds, shards, batch)
             console.print("real-time phase ...")
             real_time = _real_time(
                 broker, prometheus, exports, interval_s, duration_s, shards, batch
@@ -486,8 +534,11 @@ def command(
         "target_samples_per_s": _TARGET_SAMPLES_PER_S,
         "ceiling_prometheus_cpu_us_per_sample": round(ceiling_cpu_us, 2),
         "worker_cpu_us_per_sample": round(max_rate["worker_cpu_us_per_sample"], 2),
-        "prometheus_cpu_us_per_sample": round(max_rate["prometheus_cpu_us_per_sample"], 2),
+        "prometheus_cpu_us_per_sample": round(max_rate["sink_cpu_us_per_sample"], 2),
         "broker_cpu_us_per_sample": round(max_rate["broker_cpu_us_per_sample"], 2),
+        "worker_alone_samples_per_s": round(alone["samples_per_s"]),
+        "worker_alone_cpu_us_per_sample": round(alone["worker_cpu_us_per_sample"], 2),
+        "receiver_cpu_us_per_sample": round(alone["sink_cpu_us_per_sample"], 2),
         "paused_share": round(max_rate["paused_share"], 3),
         "max_rate_written_samples": int(max_rate["written_samples"]),
         "peak_pending_samples": int(max_rate["peak_pending_samples"]),

@@ -29,6 +29,8 @@ def test_bench_pipeline_prints_its_figures() -> None:
     figures = json.loads(result.output.strip().splitlines()[-1])
     assert figures["ceiling_samples_per_s"] > 0
     assert figures["worker_samples_per_s"] > 0
+    assert figures["worker_alone_samples_per_s"] > 0
+    assert figures["receiver_cpu_us_per_sample"] >= 0
     assert figures["max_rate_written_samples"] >= 20 * 20 * 3
     assert figures["peak_pending_samples"] <= figures["max_pending_samples"]
     assert 0 < figures["freshness_p99_s"] < 10
