@@ -59,7 +59,11 @@ How a node is chosen, for the task at the head of the ready queue (ordered by
    ``work_s / (speed_n * max(0.1, 1 - cpu_utilization_n))``.
 3. Inputs ready on n: for each parent, its (estimated or real) finish plus the transfer of the
    edge's bytes from the parent's node (``latency_a + latency_b + bytes / min(bw_a, bw_b)``, 0 on
-   the same node); for each dataset, the cheapest copy, or a download over n's link.
+   the same node; between sites whose nodes report an uplink, both uplinks add their latency
+   and may set the rate); for each dataset, the cheapest copy, or a download over n's link
+   (and the uplinks, from a store in another site). With ``book_transfers`` the engine books
+   the transfers its placements imply on the links they cross, later estimates queue behind
+   them, and a dataset (or a parent's output) booked onto n is read there.
 4. Start: the earliest time inputs are ready and ``cpu_cores`` lanes of n are free, filling idle
    gaps when ``insertion`` is on (single-core tasks); finish = start + run time.
 5. The node with the earliest ``finish + score_weight_s * (1 - score)`` wins; ties go to the

@@ -16,6 +16,14 @@ from typing import Literal, Protocol
 import numpy as np
 
 from scheduler_api.placement._heuristics import priority, topological_order
+from scheduler_api.placement._links import (
+    CopyKey,
+    Drains,
+    LinkBook,
+    Source,
+    crossed,
+    transfer_finish_s,
+)
 from scheduler_api.placement._nodes import FloatArray, IntArray, Lane, NodeTable, meets
 from scheduler_api.placement._types import (
     Abandon,
@@ -108,6 +116,9 @@ class EngineConfig:
         replan_on_snapshot: In ``ready`` mode, a node's fresh snapshot sends the tasks planned
             there that have not started back to the queue, so they are placed again on the
             fresh figures (they may stay; a move is a ``Replace``).
+        book_transfers: Count the transfers the engine's own placements imply on the links
+            they cross, so later estimates queue behind them, and read a dataset already
+            booked onto a node from there (``_links``).
     """
 
     heuristic: Heuristic = Heuristic.HEFT
@@ -116,6 +127,7 @@ class EngineConfig:
     max_attempts: int = 3
     score_weight_s: float = 0.0
     replan_on_snapshot: bool = False
+    book_transfers: bool = False
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
@@ -146,8 +158,6 @@ class _Candidates:
     idx: IntArray
     penalty_s: FloatArray
     inv_speed: FloatArray
-    latency_s: FloatArray
-    bandwidth: FloatArray
 
     def without(self, excluded: set[int]) -> _Candidates:
         keep = ~np.isin(self.idx, np.fromiter(excluded, dtype=np.int64))
@@ -157,20 +167,17 @@ class _Candidates:
             self.idx[keep],
             self.penalty_s[keep],
             self.inv_speed[keep],
-            self.latency_s[keep],
-            self.bandwidth[keep],
         )
 
-    def transfer_s(self, table: NodeTable, src: int, size_bytes: int) -> FloatArray:
-        """Seconds to move ``size_bytes`` from node ``src`` to each candidate (0 on itself)."""
-        cost: FloatArray = table.latency[src] + self.latency_s
-        if size_bytes:
-            cost = cost + size_bytes / np.minimum(table.bandwidth[src], self.bandwidth)
-        # Candidates are sorted by index: find ``src`` among them without a full comparison.
-        position = int(np.searchsorted(self.idx, src))
-        if position < self.idx.size and self.idx[position] == src:
-            cost[position] = 0.0
-        return cost
+
+@dataclass(frozen=True, slots=True)
+class _Need:
+    """Bytes a task needs on its node: from any of ``sources``, leaving at ``start_s``."""
+
+    sources: tuple[Source, ...]
+    size_bytes: int
+    start_s: float
+    copy_key: CopyKey
 
 
 @dataclass(slots=True)
@@ -203,6 +210,7 @@ class PlacementEngine:
         self.config = config or EngineConfig()
         self._ranker: NodeRanker = ranker or feasibility_ranker
         self._nodes = NodeTable()
+        self._links = LinkBook()
         self._tasks: dict[str, _Task] = {}
         self._heap: list[tuple[float, int, str]] = []
         self._parked: dict[str, None] = {}
@@ -361,6 +369,10 @@ class PlacementEngine:
             return
         if task.state in _HOLDS_NODE:
             self._nodes.release(task.node, event.task_id, self.now_s)
+        if idx == task.node:
+            self._links.finished(event.task_id)  # the copies its transfers left stay there
+        else:
+            self._links.release(event.task_id)
         self._parked.pop(event.task_id, None)
         was_satisfying = self._satisfies(task)
         task.state = TaskState.DONE
@@ -379,7 +391,7 @@ class PlacementEngine:
         if task is None or task.state not in _HOLDS_NODE or idx != task.node:
             self.ignored_events += 1
             return
-        self._nodes.release(task.node, event.task_id, self.now_s)
+        self._free(task.node, event.task_id)
         task.failures += 1
         task.excluded.add(task.node)
         reason = f"failed on {event.node_id}: {event.reason}" if event.reason else "failed"
@@ -397,7 +409,7 @@ class PlacementEngine:
             replan = f"node {event.node.node_id} refreshed"
         if replan is not None:
             for task_id in self._held_by(idx, TaskState.PLANNED):
-                self._nodes.release(idx, task_id, self.now_s)
+                self._free(idx, task_id)
                 self._requeue(task_id, replan)
         for task_id in list(self._parked):
             if meets(event.node, self._tasks[task_id].spec.requirements):
@@ -447,6 +459,7 @@ class PlacementEngine:
         task.moved_from = task.node
         task.move_reason = reason
         task.lanes = []
+        self._links.release(task_id)
         self._enqueue(task_id)
         if self.config.mode == "plan":
             # The task no longer lets its children be placed: children planned against the old
@@ -486,7 +499,7 @@ class PlacementEngine:
             child = self._tasks[child_id]
             if child.state is not TaskState.PLANNED:
                 continue
-            self._nodes.release(child.node, child_id, self.now_s)
+            self._free(child.node, child_id)
             child.moved_from = child.node
             child.move_reason = f"parent {root_id} was moved"
             child.lanes = []
@@ -505,7 +518,7 @@ class PlacementEngine:
             ):
                 continue
             if task.state in _HOLDS_NODE:
-                self._nodes.release(task.node, task_id, self.now_s)
+                self._free(task.node, task_id)
             self._parked.pop(task_id, None)
             task.state = TaskState.ABANDONED
             task.lanes = []
@@ -578,6 +591,10 @@ class PlacementEngine:
         lanes = self._pick_lanes(idx, best_start, dur, cores)
         finish = best_start + dur
         table.reserve(idx, lanes, best_start, finish, task_id, self.now_s)
+        if self.config.book_transfers:
+            # An executor stages a task's inputs when a lane takes it: a task that waits for
+            # its lanes moves its bytes that much later.
+            self._book(task_id, spec, idx, best_start - float(ready[best]))
         task.state = TaskState.PLANNED
         task.node, task.lanes = idx, lanes
         task.est_start_s, task.est_finish_s = best_start, finish
@@ -614,27 +631,72 @@ class PlacementEngine:
 
     def _ready_s(self, spec: TaskSpec, found: _Candidates) -> FloatArray:
         """When every input could be on each candidate node."""
+        drains = self._drains()
+        ready = np.full(found.idx.size, self.now_s)
+        for need in self._needs(spec):
+            np.maximum(ready, self._arrival_s(need, found.idx, drains), out=ready)
+        return ready
+
+    def _needs(self, spec: TaskSpec) -> Iterator[_Need]:
+        """What must move for ``spec``: each parent's output, then each dataset."""
         table = self._nodes
-        cand = found.idx
-        ready = np.full(cand.size, self.now_s)
         for parent_id, size_bytes in spec.depends_on.items():
             parent = self._tasks[parent_id]
             if parent.node < 0:
                 continue
             finished = parent.finished_s if parent.finished_s is not None else parent.est_finish_s
-            np.maximum(
-                ready, finished + found.transfer_s(table, parent.node, size_bytes), out=ready
-            )
+            source = Source(parent.node, int(table.site[parent.node]))
+            yield _Need((source,), size_bytes, finished, ("output", parent_id))
         for data in spec.inputs:
             holders = [table.index[n] for n in data.node_ids if n in table.index]
-            if holders:
-                fetch = np.min(
-                    [found.transfer_s(table, src, data.size_bytes) for src in holders], axis=0
-                )
-            else:
-                fetch = table.download_s(cand, data.size_bytes)
-            np.maximum(ready, self.now_s + fetch, out=ready)
-        return ready
+            sources = [Source(src, int(table.site[src])) for src in holders]
+            if not holders or data.site is not None:
+                site = -1 if data.site is None else table.site_index.get(data.site, -1)
+                sources.append(Source(-1, site))  # the copy outside the fleet
+            yield _Need(tuple(sources), data.size_bytes, self.now_s, ("dataset", data.dataset_id))
+
+    def _arrival_s(self, need: _Need, dst: IntArray, drains: Drains | None) -> FloatArray:
+        """When ``need`` could be on each of ``dst``: its cheapest source, or a booked copy."""
+        table = self._nodes
+        arrival = transfer_finish_s(
+            table, dst, need.sources[0], need.size_bytes, need.start_s, drains
+        )
+        for source in need.sources[1:]:
+            other = transfer_finish_s(table, dst, source, need.size_bytes, need.start_s, drains)
+            np.minimum(arrival, other, out=arrival)
+        if self.config.book_transfers:
+            for node, (copy_s, _) in self._links.copies(need.copy_key).items():
+                position = int(np.searchsorted(dst, node))
+                if position < dst.size and dst[position] == node:
+                    arrival[position] = min(arrival[position], max(copy_s, need.start_s))
+        return arrival
+
+    def _drains(self) -> Drains | None:
+        return self._links.drains(self.now_s, self._nodes) if self.config.book_transfers else None
+
+    def _book(self, task_id: str, spec: TaskSpec, idx: int, delay_s: float) -> None:
+        """Book on the links the transfers that placing ``task_id`` on ``idx`` implies.
+
+        Each moves ``delay_s`` later than it could (the task waits that long for its lanes).
+        """
+        drains = self._drains()
+        dst = np.asarray([idx], dtype=np.int64)
+        for need in self._needs(spec):
+            if need.size_bytes <= 0 or idx in self._links.copies(need.copy_key):
+                continue  # nothing moves, or it arrives with an earlier task's copy
+            arrivals = [
+                float(transfer_finish_s(self._nodes, dst, source, need.size_bytes,
+                                        need.start_s, drains)[0])
+                for source in need.sources
+            ]  # fmt: skip
+            best = int(np.argmin(arrivals))
+            source = need.sources[best]
+            if source.node == idx:
+                continue
+            links = crossed(self._nodes, source, idx)
+            start_s, arrival_s = need.start_s + delay_s, arrivals[best] + delay_s
+            self._links.add(task_id, links, need.size_bytes, start_s, arrival_s)
+            self._links.add_copy(need.copy_key, idx, arrival_s, task_id)
 
     def _candidates_for(self, req: Requirements) -> _Candidates:
         if self._candidates_version != self._nodes.version:
@@ -655,8 +717,6 @@ class PlacementEngine:
                 idx,
                 self.config.score_weight_s * (1.0 - score) - _TIE_BREAK_S * score,
                 table.inv_speed[idx],
-                table.latency[idx],
-                table.bandwidth[idx],
             )
             self._candidates[req] = cached
         return cached
@@ -677,6 +737,11 @@ class PlacementEngine:
         return sorted(
             (t for t in held if self._tasks[t].state is state), key=lambda t: self._tasks[t].seq
         )
+
+    def _free(self, idx: int, task_id: str) -> None:
+        """Take ``task_id``'s reservation off node ``idx`` and its bookings off the links."""
+        self._nodes.release(idx, task_id, self.now_s)
+        self._links.release(task_id)
 
     def _decision_id(self) -> int:
         decision_id = self._next_decision

@@ -2,7 +2,9 @@
 
 A node with ``cpu_cores`` cores has that many *lanes*; a task needing ``c`` cores holds ``c``
 lanes for its estimated run. Each lane keeps its reservations sorted, so a task can be inserted
-into an idle gap (HEFT's insertion policy) as well as appended after the last one.
+into an idle gap (HEFT's insertion policy) as well as appended after the last one. Nodes are
+grouped by site; a site's uplink to the wide area (when nodes report it) is a per-site column, so
+a transfer between sites can count it.
 """
 
 from __future__ import annotations
@@ -106,6 +108,13 @@ class NodeTable:
         self.sorted_ends: FloatArray = np.full((capacity, 1), math.inf)
         self.placeable: npt.NDArray[np.bool_] = np.zeros(capacity, dtype=bool)
         self.alive: npt.NDArray[np.bool_] = np.zeros(capacity, dtype=bool)
+        # Each node's site index, and per site its uplink (inf and 0 while none is reported).
+        self.site: IntArray = np.zeros(capacity, dtype=np.int64)
+        self.site_index: dict[str, int] = {}
+        self.site_uplink_bw: FloatArray = np.full(_INITIAL_CAPACITY, math.inf)
+        self.site_uplink_latency: FloatArray = np.zeros(_INITIAL_CAPACITY)
+        self.has_uplinks = False
+        """Whether any node reported its site's uplink (transfers between sites then cross it)."""
 
     def __len__(self) -> int:
         return len(self.infos)
@@ -133,11 +142,25 @@ class NodeTable:
         self.inv_speed[idx] = 1.0 / (info.speed * share)
         self.bandwidth[idx] = info.bandwidth_bytes_per_s
         self.latency[idx] = info.latency_s
+        self.site[idx] = self._site(info)
         self.alive[idx] = True
         self.placeable[idx] = info.healthy
         self._refresh_avail(idx)
         self.version += 1
         return idx, was_dead
+
+    def _site(self, info: NodeInfo) -> int:
+        """The index of the node's site, its uplink updated from the node's report."""
+        site = self.site_index.setdefault(info.site, len(self.site_index))
+        if site >= len(self.site_uplink_bw):
+            grow = len(self.site_uplink_bw)
+            self.site_uplink_bw = np.concatenate([self.site_uplink_bw, np.full(grow, math.inf)])
+            self.site_uplink_latency = np.concatenate([self.site_uplink_latency, np.zeros(grow)])
+        if info.uplink_bandwidth_bytes_per_s is not None:
+            self.site_uplink_bw[site] = info.uplink_bandwidth_bytes_per_s
+            self.site_uplink_latency[site] = info.uplink_latency_s
+            self.has_uplinks = True
+        return site
 
     def kill(self, idx: int) -> list[str]:
         """Mark a node dead, drop its reservations; return the task ids it held."""
@@ -167,10 +190,6 @@ class NodeTable:
         return np.asarray(chosen, dtype=np.int64)
 
     # ------------------------------------------------------------ estimates
-
-    def download_s(self, dst: IntArray, size_bytes: int) -> FloatArray:
-        """Seconds to fetch ``size_bytes`` from outside the fleet onto each of ``dst``."""
-        return self.latency[dst] + size_bytes / self.bandwidth[dst]
 
     def mean_inv_speed(self) -> float:
         alive = self.alive[: len(self)]
@@ -244,6 +263,9 @@ class NodeTable:
         taller = np.full((new_capacity, self.sorted_ends.shape[1]), math.inf)
         taller[:capacity] = self.sorted_ends
         self.sorted_ends = taller
+        sites = np.zeros(new_capacity, dtype=np.int64)
+        sites[:capacity] = self.site
+        self.site = sites
         for name in ("placeable", "alive"):
             flags: npt.NDArray[np.bool_] = getattr(self, name)
             grown_flags = np.zeros(new_capacity, dtype=bool)

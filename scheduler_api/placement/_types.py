@@ -92,11 +92,16 @@ class DataInput:
         size_bytes: Bytes the task reads.
         node_ids: Nodes holding a copy; empty means outside the fleet (read over the
             destination node's link).
+        site: The site a copy outside the fleet is served from (an object store's region),
+            also when nodes hold copies: the cheapest of them and the store is read. A node of
+            another site reads the store over both sites' uplinks, when nodes report them.
+            None with no ``node_ids``: only the destination node's link counts.
     """
 
     dataset_id: str
     size_bytes: int
     node_ids: tuple[str, ...] = ()
+    site: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +155,12 @@ class NodeInfo:
         bandwidth_bytes_per_s: The node's link bandwidth to the rest of the fleet.
         latency_s: The node's one-way link latency to the rest of the fleet. A transfer from
             node a to node b costs ``latency_a + latency_b + bytes / min(bw_a, bw_b)``.
+        uplink_bandwidth_bytes_per_s: The shared link from the node's site to the wide area,
+            or None when not known. When sites report it, ``bandwidth_bytes_per_s`` and
+            ``latency_s`` describe the node's own link to its site, and a transfer between
+            sites also crosses both uplinks (their latencies add, the narrowest link sets the
+            rate), while one inside a site does not.
+        uplink_latency_s: One-way latency of that uplink.
         healthy: False when data is stale or a critical alert fires: no new placements.
         score: Optional precomputed ranking score in [0, 1], used when no ranker is given.
     """
@@ -167,6 +178,8 @@ class NodeInfo:
     memory_available_bytes: int | None = None
     bandwidth_bytes_per_s: float = DEFAULT_BANDWIDTH_BYTES_PER_S
     latency_s: float = DEFAULT_LATENCY_S
+    uplink_bandwidth_bytes_per_s: float | None = None
+    uplink_latency_s: float = 0.0
     healthy: bool = True
     score: float | None = None
 
@@ -177,6 +190,9 @@ class NodeInfo:
             raise ValueError(f"node {self.node_id}: speed must be > 0, got {self.speed}")
         if self.bandwidth_bytes_per_s <= 0 or self.latency_s < 0:
             raise ValueError(f"node {self.node_id}: bandwidth must be > 0 and latency >= 0")
+        uplink = self.uplink_bandwidth_bytes_per_s
+        if (uplink is not None and uplink <= 0) or self.uplink_latency_s < 0:
+            raise ValueError(f"node {self.node_id}: uplink must be > 0 and its latency >= 0")
 
 
 # ---------------------------------------------------------------- events (in)

@@ -40,6 +40,9 @@ def _fleet(rng: random.Random) -> list[NodeInfo]:
             cpu_utilization=rng.random(),
             bandwidth_bytes_per_s=rng.choice([1e6, 1e8]),
             latency_s=rng.uniform(0, 0.05),
+            site=rng.choice(["s0", "s1"]),
+            uplink_bandwidth_bytes_per_s=rng.choice([None, 1e5, 1e7]),
+            uplink_latency_s=rng.uniform(0, 0.05),
         )
         for i in range(rng.randint(1, 6))
     ]
@@ -61,7 +64,12 @@ def _graph(rng: random.Random, prefix: str, known: list[str]) -> list[TaskSpec]:
                 ),
                 depends_on={p: rng.randint(0, 10**7) for p in parents},
                 inputs=tuple(
-                    DataInput(f"d{j}", rng.randint(0, 10**8), (f"n{rng.randint(0, 5)}",))
+                    DataInput(
+                        f"d{j}",
+                        rng.randint(0, 10**8),
+                        rng.choice([(f"n{rng.randint(0, 5)}",), ()]),
+                        rng.choice([None, "s0", "elsewhere"]),
+                    )
                     for j in range(rng.randint(0, 2))
                 ),
             )
@@ -133,14 +141,20 @@ class _Driver:
     heuristic=st.sampled_from(list(Heuristic)),
     mode=st.sampled_from(["plan", "ready"]),
     insertion=st.booleans(),
+    book_transfers=st.booleans(),
 )
 def test_invariants_hold_after_every_event(
-    seed: int, heuristic: Heuristic, mode: str, insertion: bool
+    seed: int, heuristic: Heuristic, mode: str, insertion: bool, book_transfers: bool
 ) -> None:
     rng = random.Random(seed)
-    engine = PlacementEngine(
-        EngineConfig(heuristic=heuristic, mode=mode, insertion=insertion, max_attempts=3)  # type: ignore[arg-type]
+    config = EngineConfig(
+        heuristic=heuristic,
+        mode=mode,  # type: ignore[arg-type]
+        insertion=insertion,
+        max_attempts=3,
+        book_transfers=book_transfers,
     )
+    engine = PlacementEngine(config)
     driver = _Driver(engine, rng)
     driver.specs = {}
     fleet = _fleet(rng)
