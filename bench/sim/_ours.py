@@ -21,8 +21,12 @@ barely slow each other); when more work waits than free cores exist across the f
 usable core is a lane: sharing busy cores beats waiting for free ones. A node where one more
 task would get under :data:`MIN_SHARE` of a core is cordoned. A capped reading (a node at
 100 %) understates what else runs there only when tasks wait, so the last unsaturated estimate
-is kept while the node shows CPU pressure. A node's link is its path to the wide area (access
-link and site uplink), the star model the engine uses.
+is kept while the node shows CPU pressure. A node reports its access link and its site's uplink
+(the inventory's measured links), so the engine counts uplinks only between sites; workflow
+inputs are served from the store's site. The engine books the transfers its own placements
+imply on those links (``book_transfers``): a fan-out reading gigabytes from the store queues on
+the uplinks it shares instead of each task expecting them to itself, and a task reading a file
+already on its way to a node is expected to read it there.
 
 The engine's ranker is the API's ranking model over the same figures, CPU pressure included
 (:class:`MonitoredRanker`):
@@ -125,6 +129,9 @@ class EngineScheduler:
                 # Plans made on older figures are redone at each refresh of their node: a batch
                 # job arriving on a node with a queue would otherwise hold the queue there.
                 replan_on_snapshot=True,
+                # Its own transfers share links: a fan-out reading gigabytes from the store
+                # would otherwise expect each task to have the store's uplink to itself.
+                book_transfers=True,
             ),
             ranker=self.ranker,
         )
@@ -178,7 +185,7 @@ class EngineScheduler:
                 lanes = max(lanes, round(usable_cores))
             self._lanes[idx] = lanes
             util = 1.0 - processor_share(usable_cores, shared_cores, lanes)
-            latency, bandwidth = view.continuum.path(idx, ORIGIN)
+            uplink = view.continuum.site_links[node.site]
             self.ranker.update(
                 ranking.NodeSnapshot(
                     id=node.id,
@@ -206,8 +213,10 @@ class EngineScheduler:
                         site=node.site,
                         speed=node.speed,
                         cpu_utilization=util,
-                        bandwidth_bytes_per_s=bandwidth,
-                        latency_s=latency / 2.0,
+                        bandwidth_bytes_per_s=node.access_bandwidth_bytes_s,
+                        latency_s=node.access_latency_s,
+                        uplink_bandwidth_bytes_per_s=uplink.bandwidth_bytes_s,
+                        uplink_latency_s=uplink.latency_s,
                         # Cordoned while one more task would get under half a core: the engine
                         # then moves the tasks waiting in its queue (none has started there).
                         healthy=processor_share(usable_cores, shared_cores, 1) >= MIN_SHARE,
@@ -228,8 +237,11 @@ class EngineScheduler:
             if producer is not None and producer in depends:
                 depends[producer] += size
             else:
-                holders = tuple(self._ids[n] for n in view.locations(file_id) if n != ORIGIN)
-                inputs.append(DataInput(file_id, size, holders))
+                where = view.locations(file_id)
+                holders = tuple(self._ids[n] for n in where if n != ORIGIN)
+                # Workflow inputs stay in the store (in the origin's site) beside any copies.
+                site = view.continuum.origin_site if ORIGIN in where else None
+                inputs.append(DataInput(file_id, size, holders, site))
         return TaskSpec(
             task_id=task_id,
             work_s=task.runtime_s,
