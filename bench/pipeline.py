@@ -390,6 +390,7 @@ def _max_rate(
         elif n >= raw and time.monotonic() - last_change > 1.0:
             break
         time.sleep(0.02)
+    sink_rss_mib = psutil.Process(sink.pid).memory_info().rss / 2**20 if sink.pid else 0.0
     stop.set()
     thread.join(60)
     if last_t > first_t > 0 and last_n > first_n:
@@ -413,6 +414,7 @@ def _max_rate(
         "peak_pending_samples": peak_pending,
         "max_pending_samples": float(worker.settings.pipeline.max_pending_samples),
         "rss_mib": _rss_mib(),
+        "sink_rss_mib": sink_rss_mib,
     }
 
 
@@ -494,6 +496,12 @@ def _real_time(
     show_default=True,
     help="Samples per request (the worker's default).",
 )
+@click.option(
+    "--prometheus-gogc",
+    type=int,
+    default=None,
+    help="GOGC for the bench's Prometheus (default: its own); higher trades memory for CPU.",
+)
 def command(
     nodes: int,
     series: int,
@@ -503,13 +511,16 @@ def command(
     ceiling_rounds: int,
     shards: int,
     batch: int,
+    prometheus_gogc: int | None,
 ) -> None:
     """Pipeline throughput and freshness against Prometheus's own ceiling."""
     console = Console(stderr=True)
     exports = [build_node_export(f"bench-node-{i:05d}", series) for i in range(nodes)]
     with tempfile.TemporaryDirectory(prefix="bench-pipeline-") as tmp:
         broker = TansuBroker("127.0.0.1", free_port(), Path(tmp) / "kafka")
-        prometheus = PrometheusServer("127.0.0.1", free_port(), Path(tmp) / "prometheus")
+        prometheus = PrometheusServer(
+            "127.0.0.1", free_port(), Path(tmp) / "prometheus", gogc=prometheus_gogc
+        )
         broker.start()
         prometheus.start()
         try:
@@ -536,6 +547,7 @@ def command(
         "series_per_node": series,
         "shards": shards,
         "batch_samples": batch,
+        "prometheus_gogc": prometheus_gogc,
         "ceiling_samples_per_s": round(ceiling),
         "worker_samples_per_s": round(max_rate["samples_per_s"]),
         "ratio_to_ceiling": round(max_rate["samples_per_s"] / ceiling, 3) if ceiling else 0.0,
@@ -552,6 +564,7 @@ def command(
         "peak_pending_samples": int(max_rate["peak_pending_samples"]),
         "max_pending_samples": int(max_rate["max_pending_samples"]),
         "peak_rss_mib": round(max_rate["rss_mib"], 1),
+        "prometheus_rss_mib": round(max_rate["sink_rss_mib"], 1),
         "offered_samples_per_s": round(real_time["samples_per_s_offered"]),
         "freshness_p50_s": round(real_time["freshness_p50_s"], 3),
         "freshness_p99_s": round(real_time["freshness_p99_s"], 3),

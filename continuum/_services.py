@@ -222,11 +222,20 @@ class _Service:
     def prepare(self) -> None:
         """Write configuration files before the first start."""
 
+    def environment(self) -> dict[str, str] | None:
+        """The process's environment; None inherits this one's."""
+        return None
+
     def start(self, wait: bool = True) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.prepare()
         if self.process is None:
-            self.process = ManagedProcess(self.name, self.argv(), self.workdir / f"{self.name}.log")
+            self.process = ManagedProcess(
+                self.name,
+                self.argv(),
+                self.workdir / f"{self.name}.log",
+                env=self.environment(),
+            )
         self.process.start()
         if wait:
             self.wait_healthy()
@@ -280,6 +289,9 @@ class PrometheusServer(_Service):
         scrape_targets: job name -> list of ``host:port`` whose /metrics it scrapes.
         rule_files: rule file globs to load.
         alertmanager_urls: Alertmanagers to send alerts to (``http://host:port``).
+        gogc: the Go collector's ``GOGC`` for Prometheus (None: its own default). Higher trades
+            memory for CPU: 200 took a fifth off its CPU per ingested sample and doubled its
+            RSS in ``continuum bench pipeline`` (docs/benchmarks.md).
     """
 
     name = "prometheus"
@@ -296,8 +308,10 @@ class PrometheusServer(_Service):
         evaluation_interval_s: float = 1.0,
         scrape_interval_s: float = 5.0,
         out_of_order_window: str = "10m",
+        gogc: int | None = None,
     ):
         super().__init__(host, port, workdir)
+        self.gogc = gogc
         self.scrape_targets = scrape_targets or {}
         self.rule_files = list(rule_files)
         self.alertmanager_urls = list(alertmanager_urls)
@@ -337,6 +351,11 @@ class PrometheusServer(_Service):
 
     def prepare(self) -> None:
         _render_yaml(self.config_path, self.config())
+
+    def environment(self) -> dict[str, str] | None:
+        if self.gogc is None:
+            return None
+        return {**os.environ, "GOGC": str(self.gogc)}
 
     def argv(self) -> list[str]:
         return [

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import time
+from pathlib import Path
 
 import cramjam
 import httpx
 
-from continuum._services import PrometheusServer, TansuBroker, tcp_open
+from continuum._services import PrometheusServer, TansuBroker, free_port, tcp_open
 
 
 def _varint(value: int) -> bytes:
@@ -64,3 +66,22 @@ def test_fresh_tansu_restarts_on_same_port(fresh_tansu: TansuBroker) -> None:
     assert not tcp_open(host, port)
     fresh_tansu.start()
     assert tcp_open(host, port)
+
+
+def test_prometheus_runs_with_the_gogc_it_is_given(tmp_path: Path) -> None:
+    tuned = PrometheusServer("127.0.0.1", free_port(), tmp_path / "tuned", gogc=200)
+    stock = PrometheusServer("127.0.0.1", free_port(), tmp_path / "stock")
+    for server in (tuned, stock):
+        server.start()
+    try:
+        assert tuned.process is not None
+        assert stock.process is not None
+        tuned_env = Path(f"/proc/{tuned.process.pid}/environ").read_bytes().split(b"\0")
+        stock_env = Path(f"/proc/{stock.process.pid}/environ").read_bytes().split(b"\0")
+        assert b"GOGC=200" in tuned_env
+        assert b"PATH=" + os.environ["PATH"].encode() in tuned_env  # the rest is inherited
+        inherited = [f"GOGC={os.environ['GOGC']}".encode()] if "GOGC" in os.environ else []
+        assert [v for v in stock_env if v.startswith(b"GOGC=")] == inherited
+    finally:
+        for server in (tuned, stock):
+            server.stop()
