@@ -1,4 +1,4 @@
-"""The OpenTelemetry wiring every agent shares.
+"""The OpenTelemetry wiring every agent shares (OTLP and Prometheus output, without the SDK).
 
 An agent is a list of collectors plus its settings. :class:`Agent` runs the collectors every
 interval (each on its own thread under its own time budget), serves the readings on ``/metrics``
@@ -34,6 +34,8 @@ agent (collector failures, broker outages and spool write errors are counted and
 from __future__ import annotations
 
 from agents._otel._agent import Agent, run_until_signal
+from agents._otel._exposition import SnapshotCollector
+from agents._otel._instruments import ReadingBoard, Snapshot
 from agents._otel._kafka import (
     OTLP_CONTENT_TYPE,
     KafkaSender,
@@ -41,12 +43,13 @@ from agents._otel._kafka import (
     ProducerLike,
     default_producer_factory,
 )
-from agents._otel._otlp import count_points, split_request
-from agents._otel._pull import IdentityCollector, MetricsServer
+from agents._otel._otlp import OtlpEncoder, count_points, split_request
+from agents._otel._pull import MetricsServer
 from agents._otel._records import Collector, InstrumentKind, InstrumentSpec, Reading
 from agents._otel._resource import (
     IDENTITY_ATTRIBUTES,
     LABEL_PREFIX,
+    Resource,
     build_resource,
     host_arch,
     identity_labels,
@@ -79,7 +82,6 @@ __all__ = [
     "CollectorStats",
     "ConfigError",
     "DeliveryQueue",
-    "IdentityCollector",
     "IdentitySettings",
     "InstrumentKind",
     "InstrumentSpec",
@@ -87,10 +89,15 @@ __all__ = [
     "KafkaSettings",
     "Message",
     "MetricsServer",
+    "OtlpEncoder",
     "OtlpKafkaExporter",
     "ProducerLike",
     "Reading",
+    "ReadingBoard",
+    "Resource",
     "Secret",
+    "Snapshot",
+    "SnapshotCollector",
     "TimedWorker",
     "build_resource",
     "check_listen",

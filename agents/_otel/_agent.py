@@ -1,8 +1,11 @@
 """One agent: collectors on a schedule, served on /metrics and pushed as OTLP to Kafka.
 
 The collection loop is the one owner of time: each cycle runs the collectors (in parallel, each
-under its budget), publishes their readings, then has the push reader export them. Scrapes of
-``/metrics`` observe the last published readings and never trigger a collection::
+under its budget), publishes their readings as one snapshot, then encodes that snapshot as OTLP
+and queues it for Kafka. Scrapes of ``/metrics`` translate the last published snapshot and never
+trigger a collection. No OpenTelemetry SDK runs here: the agents already hold each cycle's
+values, so two direct conversions (:mod:`agents._otel._otlp`, :mod:`agents._otel._exposition`)
+replace the SDK's instruments, per-series aggregations and readers, and their memory::
 
     agent = Agent("node", collectors, identity=identity, kafka=kafka, settings=settings)
     run_until_signal(agent)          # blocks until SIGINT or SIGTERM, then shuts down cleanly
@@ -16,19 +19,16 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from types import FrameType
-from typing import Any
 
-from opentelemetry.exporter.prometheus import PrometheusMetricReader
-from opentelemetry.sdk.metrics import AlwaysOffExemplarFilter, MeterProvider
-from opentelemetry.sdk.metrics.export import MetricReader, MetricsData
-from opentelemetry.sdk.resources import Resource
 from prometheus_client.registry import CollectorRegistry
 
+from agents._otel._exposition import SnapshotCollector
 from agents._otel._instruments import ReadingBoard
 from agents._otel._kafka import KafkaSender, OtlpKafkaExporter, ProducerLike
-from agents._otel._pull import IdentityCollector, MetricsServer
+from agents._otel._otlp import OtlpEncoder
+from agents._otel._pull import MetricsServer
 from agents._otel._records import Collector, Reading
-from agents._otel._resource import build_resource, identity_labels
+from agents._otel._resource import Resource, build_resource, identity_labels
 from agents._otel._runner import CollectorRunner, CollectorStats
 from agents._otel._selftel import SELF_INSTRUMENTS, self_readings
 from agents._otel._settings import AgentSettings, IdentitySettings, KafkaSettings, parse_listen
@@ -37,23 +37,6 @@ from agents._otel._spool import DeliveryQueue
 __all__ = ["Agent", "run_until_signal"]
 
 _log = logging.getLogger(__name__)
-
-
-class _PushReader(MetricReader):
-    """A reader collected by the agent's loop once per cycle, handing the data to the exporter."""
-
-    def __init__(self, exporter: OtlpKafkaExporter) -> None:
-        super().__init__()
-        self._exporter = exporter
-
-    def _receive_metrics(
-        self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any
-    ) -> None:
-        if metrics_data is not None:
-            self._exporter.export(metrics_data, timeout_s=timeout_millis / 1000)
-
-    def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:
-        self._exporter.shutdown(timeout_s=timeout_millis / 1000)
 
 
 class Agent:
@@ -66,7 +49,7 @@ class Agent:
         identity: the ``identity`` section.
         kafka: the ``kafka`` section.
         settings: the agent's own section.
-        resource: the OTel resource; default :func:`build_resource` of ``identity``.
+        resource: the resource; default :func:`build_resource` of ``identity``.
         timeouts_s: budgets of particular collectors by name (default
             ``settings.collector_timeout_s``, capped to the interval).
         producer_factory: creates Kafka producers (tests inject fakes).
@@ -91,22 +74,20 @@ class Agent:
         self._stop = threading.Event()
         self._shut = False
 
-        # Pull: the OTel Prometheus reader in a private registry (nothing global), wrapped to add
-        # the identity labels; no otel_scope_* labels, our own target_info.
-        source = CollectorRegistry(auto_describe=False)
-        readers: list[MetricReader] = [
-            PrometheusMetricReader(
-                disable_target_info=True, scope_info_enabled=False, registry=source
-            )
-        ]
-        self.registry = CollectorRegistry(auto_describe=False)
-        self.registry.register(IdentityCollector(source, identity_labels(identity), self.resource))
+        specs = [*SELF_INSTRUMENTS, *(spec for c in collectors for spec in c.instruments)]
+        self.board = ReadingBoard(specs)
 
-        # Push: exporter -> FIFO (memory, then spool) -> sender thread -> Kafka.
+        # Pull: the latest snapshot translated on each scrape, in a private registry (nothing
+        # global), with the identity labels and our own target_info.
+        self.registry = CollectorRegistry(auto_describe=False)
+        self.registry.register(
+            SnapshotCollector(self.board, identity_labels(identity), self.resource)
+        )
+
+        # Push: snapshot -> OTLP -> FIFO (memory, then spool) -> sender thread -> Kafka.
         self.queue: DeliveryQueue | None = None
         self.sender: KafkaSender | None = None
         self.exporter: OtlpKafkaExporter | None = None
-        self._push: _PushReader | None = None
         if settings.push:
             self.queue = DeliveryQueue(
                 settings.spool_path(name),
@@ -120,22 +101,11 @@ class Agent:
                 max_message_bytes=settings.max_message_bytes,
             )
             self.exporter = OtlpKafkaExporter(
-                self.queue, key=identity.node_id, max_message_bytes=settings.max_message_bytes
+                self.queue,
+                OtlpEncoder(self.resource, f"continuum.agents.{name}", self.board.specs),
+                key=identity.node_id,
+                max_message_bytes=settings.max_message_bytes,
             )
-            self._push = _PushReader(self.exporter)
-            readers.append(self._push)
-
-        self._provider = MeterProvider(
-            resource=self.resource,
-            metric_readers=readers,
-            shutdown_on_exit=False,
-            # Exemplars tie measurements to traces; observed host readings have none, so the
-            # per-point reservoir bookkeeping is pure cost.
-            exemplar_filter=AlwaysOffExemplarFilter(),
-        )
-        meter = self._provider.get_meter(f"continuum.agents.{name}")
-        specs = [*SELF_INSTRUMENTS, *(spec for c in collectors for spec in c.instruments)]
-        self.board = ReadingBoard(meter, specs)
         self.runner = CollectorRunner(
             collectors,
             timeout_s=min(settings.collector_timeout_s, settings.interval_s),
@@ -182,9 +152,9 @@ class Agent:
         readings.update(
             self_readings(self.name, self.runner.stats, self.queue, self.sender, self.exporter)
         )
-        self.board.publish(readings)
-        if self._push is not None:
-            self._push.collect()
+        snapshot = self.board.publish(readings)
+        if self.exporter is not None:
+            self.exporter.export(snapshot)
         self.cycles += 1
         return readings
 
@@ -221,7 +191,6 @@ class Agent:
         self.runner.shutdown()
         if self.sender is not None:
             self.sender.stop(timeout_s)
-        self._provider.shutdown()
 
 
 def run_until_signal(agent: Agent) -> None:

@@ -11,8 +11,8 @@ permanently broken after a broker restart, so idempotence is off and one request
     fifo = DeliveryQueue(spool_dir, max_memory_messages=64, max_spool_bytes=256 << 20)
     sender = KafkaSender(fifo, kafka_settings)
     sender.start()
-    exporter = OtlpKafkaExporter(fifo, key="edge-01", max_message_bytes=900_000)
-    exporter.export(metrics_data)
+    exporter = OtlpKafkaExporter(fifo, encoder, key="edge-01", max_message_bytes=900_000)
+    exporter.export(snapshot)
     sender.stop(timeout_s=5)   # final flush; whatever is left stays in the spool
 """
 
@@ -27,10 +27,8 @@ import warnings
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from opentelemetry.exporter.otlp.proto.common.metrics_encoder import encode_metrics
-from opentelemetry.sdk.metrics.export import MetricExportResult, MetricsData
-
-from agents._otel._otlp import count_points, split_request
+from agents._otel._instruments import Snapshot
+from agents._otel._otlp import OtlpEncoder, count_points, split_request
 from agents._otel._settings import KafkaSettings
 from agents._otel._spool import DeliveryQueue, Message
 
@@ -245,30 +243,37 @@ class KafkaSender:
 
 
 class OtlpKafkaExporter:
-    """Encodes exports as OTLP protobuf and queues them for Kafka, keyed by node id.
+    """Encodes snapshots as OTLP protobuf and queues them for Kafka, keyed by node id.
 
     Args:
         queue: where encoded messages go.
+        encoder: turns a snapshot into an OTLP request.
         key: the Kafka key (the node id).
         max_message_bytes: larger exports are split into several messages.
     """
 
-    def __init__(self, queue: DeliveryQueue, *, key: str, max_message_bytes: int) -> None:
+    def __init__(
+        self, queue: DeliveryQueue, encoder: OtlpEncoder, *, key: str, max_message_bytes: int
+    ) -> None:
         self._queue = queue
+        self.encoder = encoder
         self._key = key.encode()
         self._max_message_bytes = max_message_bytes
         self.exported_points = 0
         self.errors = 0
 
-    def export(self, metrics_data: MetricsData, *, timeout_s: float = 10.0) -> MetricExportResult:
-        """Encode and queue one export; never blocks on the broker.
+    def export(self, snapshot: Snapshot, *, timeout_s: float = 10.0) -> bool:
+        """Encode and queue one snapshot; never blocks on the broker.
 
         Args:
-            metrics_data: the SDK's collected metrics.
+            snapshot: the cycle's readings.
             timeout_s: unused (queueing does not wait); kept for the sink interface.
+
+        Returns:
+            Whether the export was queued whole.
         """
         try:
-            request = encode_metrics(metrics_data)
+            request = self.encoder.encode(snapshot)
             for part in split_request(request, self._max_message_bytes):
                 points = count_points(part)
                 self._queue.put(self._key, part.SerializeToString(), points)
@@ -276,8 +281,8 @@ class OtlpKafkaExporter:
         except Exception as err:  # an export error never stops the agent
             self.errors += 1
             _log.warning("OTLP export failed: %r", err)
-            return MetricExportResult.FAILURE
-        return MetricExportResult.SUCCESS
+            return False
+        return True
 
     def force_flush(self, timeout_s: float = 10.0) -> bool:
         """Nothing is buffered here; the sender owns delivery."""

@@ -1,25 +1,126 @@
-"""OTLP encoding of an export, split into messages that fit under Kafka's size limit.
+"""OTLP encoding of a snapshot, split into messages that fit under Kafka's size limit.
 
-::
+Gauges become OTLP gauges, counters cumulative monotonic sums, up-down counters cumulative
+non-monotonic sums, under one resource and the scope ``continuum.agents.<agent>``. A sum's
+start time is when this process first saw the series; a series that leaves the snapshot is
+forgotten, so containers that come and go leave no state behind::
 
-    requests = split_request(encode_metrics(metrics_data), max_bytes=900_000)
-    payloads = [r.SerializeToString() for r in requests]
-    count_points(requests[0])
+    encoder = OtlpEncoder(resource, "continuum.agents.node", board.specs)
+    request = encoder.encode(board.publish(readings))
+    payloads = [r.SerializeToString() for r in split_request(request, max_bytes=900_000)]
+    count_points(request)
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
+from google.protobuf.internal.containers import RepeatedCompositeFieldContainer
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
 )
-from opentelemetry.proto.metrics.v1.metrics_pb2 import Metric, ResourceMetrics, ScopeMetrics
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.metrics.v1.metrics_pb2 import (
+    AGGREGATION_TEMPORALITY_CUMULATIVE,
+    Metric,
+    ResourceMetrics,
+    ScopeMetrics,
+)
+from opentelemetry.proto.resource.v1.resource_pb2 import Resource as ResourceMessage
 
-__all__ = ["count_points", "split_request"]
+from agents._otel._instruments import Snapshot
+from agents._otel._records import InstrumentKind, InstrumentSpec
+from agents._otel._resource import Resource
+
+__all__ = ["OtlpEncoder", "count_points", "split_request"]
 
 _log = logging.getLogger(__name__)
+
+# A series: its instrument and its attributes, in any order.
+_SeriesKey = tuple[str, frozenset[tuple[str, object]]]
+
+
+def _set_value(target: AnyValue, value: str | int | float) -> None:
+    # The SDK's encoder's choice of fields, so the pipeline decodes our bytes as a stock SDK's.
+    if isinstance(value, str):
+        target.string_value = value
+    elif isinstance(value, bool):
+        target.bool_value = value
+    elif isinstance(value, int):
+        target.int_value = value
+    else:
+        target.double_value = value
+
+
+def _add_attributes(
+    target: RepeatedCompositeFieldContainer[KeyValue], attributes: Mapping[str, str | int | float]
+) -> None:
+    for key, value in attributes.items():
+        _set_value(target.add(key=key).value, value)
+
+
+class OtlpEncoder:
+    """Turns snapshots into ``ExportMetricsServiceRequest`` messages.
+
+    Args:
+        resource: the agent's resource.
+        scope_name: the instrumentation scope (``continuum.agents.<agent>``).
+        specs: the declared instruments, in the order they are encoded.
+    """
+
+    def __init__(
+        self, resource: Resource, scope_name: str, specs: Mapping[str, InstrumentSpec]
+    ) -> None:
+        self._resource = ResourceMessage()
+        _add_attributes(self._resource.attributes, resource.attributes)
+        self._scope_name = scope_name
+        self._specs = specs
+        self._first_seen_ns: dict[_SeriesKey, int] = {}
+
+    @property
+    def tracked_series(self) -> int:
+        """Sum series whose start time is remembered (the live ones)."""
+        return len(self._first_seen_ns)
+
+    def encode(self, snapshot: Snapshot) -> ExportMetricsServiceRequest:
+        """Encode one snapshot; instruments without readings are left out."""
+        now_ns = snapshot.time_unix_nano
+        request = ExportMetricsServiceRequest()
+        resource_metrics = request.resource_metrics.add()
+        resource_metrics.resource.CopyFrom(self._resource)
+        scope_metrics = resource_metrics.scope_metrics.add()
+        scope_metrics.scope.name = self._scope_name
+        previous = self._first_seen_ns
+        first_seen: dict[_SeriesKey, int] = {}
+        for name, spec in self._specs.items():
+            readings = snapshot.readings.get(name)
+            if not readings:
+                continue
+            metric = scope_metrics.metrics.add(
+                name=name, description=spec.description, unit=spec.unit
+            )
+            is_sum = spec.kind is not InstrumentKind.GAUGE
+            if is_sum:
+                metric.sum.aggregation_temporality = AGGREGATION_TEMPORALITY_CUMULATIVE
+                metric.sum.is_monotonic = spec.kind is InstrumentKind.COUNTER
+                points = metric.sum.data_points
+            else:
+                points = metric.gauge.data_points
+            for reading in readings:
+                point = points.add(time_unix_nano=now_ns)
+                if is_sum:
+                    key = (name, frozenset(reading.attributes.items()))
+                    first_seen[key] = point.start_time_unix_nano = previous.get(key, now_ns)
+                if isinstance(reading.value, int):
+                    point.as_int = reading.value
+                else:
+                    point.as_double = reading.value
+                _add_attributes(point.attributes, reading.attributes)
+        # Only the series of this snapshot: the vanished ones' start times are dropped.
+        self._first_seen_ns = first_seen
+        return request
+
 
 # Room for the field tags and length prefixes around a metric in its resource and scope.
 _FRAMING_BYTES = 32

@@ -1,9 +1,7 @@
 """The pull path: ``/metrics`` in the Prometheus text format or OpenMetrics (by ``Accept``).
 
-The OTel Prometheus reader does the standard name translation; this module puts the identity
-labels ``node``, ``tier``, ``site`` on every series (the pipeline does the same on the push
-path, so both give identical series), writes ``target_info`` from the rest of the resource, and
-serves the result with optional TLS and basic auth::
+Serves a registry (the agent's holds a :class:`~agents._otel._exposition.SnapshotCollector`)
+with optional TLS and basic auth; prometheus_client picks the format from the ``Accept`` header::
 
     server = MetricsServer(registry, listen=("127.0.0.1", 9464))
     server.start()        # server.port is the bound port (0 picks a free one)
@@ -19,68 +17,20 @@ import logging
 import socket
 import ssl
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from socketserver import ThreadingMixIn
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from opentelemetry.sdk.resources import Resource
 from prometheus_client.exposition import make_wsgi_app
-from prometheus_client.metrics_core import InfoMetricFamily, Metric
 from prometheus_client.registry import CollectorRegistry
-from prometheus_client.samples import Sample
 
-from agents._otel._resource import IDENTITY_ATTRIBUTES
-
-__all__ = ["IdentityCollector", "MetricsServer"]
+__all__ = ["MetricsServer"]
 
 _log = logging.getLogger(__name__)
 
 _WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
-
-
-def _label_name(key: str) -> str:
-    return "".join(c if c.isalnum() or c == "_" else "_" for c in key)
-
-
-class IdentityCollector:
-    """A prometheus_client collector: another registry's families plus the identity labels.
-
-    Args:
-        source: the registry the OTel Prometheus reader is registered in.
-        labels: the identity labels (``node``, ``tier``, ``site``) to add to every sample.
-        resource: the agent's resource; all but the identity attributes go to ``target_info``.
-    """
-
-    def __init__(
-        self, source: CollectorRegistry, labels: Mapping[str, str], resource: Resource
-    ) -> None:
-        self._source = source
-        self._labels = dict(labels)
-        info_labels = dict(self._labels)
-        for key, value in resource.attributes.items():
-            if key not in IDENTITY_ATTRIBUTES:
-                info_labels[_label_name(key)] = str(value)
-        self._target_info = InfoMetricFamily("target", "Target metadata", value=info_labels)
-
-    def collect(self) -> Iterator[Metric]:
-        """Yield ``target_info`` and every source family with the identity labels added."""
-        yield self._target_info
-        for family in self._source.collect():
-            labelled = Metric(family.name, family.documentation, family.type, family.unit)
-            labelled.samples = [
-                Sample(
-                    s.name,
-                    {**s.labels, **self._labels},
-                    s.value,
-                    s.timestamp,
-                    s.exemplar,
-                    s.native_histogram,
-                )
-                for s in family.samples
-            ]
-            yield labelled
 
 
 class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):

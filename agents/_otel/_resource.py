@@ -12,14 +12,14 @@ from __future__ import annotations
 import platform
 import socket
 from collections.abc import Mapping
-
-from opentelemetry.sdk.resources import Resource
+from dataclasses import dataclass, field
 
 from agents._otel._settings import IdentitySettings
 
 __all__ = [
     "IDENTITY_ATTRIBUTES",
     "LABEL_PREFIX",
+    "Resource",
     "build_resource",
     "host_arch",
     "identity_labels",
@@ -33,6 +33,19 @@ IDENTITY_ATTRIBUTES: dict[str, str] = {
 }
 #: Operator labels travel as resource attributes under this prefix.
 LABEL_PREFIX = "continuum.label."
+
+
+@dataclass(frozen=True, slots=True)
+class Resource:
+    """What every export of an agent describes: its attributes (the OTLP resource, and on
+    ``/metrics`` the identity labels plus ``target_info``).
+
+    Attributes:
+        attributes: attribute keys to values, in the order they are exported.
+    """
+
+    attributes: Mapping[str, str] = field(default_factory=dict)
+
 
 # platform.machine() names to the semconv host.arch values.
 _ARCH = {
@@ -90,6 +103,6 @@ def build_resource(
     for key, value in sorted(identity.labels.items()):
         attributes[LABEL_PREFIX + key] = value
     attributes.update(extra or {})
-    # Resource() rather than Resource.create(): no SDK defaults (telemetry.sdk.*, service.name)
-    # or OTEL_RESOURCE_ATTRIBUTES leak in, so pull and push carry exactly the same attributes.
+    # Exactly these attributes, none of an SDK's defaults (telemetry.sdk.*, service.name) or
+    # OTEL_RESOURCE_ATTRIBUTES: pull and push must carry the same identity.
     return Resource(attributes)

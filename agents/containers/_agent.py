@@ -9,13 +9,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from agents._otel import Agent, IdentitySettings, KafkaSettings, ProducerLike, Reading
+from agents._otel import Agent, IdentitySettings, KafkaSettings, ProducerLike
 from agents.containers._collector import ContainerCollector
 from agents.containers._config import ContainersSettings
-from agents.containers._instruments import CONTAINER_COUNT, INSTRUMENTS, ContainersCollector
+from agents.containers._instruments import ContainersCollector
 from agents.containers._layout import detect_layout
 from agents.containers._metadata import MetadataResolver
-from agents.containers._prune import SeriesPruner
 
 __all__ = ["ContainersAgent"]
 
@@ -63,15 +62,6 @@ class ContainersAgent(Agent):
             settings=settings,
             producer_factory=producer_factory,
         )
-        self.pruner = SeriesPruner(
-            self._provider, {spec.name for spec in INSTRUMENTS if spec.name != CONTAINER_COUNT}
-        )
-
-    def run_cycle(self) -> dict[str, list[Reading]]:
-        """Collect, publish and push once, then release the state of vanished containers."""
-        readings = super().run_cycle()
-        self.pruner.prune(self.containers.live_ids)
-        return readings
 
     def shutdown(self, timeout_s: float = 5.0) -> None:
         """Shut the agent down (idempotent) and close the kubelet client."""

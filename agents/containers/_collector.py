@@ -102,11 +102,6 @@ class ContainerCollector:
         self.read_errors = 0
 
     @property
-    def live_ids(self) -> frozenset[str]:
-        """Ids of the containers seen in the last cycle."""
-        return frozenset(self._tracked)
-
-    @property
     def tracked(self) -> int:
         """How many containers the collector holds state for (the live ones only)."""
         return len(self._tracked)

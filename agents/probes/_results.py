@@ -1,7 +1,7 @@
 """Typed probe outcomes and the thread-safe store of the latest one per target.
 
-The probe loop writes results as probes finish; the metric callbacks read the latest ones when
-the meter provider collects, so a slow probe never stalls a collection::
+The probe loop writes results as probes finish; the agent's collection cycle reads the latest
+ones, so a slow probe never stalls a collection::
 
     store = ResultStore()
     store.put(ProbeResult(target="kafka", kind="tcp", success=True, duration_s=0.001))

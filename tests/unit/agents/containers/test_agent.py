@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -18,7 +18,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
     import kafka.admin  # noqa: F401
 
-from agents._otel import ConfigError, IdentitySettings, KafkaSettings, load_section
+from agents._otel import ConfigError, IdentitySettings, KafkaSettings, ProducerLike, load_section
 from agents.containers import ContainersAgent, ContainersSettings
 from pipeline.catalogue import (
     CATALOGUE,
@@ -26,6 +26,7 @@ from pipeline.catalogue import (
     NODE_IDENTITY_LABELS,
     SeriesType,
 )
+from tests.unit.agents.otel.fake_kafka import FakeProducer
 
 FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "cgroup"
 IDENTITY = IdentitySettings(node_id="edge-01", tier="edge", site="lab")
@@ -33,18 +34,23 @@ IDENTITY = IdentitySettings(node_id="edge-01", tier="edge", site="lab")
 NOT_OURS = ("continuum_agent_", "target")
 
 
-def _agent(tree: Path, **overrides: object) -> ContainersAgent:
+def _agent(
+    tree: Path,
+    producer_factory: Callable[[], ProducerLike] | None = None,
+    **overrides: object,
+) -> ContainersAgent:
     settings = ContainersSettings(
         listen="127.0.0.1:0",
-        push=False,
         cgroup_root=tree / "cgroup",
         proc_root=tree / "proc",
         docker_root=tree / "docker",
         containerd_state=tree / "containerd",
         storage_root=tree / "storage",
-        **overrides,  # type: ignore[arg-type]
+        **{"push": False, **overrides},  # type: ignore[arg-type]
     )
-    return ContainersAgent(settings, identity=IDENTITY, kafka=KafkaSettings())
+    return ContainersAgent(
+        settings, identity=IDENTITY, kafka=KafkaSettings(), producer_factory=producer_factory
+    )
 
 
 @pytest.fixture
@@ -128,16 +134,17 @@ def _make_v2_container(root: Path, container_id: str) -> Path:
     return group
 
 
-def test_churn_keeps_sdk_state_bounded_without_overflow(
+def test_churn_leaves_no_state_of_vanished_containers(
     tmp_path: Path, started: list[ContainersAgent]
 ) -> None:
     tree = tmp_path / "tree"
     (tree / "cgroup").mkdir(parents=True)
     (tree / "cgroup" / "cgroup.controllers").write_text("cpu memory\n")
-    agent = _agent(tree)
+    producer = FakeProducer()
+    agent = _agent(tree, push=True, spool_dir=tmp_path / "spool", producer_factory=lambda: producer)
+    assert agent.exporter is not None
     live: list[Path] = []
-    # 1,200 containers over the run, 2 cpu.time series each: beyond the SDK's default limit
-    # of 2,000 attribute sets, which would fold new containers into an overflow series.
+    # 1,200 containers over the run, 2 cpu.time series each.
     for batch in range(12):
         for group in live:
             shutil.rmtree(group)
@@ -146,10 +153,10 @@ def test_churn_keeps_sdk_state_bounded_without_overflow(
     assert "overflow" not in text
     assert text.count('cpu_mode="user"') == 100
     assert agent.containers.tracked == 100
-    assert agent.pruner.released >= 11 * 100 * 2
-    held = sum(len(m._attributes_aggregation) for m in agent.pruner._matches())
-    # Per reader (pull and no push here): 100 containers x 2 modes of cpu time, nothing stale.
-    assert held == 200
+    # Start times of the push path's sums: the live containers' (2 cpu.time series each) plus
+    # the agent's own counters, nothing of the 1,100 gone.
+    own = sum(len(r) for r in agent.board.snapshot.readings.values()) - 100 * 2
+    assert agent.exporter.encoder.tracked_series <= 100 * 2 + own
 
 
 def test_missing_cgroup_root_reports_no_containers(

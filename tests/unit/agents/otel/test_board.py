@@ -1,53 +1,56 @@
-"""The reading board: both readers observe the published snapshot; bad readings are contained."""
+"""The reading board: one snapshot per cycle for both paths; bad readings are contained."""
 
 from __future__ import annotations
 
 import pytest
-from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
-from agents._otel import InstrumentKind, InstrumentSpec, Reading
-from agents._otel._instruments import ReadingBoard
+from agents._otel import InstrumentKind, InstrumentSpec, Reading, ReadingBoard
 
 GAUGE = InstrumentSpec("test.gauge", InstrumentKind.GAUGE, "By", "A gauge.")
 COUNTER = InstrumentSpec("test.counter", InstrumentKind.COUNTER, "s", "A counter.")
 
 
-def values(reader: InMemoryMetricReader) -> dict[str, list[float]]:
-    data = reader.get_metrics_data()
-    assert data is not None
-    return {
-        m.name: [p.value for p in m.data.data_points]  # type: ignore[union-attr]
-        for rm in data.resource_metrics
-        for sm in rm.scope_metrics
-        for m in sm.metrics
-    }
-
-
-def test_snapshot_is_what_every_reader_sees_and_unknown_readings_are_dropped() -> None:
-    reader = InMemoryMetricReader()
-    provider = MeterProvider(metric_readers=[reader], shutdown_on_exit=False)
-    board = ReadingBoard(provider.get_meter("t"), [GAUGE, COUNTER, GAUGE])
-    board.publish(
+def test_snapshot_holds_declared_readings_and_replaces_the_last() -> None:
+    board = ReadingBoard([GAUGE, COUNTER, GAUGE])
+    assert list(board.specs) == ["test.gauge", "test.counter"]
+    assert board.snapshot.readings == {}
+    gauge = [Reading("test.gauge", 5.0, {"k": "a"}), Reading("test.gauge", 6, {"k": "b"})]
+    first = board.publish(
         {
-            "test.gauge": [
-                Reading("test.gauge", 5.0, {"k": "a"}),
-                Reading("test.gauge", 6.0, {"k": "b"}),
-            ],
+            "test.gauge": gauge,
             "test.counter": [Reading("test.counter", 1.5)],
             "test.undeclared": [Reading("test.undeclared", 1.0)],
-        }
+        },
+        time_unix_nano=1_000,
     )
-    assert values(reader) == {"test.gauge": [5.0, 6.0], "test.counter": [1.5]}
-    board.publish({"test.counter": [Reading("test.counter", 2.5)]})
-    got = values(reader)
-    assert got["test.counter"] == [2.5]
-    assert got.get("test.gauge", []) == []  # vanished series are not repeated
-    provider.shutdown()
+    assert board.snapshot is first
+    assert first.time_unix_nano == 1_000
+    assert first.readings == {"test.gauge": gauge, "test.counter": [Reading("test.counter", 1.5)]}
+    second = board.publish({"test.counter": [Reading("test.counter", 2.5)]})
+    assert second.readings == {"test.counter": [Reading("test.counter", 2.5)]}
+    assert second.time_unix_nano > 1_000  # now, by default
+
+
+def test_non_numeric_values_and_attributes_are_dropped_alone(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    board = ReadingBoard([GAUGE])
+    good = Reading("test.gauge", 1.0, {"k": "a", "n": 3})
+    bad = [
+        Reading("test.gauge", "7", {}),  # type: ignore[arg-type]
+        Reading("test.gauge", None, {}),  # type: ignore[arg-type]
+        Reading("test.gauge", True, {}),
+        Reading("test.gauge", 2.0, {"k": ["a"]}),  # type: ignore[dict-item]
+        Reading("test.gauge", 2.0, {1: "a"}),  # type: ignore[dict-item]
+        Reading("test.gauge", 2.0, None),  # type: ignore[arg-type]
+    ]
+    for _ in range(2):
+        snapshot = board.publish({"test.gauge": [good, *bad]})
+        assert snapshot.readings == {"test.gauge": [good]}
+    assert len([r for r in caplog.records if "test.gauge" in r.getMessage()]) == 1
 
 
 def test_conflicting_declarations_are_refused() -> None:
-    provider = MeterProvider(shutdown_on_exit=False)
     other = InstrumentSpec("test.gauge", InstrumentKind.GAUGE, "s", "Different unit.")
     with pytest.raises(ValueError, match="declared twice"):
-        ReadingBoard(provider.get_meter("t"), [GAUGE, other])
+        ReadingBoard([GAUGE, other])

@@ -17,10 +17,11 @@ from prometheus_client.registry import CollectorRegistry
 from agents._otel import (
     AgentSettings,
     ConfigError,
-    IdentityCollector,
     IdentitySettings,
     KafkaSettings,
     MetricsServer,
+    ReadingBoard,
+    SnapshotCollector,
     build_resource,
     load_section,
 )
@@ -106,6 +107,30 @@ def test_agent_daemons_do_not_load_pydantic() -> None:
     assert result.stdout.strip() == "[]"
 
 
+def test_agent_daemons_do_not_load_the_opentelemetry_sdk() -> None:
+    # The SDK, its Prometheus reader and OTLP encoder cost an agent ~4.5 MB at import and its
+    # per-series state more at run time (docs/benchmarks.md); the agents convert snapshots
+    # themselves. A cycle and a rendering of /metrics run too: what they import counts.
+    code = (
+        "import sys, tempfile, pathlib;"
+        "import continuum.cli, agents.containers, agents.probes, agents.forward;"
+        "from prometheus_client import generate_latest;"
+        "from agents._otel import Agent, IdentitySettings, KafkaSettings;"
+        "from agents.node import NodeSettings, build_collectors;"
+        "s = NodeSettings(listen='127.0.0.1:0', spool_dir=pathlib.Path(tempfile.mkdtemp()));"
+        "a = Agent('node', build_collectors(s), identity=IdentitySettings(node_id='n'),"
+        " kafka=KafkaSettings(), settings=s);"
+        "a.run_cycle(); generate_latest(a.registry); a.shutdown();"
+        "assert a.exporter.exported_points > 0;"
+        "print(sorted(m for m in sys.modules if m.startswith(("
+        "'opentelemetry.sdk', 'opentelemetry.exporter', 'opentelemetry.metrics'))))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert result.stdout.strip() == "[]", result.stdout
+
+
 def test_identity_error_names_the_key(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"identity\.tier: .*edge, cloud, hpc"):
         load_section(IdentitySettings, "identity", write(tmp_path, "identity: {tier: moon}"))
@@ -134,8 +159,8 @@ def serve(basic_auth: tuple[str, str] | None = None) -> MetricsServer:
     identity = IdentitySettings(node_id="n1", tier="edge", site="s")
     registry = CollectorRegistry(auto_describe=False)
     registry.register(
-        IdentityCollector(
-            CollectorRegistry(auto_describe=False),
+        SnapshotCollector(
+            ReadingBoard([]),
             {"node": "n1", "tier": "edge", "site": "s"},
             build_resource(identity),
         )
