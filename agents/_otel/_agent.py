@@ -23,6 +23,7 @@ from types import FrameType
 from prometheus_client.registry import CollectorRegistry
 
 from agents._otel._exposition import SnapshotCollector
+from agents._otel._footprint import limit_malloc_arenas
 from agents._otel._instruments import ReadingBoard
 from agents._otel._kafka import KafkaSender, OtlpKafkaExporter, ProducerLike
 from agents._otel._otlp import OtlpEncoder
@@ -67,6 +68,8 @@ class Agent:
         timeouts_s: Mapping[str, float] | None = None,
         producer_factory: Callable[[], ProducerLike] | None = None,
     ) -> None:
+        # Before this agent's threads exist: they would each take an arena of their own.
+        limit_malloc_arenas()
         self.name = name
         self.settings = settings
         self.resource = resource if resource is not None else build_resource(identity)

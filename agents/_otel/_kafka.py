@@ -27,6 +27,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from agents._otel._footprint import preload_crc32c
 from agents._otel._instruments import Snapshot
 from agents._otel._otlp import OtlpEncoder, count_points, split_request
 from agents._otel._settings import KafkaSettings
@@ -72,6 +73,7 @@ def default_producer_factory(
     """A factory of kafka-python producers configured for ordered, restart-proof delivery."""
 
     def create() -> ProducerLike:
+        preload_crc32c()
         with warnings.catch_warnings():
             # kafka-python 3.0.12 loads its protocol schemas with the deprecated
             # importlib.resources.read_text; that is its business, not a fault of ours.
