@@ -151,6 +151,32 @@ def test_engine_adapter_leaves_the_engine_consistent(schema: dict[str, Any]) -> 
         assert status.node_id == build_continuum(3).nodes[result.tasks[task_id].node].id
 
 
+def _view_with_copy(world: Any, wf: Any, result: Any) -> ClusterView:
+    """A view whose catalogue holds the copy of ``in`` the run left where "a" ran."""
+    from bench.sim._monitor import Monitor
+
+    view = ClusterView(world, wf, Monitor(world, lambda node, at_s: 0.0))
+    view.add_copy("in", result.tasks["a"].node)
+    return view
+
+
+def test_engine_adapter_reports_uplinks_and_serves_inputs_from_the_store_site() -> None:
+    world = build_continuum(0)
+    wf = _chain(runtime_s=1.0, size_bytes=10**9)
+    scheduler = EngineScheduler(Heuristic.HEFT)
+    result = simulate(wf, world, scheduler)
+    assert scheduler.engine.config.book_transfers
+    for info in scheduler.engine.nodes():
+        node = world.nodes[[n.id for n in world.nodes].index(info.node_id)]
+        uplink = world.site_links[node.site]
+        assert info.bandwidth_bytes_per_s == node.access_bandwidth_bytes_s
+        assert info.uplink_bandwidth_bytes_per_s == uplink.bandwidth_bytes_s
+    # The input stays in the store beside the copy the run left on "a"'s node.
+    [data] = scheduler._spec("a", _view_with_copy(world, wf, result)).inputs
+    assert data.site == world.origin_site
+    assert data.node_ids == (world.nodes[result.tasks["a"].node].id,)
+
+
 def test_monitored_ranker_prefers_the_quiet_node() -> None:
     from bench.sim._ours import MonitoredRanker
     from scheduler_api import ranking
