@@ -297,7 +297,7 @@ class _Sink:
 
     name: str
     remote_write_url: str
-    pid: int | None
+    pid: int
 
 
 @contextlib.contextmanager
@@ -311,6 +311,7 @@ def _ack_receiver(workdir: Path) -> Iterator[_Sink]:
     )
     process.start()
     try:
+        assert process.pid is not None
         wait_until(lambda: tcp_open("127.0.0.1", port), 30, "acknowledging receiver")
         yield _Sink("ack", f"http://127.0.0.1:{port}{WRITE_PATH}", process.pid)
     finally:
@@ -390,7 +391,7 @@ def _max_rate(
         elif n >= raw and time.monotonic() - last_change > 1.0:
             break
         time.sleep(0.02)
-    sink_rss_mib = psutil.Process(sink.pid).memory_info().rss / 2**20 if sink.pid else 0.0
+    sink_rss_mib = psutil.Process(sink.pid).memory_info().rss / 2**20
     stop.set()
     thread.join(60)
     if last_t > first_t > 0 and last_n > first_n:
@@ -528,6 +529,7 @@ def command(
             ceiling, ceiling_cpu_us = _ceiling(prometheus, exports, shards, batch, ceiling_rounds)
             console.print("max-rate phase ...")
             assert prometheus.process is not None
+            assert prometheus.process.pid is not None
             into_prometheus = _Sink(
                 "prometheus", prometheus.remote_write_url, prometheus.process.pid
             )
