@@ -423,6 +423,7 @@ class PlacementEngine:
             self.ignored_events += 1
             return
         reason = f"node {event.node_id} failed" + (f": {event.reason}" if event.reason else "")
+        self._links.forget_node(idx)
         for task_id in sorted(self._nodes.kill(idx), key=lambda t: self._tasks[t].seq):
             task = self._tasks[task_id]
             if task.state is TaskState.RUNNING:

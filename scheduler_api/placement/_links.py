@@ -10,8 +10,9 @@ finishes at ``max(t0, now + r / bw) + b / bw`` (the order a fair share would end
 in), and the transfer's finish is the latest over its links plus the path's latency. A booked
 transfer's bytes drain linearly over its estimated interval. A dataset booked onto a node is
 read there by later tasks from that copy (an executor fetches a dataset once per node), at no
-further cost. Bookings and copies go when the task that made them finishes, fails or is placed
-again; nothing here measures the network: contention from other traffic stays unseen.
+further cost. Bookings go when the task that made them finishes, fails or is placed again, and
+its copies with them unless it ran; copies on a node that fails go with the node. Nothing here
+measures the network: contention from other traffic stays unseen.
 
 Example::
 
@@ -186,7 +187,9 @@ class LinkBook:
     # data -> node index -> (arrival, task that fetches it)
     _copies: dict[CopyKey, dict[int, tuple[float, str]]] = field(default_factory=dict)
     _copies_of: dict[str, list[tuple[CopyKey, int]]] = field(default_factory=dict)
-    _cache: tuple[float, int, Drains] | None = None
+    # (now, bookings version, node table version) -> drains: the table's version counts too,
+    # since a node that joins or reports a new link changes what the arrays must cover.
+    _cache: tuple[float, int, int, Drains] | None = None
     _version: int = 0
 
     def add(
@@ -226,10 +229,25 @@ class LinkBook:
             if not holders:
                 del self._copies[key]
 
+    def forget_node(self, node: int) -> None:
+        """``node`` failed: the copies on it are gone (a node that comes back fetches again)."""
+        for key in [k for k, holders in self._copies.items() if node in holders]:
+            holders = self._copies[key]
+            del holders[node]
+            if not holders:
+                del self._copies[key]
+        for task_id, held in list(self._copies_of.items()):
+            kept = [(key, at) for key, at in held if at != node]
+            if kept:
+                self._copies_of[task_id] = kept
+            else:
+                del self._copies_of[task_id]
+
     def drains(self, now_s: float, table: NodeTable) -> Drains:
         """The time each link finishes its booked bytes (``-inf`` where nothing is booked)."""
-        if self._cache is not None and self._cache[:2] == (now_s, self._version):
-            return self._cache[2]
+        key = (now_s, self._version, table.version)
+        if self._cache is not None and self._cache[:3] == key:
+            return self._cache[3]
         nodes = len(table)
         sites = len(table.site_index)
         left = [np.zeros(nodes), np.zeros(nodes), np.zeros(sites), np.zeros(sites)]
@@ -248,5 +266,5 @@ class LinkBook:
             for queued, bw in zip(left, bandwidth, strict=True)
         ]
         drains = Drains(*free)
-        self._cache = (now_s, self._version, drains)
+        self._cache = (*key, drains)
         return drains

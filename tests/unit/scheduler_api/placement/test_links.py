@@ -8,6 +8,7 @@ from scheduler_api.placement import (
     DataInput,
     EngineConfig,
     GraphSubmitted,
+    NodeFailed,
     NodeInfo,
     NodeSnapshot,
     Place,
@@ -151,3 +152,26 @@ def test_link_book_drains_booked_bytes_linearly_over_their_interval() -> None:
     assert book.drains(10.0, table).node_in[0] == float("-inf")
     book.release("t")
     assert book.drains(5.0, table).node_in[0] == float("-inf")
+
+
+def test_a_node_that_joins_at_the_same_instant_as_a_booking_gets_its_own_estimate() -> None:
+    engine = _engine(_node("store-node", "store", speed=0.1), _node("x", "b"), book=True)
+    _place(engine, _reads("t1", "d1"))
+    _place(engine, TaskSpec("t0", work_s=10.0))  # reads the links, books nothing
+    # Same clock, a new node (and a new site): the links' drain times must cover it.
+    engine.handle(NodeSnapshot(_node("y", "c", speed=4.0), at_s=0.0))
+    place = _place(engine, _reads("t2", "d2"))
+    assert place.node_id == "y"
+    assert place.est_start_s == pytest.approx(4.0)  # behind t1's 2 GB on the store's uplink
+
+
+def test_copies_on_a_node_that_fails_are_not_read_there_when_it_returns() -> None:
+    engine = _engine(_node("store-node", "store", speed=0.1), _node("x", "b"), book=True)
+    first = _place(engine, _reads("t1", "shared"))
+    engine.handle(TaskStarted("t1", first.node_id, at_s=0.5))
+    engine.handle(TaskFinished("t1", first.node_id, at_s=20.0))
+    engine.handle(NodeFailed("x", at_s=21.0))
+    engine.handle(NodeSnapshot(_node("x", "b"), at_s=22.0))
+    again = _place(engine, _reads("t2", "shared"), at_s=22.0)
+    assert again.node_id == "x"
+    assert again.est_start_s == pytest.approx(24.0)  # fetched again: 2 GB over the uplinks
