@@ -5,7 +5,9 @@ fast networks with a daily cycle of tenant load; the HPC centre has many fast co
 batch work. Each node's background load comes from :mod:`bench.sim._load` in one of two worlds
 (``shared``, the default, where steal, batch jobs and devices' primary functions hold cores the
 workflow cannot use; ``mild``, time-shared load only); the same seed gives the same nodes and
-links in both.
+links in both. The world has run for :data:`HISTORY_S` when the workflow arrives, so the
+monitoring's windows hold real samples from the first placement on, as they would for a
+submission to a fleet that was measured all along.
 
 Transfers follow a two-level network: a node's access link to its site, then the site's uplink
 to the wide area. Every link is full duplex (its upload and download directions are separate
@@ -36,6 +38,8 @@ import numpy.typing as npt
 from bench.sim._load import LOAD_STEP_S, WORLDS, LoadTrace, NodeLoad, mild_load, shared_load
 
 __all__ = [
+    "HISTORY_S",
+    "HISTORY_STEPS",
     "LOAD_STEP_S",
     "ORIGIN",
     "ORIGIN_STREAM_BYTES_S",
@@ -46,6 +50,10 @@ __all__ = [
     "build_continuum",
 ]
 
+#: The world runs this long before the workflow starts, so monitoring windows up to an hour
+#: long are full from the first placement on (an agent has measured the node all along).
+HISTORY_S = 3_600.0
+HISTORY_STEPS = int(HISTORY_S / LOAD_STEP_S)
 #: Node index standing for the workflow's input store (object storage in the first cloud region).
 ORIGIN = -1
 _GBIT = 125_000_000.0
@@ -131,21 +139,30 @@ class Continuum:
 
         Held and time-shared load together: what a node agent would count as busy.
         """
-        return self._load.total(node, max(0, int(at_s / LOAD_STEP_S)))
+        return self._load.total(node, self._step(at_s))
 
     def held(self, node: int, at_s: float) -> float:
         """Of :meth:`background`, the share of cores the workflow's tasks cannot use at all."""
-        return self._load.held(node, max(0, int(at_s / LOAD_STEP_S)))
+        return self._load.held(node, self._step(at_s))
 
     def background_steps(
         self, node: int, first_step: int, last_step: int
     ) -> npt.NDArray[np.float64]:
-        """Background load samples ``first_step..last_step`` (inclusive) of ``node``."""
-        return self._load.total_steps(node, first_step, last_step)
+        """Background load samples ``first_step..last_step`` (inclusive) of ``node``.
+
+        Steps count from the workflow's start; negative ones, down to ``-HISTORY_STEPS``, are
+        the hour before it.
+        """
+        return self._load.total_steps(node, first_step + HISTORY_STEPS, last_step + HISTORY_STEPS)
 
     def held_steps(self, node: int, first_step: int, last_step: int) -> npt.NDArray[np.float64]:
         """Held load samples ``first_step..last_step`` (inclusive) of ``node``."""
-        return self._load.held_steps(node, first_step, last_step)
+        return self._load.held_steps(node, first_step + HISTORY_STEPS, last_step + HISTORY_STEPS)
+
+    @staticmethod
+    def _step(at_s: float) -> int:
+        """Index in the load trace of the sample covering ``at_s`` (history included)."""
+        return max(0, math.floor(at_s / LOAD_STEP_S) + HISTORY_STEPS)
 
     # ------------------------------------------------------------ network
 

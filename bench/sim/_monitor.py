@@ -105,8 +105,7 @@ class Monitor:
         first = last - _WINDOW_5M_STEPS + 1
         background = self._continuum.background_steps(node, first, last)
         cores = self._continuum.nodes[node].cores
-        start = max(0, first)
-        own = np.array([self._own_cores(node, s * LOAD_STEP_S) for s in range(start, last + 1)])
+        own = np.array([self._own_at(node, s) for s in range(first, last + 1)])
         demand = background + own / cores
         util = np.minimum(1.0, demand)
         recent = util[-_WINDOW_1M_STEPS:]
@@ -125,6 +124,10 @@ class Monitor:
         )
         self._cache[key] = stats
         return stats
+
+    def _own_at(self, node: int, step: int) -> float:
+        """Cores the workflow's tasks used on ``node`` in sample ``step`` (none before it ran)."""
+        return self._own_cores(node, step * LOAD_STEP_S) if step >= 0 else 0.0
 
     def view(self, now_s: float) -> list[NodeStats]:
         """Figures of every node at ``now_s``."""

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from bench.sim import build_continuum
-from bench.sim._continuum import LOAD_STEP_S, ORIGIN, Continuum
+from bench.sim._continuum import HISTORY_S, HISTORY_STEPS, LOAD_STEP_S, ORIGIN, Continuum
 from bench.sim._monitor import REFRESH_RANGE_S, Monitor
 
 
@@ -99,3 +99,31 @@ def test_pressure_shows_demand_beyond_the_cores() -> None:
     assert full.cpu_pressure_some1m == pytest.approx(float((background > 1e-9).mean()))
     assert full.cpu_pressure_some1m > 0.0
     assert full.cpu_avg1m == 1.0  # utilisation caps; only pressure says it is over
+
+
+def test_the_world_ran_an_hour_before_the_workflow_so_first_windows_are_full() -> None:
+    world = build_continuum(3)
+    before = world.background_steps(0, -HISTORY_STEPS, -1)
+    assert before.shape == (HISTORY_STEPS,)
+    assert world.background(0, -HISTORY_S) == before[0]
+    assert world.background(0, -1.0) == before[-1]
+    # The workflow's own tasks ran on none of those samples: a monitor asked at the start
+    # averages five minutes of the world's own load, not one sample.
+    monitor = Monitor(world, lambda node, at_s: 4.0)
+    stats = monitor.stats(0, 0.0)
+    last = int(stats.as_of_s / LOAD_STEP_S)
+    window = world.background_steps(0, last - 59, last)
+    assert last < 60
+    assert stats.cpu_avg5m == pytest.approx(
+        float(
+            np.mean(
+                np.minimum(
+                    1.0,
+                    window
+                    + np.where(
+                        np.arange(last - 59, last + 1) >= 0, 4.0 / world.nodes[0].cores, 0.0
+                    ),
+                )
+            )
+        )
+    )
