@@ -26,6 +26,11 @@ def test_tiny_configuration_end_to_end(wf_data: Path, tmp_path: Path) -> None:
     kube = figures["schedulers"]["kube-least-allocated"]
     assert kube["wins"] + kube["ties"] + kube["losses"] == 4
     assert figures["ours_vs_heft_static_median"] > 0
+    # Ours can be within the kube target only where a lower-bound schedule is.
+    reach = figures["kube_target_reach"]
+    assert reach["runs"] == 4
+    assert 0 <= reach["ours_within"] <= reach["lower_bound_within"] <= reach["runs"]
+    assert f"within it on {reach['ours_within']} of 4 runs" in result.output
     assert "win/tie/loss" in result.output
     assert figures["world"] == "shared"
     assert (tmp_path / "placement-shared-makespan.png").stat().st_size > 1000
