@@ -224,24 +224,23 @@ class LinkBook:
         if self._bookings.pop(task_id, None) is not None:
             self._version += 1
         for key, node in self._copies_of.pop(task_id, ()):
-            holders = self._copies[key]
-            del holders[node]
-            if not holders:
-                del self._copies[key]
+            self._drop_copy(key, node)
 
     def forget_node(self, node: int) -> None:
         """``node`` failed: the copies on it are gone (a node that comes back fetches again)."""
         for key in [k for k, holders in self._copies.items() if node in holders]:
-            holders = self._copies[key]
-            del holders[node]
-            if not holders:
-                del self._copies[key]
-        for task_id, held in list(self._copies_of.items()):
-            kept = [(key, at) for key, at in held if at != node]
-            if kept:
-                self._copies_of[task_id] = kept
-            else:
-                del self._copies_of[task_id]
+            _, task_id = self._drop_copy(key, node)
+            fetched = self._copies_of.get(task_id)
+            if fetched is not None:  # the fetching task has not finished: it no longer leaves it
+                fetched.remove((key, node))
+
+    def _drop_copy(self, key: CopyKey, node: int) -> tuple[float, str]:
+        """Take ``key``'s copy on ``node`` out of the catalogue; return its (arrival, task)."""
+        holders = self._copies[key]
+        entry = holders.pop(node)
+        if not holders:
+            del self._copies[key]
+        return entry
 
     def drains(self, now_s: float, table: NodeTable) -> Drains:
         """The time each link finishes its booked bytes (``-inf`` where nothing is booked)."""

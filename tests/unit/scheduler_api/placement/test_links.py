@@ -175,3 +175,16 @@ def test_copies_on_a_node_that_fails_are_not_read_there_when_it_returns() -> Non
     again = _place(engine, _reads("t2", "shared"), at_s=22.0)
     assert again.node_id == "x"
     assert again.est_start_s == pytest.approx(24.0)  # fetched again: 2 GB over the uplinks
+
+
+def test_a_node_that_fails_before_its_fetch_ends_leaves_no_copy_and_its_task_moves() -> None:
+    engine = _engine(
+        _node("store-node", "store", speed=0.1), _node("x", "b"), _node("y", "c"), book=True
+    )
+    first = _place(engine, _reads("t1", "shared"))
+    [moved] = engine.handle(NodeFailed(first.node_id, at_s=1.0))
+    engine.validate_state()
+    assert isinstance(moved, Replace)
+    assert moved.node_id != first.node_id
+    # Only the new placement's copy is booked: nothing is left on the failed node.
+    assert set(engine._links.copies(("dataset", "shared"))) == {engine._nodes.index[moved.node_id]}
