@@ -181,6 +181,7 @@ class _NodeWindows:
         self.cpu_avg1m = MeanWindow(_MINUTE_MS)
         self.cpu_avg5m = MeanWindow(_FIVE_MINUTES_MS)
         self.cpu_max1m = MinMaxWindow(_MINUTE_MS, maximum=True)
+        self.cpu_steal1m = MeanWindow(_MINUTE_MS)
         self.mem_ts_ms = 0
         self.mem_pending: tuple[int, float] | None = None
         self.mem_min1m = MinMaxWindow(_MINUTE_MS, maximum=False)
@@ -300,6 +301,12 @@ class Aggregator:
                 (w.key("continuum:node_cpu_utilization:stddev5m"), ts_ms, w.cpu_avg5m.stddev())
             )
             out.append((w.key("continuum:node_cpu_utilization:max1m"), ts_ms, w.cpu_max1m.value()))
+            # Steal is busy time the node's own work could not have (a hypervisor's co-tenants):
+            # a scheduler cannot count those cores as usable, however the load moves.
+            steal = modes.get("steal")
+            if steal is not None:
+                w.cpu_steal1m.push(ts_ms, min(max(steal, 0.0), 1.0))
+                out.append((w.key("continuum:node_cpu_steal:avg1m"), ts_ms, w.cpu_steal1m.mean()))
         w.cpu_modes.clear()
 
     @staticmethod

@@ -66,6 +66,9 @@ class UsageOut(BaseModel):
     cpu_utilization_avg5m: float | None
     cpu_utilization_stddev5m: float
     cpu_utilization_max1m: float | None
+    cpu_steal: float = Field(
+        default=0.0, description="Fraction of CPU time stolen by the hypervisor, one-minute mean."
+    )
     memory_available_bytes: float | None = Field(description="Lowest over one minute.")
     memory_available_avg5m_bytes: float | None
     network_receive_bytes_per_s: float

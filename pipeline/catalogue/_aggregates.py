@@ -40,6 +40,11 @@ AGGREGATE_SERIES: tuple[Series, ...] = (
         "Highest CPU busy fraction of the node seen in the last minute.",
     ),
     _agg(
+        "continuum:node_cpu_steal:avg1m",
+        "ratio",
+        "Mean fraction of the node's CPU time stolen by its hypervisor over the last minute.",
+    ),
+    _agg(
         "continuum:node_memory_available_bytes:min1m",
         "bytes",
         "Lowest available memory of the node in the last minute.",

@@ -53,6 +53,8 @@ class Usage:
         cpu_utilization_avg5m: mean busy fraction over five minutes.
         cpu_utilization_stddev5m: standard deviation of the busy fraction over five minutes.
         cpu_utilization_max1m: highest busy fraction seen in the last minute.
+        cpu_steal: mean fraction of CPU time stolen by the hypervisor over the last minute
+            (part of ``cpu_utilization``: steal counts as busy).
         memory_available_bytes: lowest available memory in the last minute.
         memory_available_avg5m_bytes: mean available memory over five minutes.
         network_receive_bytes_per_s: bytes per second received over the last minute.
@@ -63,6 +65,7 @@ class Usage:
     cpu_utilization_avg5m: float | None = None
     cpu_utilization_stddev5m: float = 0.0
     cpu_utilization_max1m: float | None = None
+    cpu_steal: float = 0.0
     memory_available_bytes: float | None = None
     memory_available_avg5m_bytes: float | None = None
     network_receive_bytes_per_s: float = 0.0

@@ -126,3 +126,27 @@ def test_replayed_samples_do_not_rewind_windows() -> None:
     replay = OtlpDecoder(builder).decode(node_payload("n1", NOW_MS - 5000), None)
     assert all(not g.aggregates for g in replay)
     assert not math.isnan(sum(v for g in replay for _s, _t, v in g.samples))
+
+
+def test_steal_is_averaged_over_a_minute_beside_utilisation() -> None:
+    agg = Aggregator()
+    identity = (("node", "vm-1"), ("site", "s"), ("tier", "cloud"))
+    steals = [0.1, 0.3, 0.2]
+    out: dict[str, float] = {}
+    for i, steal in enumerate(steals):
+        ts_ms = NOW_MS + i * 10_000
+        for mode, value in (("idle", 0.5), ("steal", steal), ("user", 0.5 - steal)):
+            series = (("__name__", "system_cpu_utilization"), ("cpu_mode", mode))
+            agg.observe("vm-1", identity, "system_cpu_utilization", series, ts_ms, value)
+        out = {dict(s)["__name__"]: v for s, _ts, v in agg.collect("vm-1")}
+    assert out["continuum:node_cpu_steal:avg1m"] == pytest.approx(statistics.fmean(steals))
+    assert out["continuum:node_cpu_utilization:avg1m"] == pytest.approx(0.5)
+
+
+def test_a_node_without_a_steal_mode_gets_no_steal_series() -> None:
+    agg = Aggregator()
+    series = (("__name__", "system_cpu_utilization"), ("cpu_mode", "idle"))
+    agg.observe("n", (("node", "n"),), "system_cpu_utilization", series, NOW_MS, 0.9)
+    names = {dict(s)["__name__"] for s, _ts, _v in agg.collect("n")}
+    assert "continuum:node_cpu_steal:avg1m" not in names
+    assert "continuum:node_cpu_utilization:avg1m" in names
