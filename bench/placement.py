@@ -66,8 +66,8 @@ _MAX_LOSS_SHARE = 0.1
 
 
 def data_dir() -> Path:
-    """The WfCommons instances: ``../shared/data/wfcommons`` beside the repository root."""
-    return Path(__file__).resolve().parents[1].parent / "shared" / "data" / "wfcommons"
+    """The WfCommons instances and their schema, shipped in ``bench/data/wfcommons``."""
+    return Path(__file__).resolve().parent / "data" / "wfcommons"
 
 
 def _workflows(paths: Sequence[Path], recipes: Sequence[str], seed: int) -> list[Workflow]:
@@ -75,8 +75,8 @@ def _workflows(paths: Sequence[Path], recipes: Sequence[str], seed: int) -> list
     schema_path = directory / "wfcommons-schema.json"
     if not schema_path.exists():
         raise click.ClickException(
-            f"WfFormat schema not found at {schema_path}: the shared data folder must sit"
-            " beside the repository (../shared/data/wfcommons)"
+            f"WfFormat schema not found at {schema_path}: the bench package is installed"
+            " without its data (bench/data/wfcommons)"
         )
     schema = load_schema(schema_path)
     files = list(paths) or sorted(directory.glob("*.json"))

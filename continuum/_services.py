@@ -365,7 +365,7 @@ class PrometheusServer(_Service):
             f"--web.listen-address={self.host}:{self.port}",
             "--web.enable-remote-write-receiver",
             "--web.enable-lifecycle",
-            # The default 1m delays the first alert past Alertmanager discovery (FACTS.md).
+            # The default 1m delays the first alert past Alertmanager discovery (docs/platform.md).
             "--rules.alert.resend-delay=2s",
             "--log.level=warn",
         ]

@@ -29,7 +29,7 @@ class ConfigError(ValueError):
 
 
 class StackPorts(BaseModel):
-    """Loopback ports of each component (DESIGN.md §4 defaults)."""
+    """Loopback ports of each component (docs/contracts.md §4 defaults)."""
 
     kafka: int = Field(9092, ge=1, le=65535)
     prometheus: int = Field(9090, ge=1, le=65535)

@@ -1,7 +1,7 @@
 """Cleaning: nothing Prometheus would reject leaves the worker.
 
-One bad sample makes Prometheus reject a whole remote-write request (FACTS.md), so every sample
-is checked here first. Each rule that drops or adjusts a sample counts it under its reason::
+One bad sample makes Prometheus reject a whole remote-write request (docs/platform.md), so every
+sample is checked here first. Each rule that drops or adjusts a sample counts it under its reason::
 
     cleaner = Cleaner(CleaningRules())
     key = cleaner.check_series("up", [("node", "n1")])      # SeriesKey, or a reason str

@@ -63,7 +63,7 @@ class PipelineSettings(BaseModel):
     listen: str = DEFAULT_LISTEN
     group_id: str = DEFAULT_GROUP_ID
     remote_write_url: str = DEFAULT_REMOTE_WRITE_URL
-    # Kafka group timing: a join takes about session_timeout_ms / 2 (FACTS.md).
+    # Kafka group timing: a join takes about session_timeout_ms / 2 (docs/platform.md).
     session_timeout_ms: int = Field(6000, ge=1000)
     heartbeat_interval_ms: int = Field(1000, ge=100)
     # Also the group's rebalance timeout: a member that neither rejoins nor leaves cleanly holds

@@ -1,4 +1,4 @@
-"""Dead letters: records unusable as a whole, sent to ``otlp_metrics.dlq`` (DESIGN.md §3.3).
+"""Dead letters: records unusable as a whole, sent to ``otlp_metrics.dlq`` (docs/contracts.md §3.3).
 
 Each carries the original key and bytes, the original headers, and ``error.reason``,
 ``error.detail``, ``source.partition``, ``source.offset``. A record's offset is committed only

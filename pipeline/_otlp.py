@@ -175,7 +175,7 @@ class OtlpDecoder:
                 info.append((kv.key, any_value(kv.value)))
         if not identity.get("node"):
             # Every series must carry its node: without the attribute the record key (the
-            # node id, DESIGN.md §3.3) names it; without either the record is unusable.
+            # node id, docs/contracts.md §3.3) names it; without either the record is unusable.
             if not record_key:
                 raise RecordError(
                     "missing_identity", "resource has no continuum.node.id and the record no key"

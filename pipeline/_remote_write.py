@@ -7,8 +7,8 @@ The wire format is three small protobuf messages (``prompb``)::
     Label        { string name = 1; string value = 2; }
     Sample       { double value = 1; int64 timestamp = 2; }
 
-Building protobuf objects costs more than the whole rest of the pipeline (FACTS.md), so series
-labels are encoded once and cached, and each request is one ``bytes.join``::
+Building protobuf objects costs more than the whole rest of the pipeline (docs/platform.md), so
+series labels are encoded once and cached, and each request is one ``bytes.join``::
 
     encoder = RemoteWriteEncoder()
     body = encoder.encode({series: [(ts_ms, value)]})
@@ -184,5 +184,5 @@ class RemoteWriteEncoder:
 
 
 def snappy_block(body: bytes) -> bytes:
-    """Compress with snappy's raw block format (framed is rejected with 400, FACTS.md)."""
+    """Compress with snappy's raw block format (framed is rejected with 400, docs/platform.md)."""
     return bytes(cramjam.snappy.compress_raw(body))

@@ -34,7 +34,7 @@ __all__ = ["Batch", "Part", "RecordRef", "RemoteWriter", "Ticket", "is_permanent
 
 _log = logging.getLogger(__name__)
 
-# 5xx answers that retrying can never fix (FACTS.md: out-of-window samples give 500 with a
+# 5xx answers that retrying can never fix (docs/platform.md: out-of-window samples give 500 with a
 # window configured; duplicate label names give 500).
 _PERMANENT_5XX = ("too old", "out of bounds", "out of order", "duplicate label")
 

@@ -1,4 +1,4 @@
-"""The OTel resource of an agent, built from its identity (DESIGN.md §3.1).
+"""The OTel resource of an agent, built from its identity (docs/contracts.md §3.1).
 
 ::
 

@@ -115,7 +115,7 @@ def check_listen(key: str, listen: str) -> None:
 
 
 class IdentitySettings(Struct, kw_only=True):
-    """Who this node is (section ``identity``, DESIGN.md §3.1)."""
+    """Who this node is (section ``identity``, docs/contracts.md §3.1)."""
 
     node_id: Annotated[
         str, Meta(min_length=1, description="stable node id; defaults to the host name")

@@ -33,7 +33,7 @@ class ContainerSample:
     """One container's identity and counters from one cycle.
 
     Attributes:
-        attributes: identity attributes (DESIGN.md §3.1) to put on each of its data points.
+        attributes: identity attributes (docs/contracts.md §3.1) to put on each of its data points.
         stats: the counters read this cycle.
     """
 

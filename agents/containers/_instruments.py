@@ -89,7 +89,7 @@ INSTRUMENTS: tuple[InstrumentSpec, ...] = (
 )
 
 #: Identity attributes whose Prometheus label is not the plain translation of the semconv key:
-#: DESIGN.md §3.1 names the labels ``container``, ``pod`` and ``namespace`` (as cAdvisor and
+#: docs/contracts.md §3.1 names the labels ``container``, ``pod`` and ``namespace`` (as cAdvisor and
 #: the kubelet do), so the data points carry those keys and both delivery paths, which
 #: translate keys the standard way, give the same labels.
 PROMETHEUS_KEYS: Mapping[str, str] = {

@@ -1,4 +1,4 @@
-"""Per-node aggregates the pipeline computes over sliding windows (DESIGN.md §3.4).
+"""Per-node aggregates the pipeline computes over sliding windows (docs/contracts.md §3.4).
 
 Named in the recording-rule style ``level:metric:operation``. The scheduler API reads these, not
 the raw series, so its snapshot is a handful of queries whatever the fleet size.

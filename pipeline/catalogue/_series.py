@@ -16,7 +16,7 @@ class SeriesType(StrEnum):
     INFO = "info"
 
 
-#: Identity labels every series written by the stack carries (DESIGN.md §3.1).
+#: Identity labels every series written by the stack carries (docs/contracts.md §3.1).
 NODE_IDENTITY_LABELS: tuple[str, ...] = ("node", "tier", "site")
 #: Identity labels container series carry in addition.
 CONTAINER_IDENTITY_LABELS: tuple[str, ...] = ("container_id", "container", "pod", "namespace")

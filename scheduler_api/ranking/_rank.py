@@ -1,4 +1,4 @@
-"""Filter, then score, like kube-scheduler, but on measured load (DESIGN.md §3.6).
+"""Filter, then score, like kube-scheduler, but on measured load (docs/contracts.md §3.6).
 
 Hard constraints and health filter; the rest is a weighted score whose components the answer
 shows::

@@ -1,7 +1,7 @@
 """Faults on the push path, counted exactly: agent spool -> Kafka -> pipeline -> Prometheus.
 
 Each test produces sequence-numbered samples (one series each) and checks that every one lands
-(zero loss, DESIGN.md section 5) and how long the stack took to catch up after the fault.
+(zero loss, docs/contracts.md §5) and how long the stack took to catch up after the fault.
 ``CONTINUUM_SOAK=1`` stretches the outages to the 60 s the issue names.
 """
 

@@ -1,6 +1,7 @@
 """Real cgroups in runtime-shaped paths, with workloads inside, for the container agent tests.
 
-Needs root (FACTS.md: cgroup v1 controllers and a v2 hierarchy at ``/sys/fs/cgroup/unified``).
+Needs root (docs/platform.md: cgroup v1 controllers and a v2 hierarchy at
+``/sys/fs/cgroup/unified``).
 Every group is removed after the test, failures included: processes are stopped first, then
 the groups are removed deepest first.
 """

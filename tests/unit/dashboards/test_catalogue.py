@@ -1,4 +1,4 @@
-"""Dashboards name only catalogued series (DESIGN.md §2: the catalogue is the one contract)."""
+"""Dashboards name only catalogued series (docs/contracts.md §2: the catalogue is the contract)."""
 
 from __future__ import annotations
 
