@@ -1,8 +1,10 @@
 """The node agent: host telemetry served on /metrics and pushed as OTLP through Kafka.
 
 Collectors (each switchable under ``agent.collectors``): cpu, memory, disk, filesystem (with a
-timeout per mount), network, pressure (PSI), sensors (hwmon, RAPL, power supplies) and gpu
-(NVML). Every collector runs on its own thread under its own time budget::
+timeout per mount), network, pressure (PSI), sensors (hwmon, RAPL, power supplies), gpu (NVML,
+with ECC), and the hardware-failure ones: edac (memory errors), mce (machine checks),
+block_errors (disk I/O errors), smart (smartctl) and filesystem_state (read-only, ext4 errors).
+Every collector runs on its own thread under its own time budget::
 
     from agents.node import run
     run(Path("continuum.yaml"))      # blocks until SIGINT or SIGTERM

@@ -22,15 +22,20 @@ from agents._otel import (
     build_resource,
     load_section,
 )
+from agents.node._blockerr import BlockErrorsCollector
 from agents.node._cpu import CpuCollector, cpu_model
 from agents.node._disk import DiskCollector
+from agents.node._edac import EdacCollector
 from agents.node._filesystem import FilesystemCollector, StatVfs
+from agents.node._fsstate import FilesystemStateCollector
 from agents.node._gpu import GpuCollector
+from agents.node._mce import MceCollector
 from agents.node._memory import MemoryCollector
 from agents.node._network import NetworkCollector
 from agents.node._pressure import PressureCollector
 from agents.node._sensors import SensorsCollector
 from agents.node._settings import NodeSettings
+from agents.node._smart import SmartCollector, SmartRun, run_smartctl
 
 __all__ = ["SECTION", "build_agent", "build_collectors"]
 
@@ -39,7 +44,11 @@ SECTION = "agent"
 
 
 def build_collectors(
-    settings: NodeSettings, *, statvfs: StatVfs | None = None, nvml: Any = None
+    settings: NodeSettings,
+    *,
+    statvfs: StatVfs | None = None,
+    nvml: Any = None,
+    smartctl: SmartRun | None = None,
 ) -> list[Collector]:
     """The collectors the settings switch on, reading from their configured roots.
 
@@ -47,6 +56,7 @@ def build_collectors(
         settings: the ``agent`` section.
         statvfs: the filesystem collector's statvfs (default ``os.statvfs``).
         nvml: the NVML module (default ``pynvml``).
+        smartctl: how the SMART collector runs smartctl (default from PATH).
     """
     on = settings.collectors
     proc, sys = settings.proc_root, settings.sys_root
@@ -82,6 +92,38 @@ def build_collectors(
         collectors.append(SensorsCollector(sys))
     # Switched off, it still reports continuum.node.gpus 0: rankings filter on that fact.
     collectors.append(GpuCollector(nvml, enabled=on.gpu))
+    collectors.extend(_hardware_collectors(settings, smartctl or run_smartctl))
+    return collectors
+
+
+def _hardware_collectors(settings: NodeSettings, smartctl: SmartRun) -> list[Collector]:
+    on = settings.collectors
+    proc, sys = settings.proc_root, settings.sys_root
+    collectors: list[Collector] = []
+    if on.edac:
+        collectors.append(EdacCollector(sys))
+    if on.mce:
+        collectors.append(MceCollector(proc))
+    if on.block_errors:
+        collectors.append(BlockErrorsCollector(sys, skip_devices=settings.disk_skip_devices))
+    if on.filesystem_state:
+        collectors.append(
+            FilesystemStateCollector(
+                proc,
+                sys,
+                ignored_fs_types=settings.filesystem_ignored_types,
+                ignored_mountpoints=settings.filesystem_ignored_mountpoints,
+            )
+        )
+    # Switched off, it still says so: "disabled" differs from "no disk answered".
+    collectors.append(
+        SmartCollector(
+            smartctl,
+            interval_s=settings.smart_interval_s,
+            timeout_s=settings.smart_timeout_s,
+            enabled=on.smart,
+        )
+    )
     return collectors
 
 

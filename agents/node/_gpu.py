@@ -1,4 +1,9 @@
-"""GPUs through NVML (nvidia-ml-py): utilisation, memory, temperature and power per GPU.
+"""GPUs through NVML (nvidia-ml-py): utilisation, memory, temperature, power and ECC per GPU.
+
+ECC errors are ``hw.errors`` of ``hw.type`` ``gpu`` from the volatile counters (since the driver
+loaded, so a reboot or driver reload clears an alert), beside the aggregate counters NVML keeps
+over the board's life and the pages it retired. Boards without ECC (most consumer GPUs) say
+``NotSupported``; the source state ``nvml_ecc`` is ``ok`` when at least one GPU reports ECC.
 
 NVML is initialised once. No library or no driver is one quiet "not available" at start: the
 collector then reports ``continuum.node.gpus`` 0 and nothing else, without retrying every cycle::
@@ -13,6 +18,14 @@ import logging
 from typing import Any
 
 from agents._otel import InstrumentKind, InstrumentSpec, Reading
+from agents.node._hardware import (
+    CORRECTED,
+    HW_ERRORS,
+    HW_SOURCE_AVAILABLE,
+    UNCORRECTED,
+    SourceState,
+    source_state,
+)
 from agents.node._sensors import HW_POWER, HW_TEMPERATURE
 
 __all__ = ["GpuCollector"]
@@ -22,6 +35,11 @@ _log = logging.getLogger(__name__)
 _G = InstrumentKind.GAUGE
 #: The library NVML is loaded from on Linux (nvidia-ml-py loads the same name).
 NVML_LIBRARY = "libnvidia-ml.so.1"
+_ECC_SOURCE = "nvml_ecc"
+# nvml.h: nvmlMemoryErrorType_t, nvmlEccCounterType_t and nvmlPageRetirementCause_t values.
+_ERROR_TYPES = ((0, CORRECTED), (1, UNCORRECTED))
+_VOLATILE_ECC, _AGGREGATE_ECC = 0, 1
+_RETIREMENT_CAUSES = ((0, "multiple_single_bit"), (1, "double_bit"))
 
 
 def nvml_library_loads(name: str = NVML_LIBRARY) -> bool:
@@ -55,10 +73,31 @@ class GpuCollector:
         InstrumentSpec("hw.gpu.memory.limit", _G, "By", "GPU memory size."),
         HW_TEMPERATURE,
         HW_POWER,
+        HW_ERRORS,
+        HW_SOURCE_AVAILABLE,
+        InstrumentSpec(
+            "continuum.gpu.ecc.aggregate_errors",
+            InstrumentKind.COUNTER,
+            "{error}",
+            "ECC errors of a GPU over its life (NVML aggregate counters), by error type.",
+        ),
+        InstrumentSpec(
+            "continuum.gpu.retired_pages",
+            _G,
+            "{page}",
+            "GPU memory pages retired after ECC errors, by cause.",
+        ),
+        InstrumentSpec(
+            "continuum.gpu.retired_pages.pending",
+            _G,
+            "1",
+            "1 when a GPU has pages waiting to be retired at the next driver reload, else 0.",
+        ),
     )
 
     def __init__(self, nvml: Any = None, *, enabled: bool = True) -> None:
         self._nvml: Any = None
+        self._enabled = enabled
         if not enabled:
             return
         if nvml is None and not nvml_library_loads():
@@ -86,11 +125,53 @@ class GpuCollector:
         """Read every GPU once."""
         nvml = self._nvml
         if nvml is None:
-            return [Reading("continuum.node.gpus", 0.0)]
+            state = SourceState.ABSENT if self._enabled else SourceState.DISABLED
+            return [Reading("continuum.node.gpus", 0.0), source_state(_ECC_SOURCE, state)]
         count = int(nvml.nvmlDeviceGetCount())
         out = [Reading("continuum.node.gpus", float(count))]
+        ecc: list[Reading] = []
         for index in range(count):
             out.extend(self._device(nvml, index))
+            ecc.extend(self._ecc(nvml, index))
+        out.append(source_state(_ECC_SOURCE, SourceState.OK if ecc else SourceState.ABSENT))
+        return out + ecc
+
+    @staticmethod
+    def _ecc(nvml: Any, index: int) -> list[Reading]:
+        handle = nvml.nvmlDeviceGetHandleByIndex(index)
+        attrs: dict[str, str | int] = {
+            "hw.id": _text(nvml.nvmlDeviceGetUUID(handle)),
+            "hw.name": _text(nvml.nvmlDeviceGetName(handle)),
+            "hw.type": "gpu",
+        }
+        readers: list[tuple[str, dict[str, str | int], Any]] = []
+        for code, error_type in _ERROR_TYPES:
+            typed = {**attrs, "error.type": error_type}
+            readers.append((HW_ERRORS.name, typed, (code, _VOLATILE_ECC)))
+            readers.append(("continuum.gpu.ecc.aggregate_errors", typed, (code, _AGGREGATE_ECC)))
+        out: list[Reading] = []
+        for instrument, point_attrs, (code, counter) in readers:
+            try:
+                value = nvml.nvmlDeviceGetTotalEccErrors(handle, code, counter)
+            except Exception as err:  # NVMLError_NotSupported: ECC off or absent on this board
+                _log.debug("GPU %d: ECC counters not available: %s", index, err)
+                return []
+            out.append(Reading(instrument, float(value), point_attrs))
+        # Page retirement predates row remapping (A100 and later use the latter): optional.
+        try:
+            for cause_code, cause in _RETIREMENT_CAUSES:
+                pages = nvml.nvmlDeviceGetRetiredPages(handle, cause_code)
+                out.append(
+                    Reading(
+                        "continuum.gpu.retired_pages",
+                        float(len(pages)),
+                        {**attrs, "continuum.gpu.retirement.cause": cause},
+                    )
+                )
+            pending = nvml.nvmlDeviceGetRetiredPagesPendingStatus(handle)
+            out.append(Reading("continuum.gpu.retired_pages.pending", float(bool(pending)), attrs))
+        except Exception as err:  # NVMLError_NotSupported
+            _log.debug("GPU %d: retired pages not available: %s", index, err)
         return out
 
     @staticmethod

@@ -22,6 +22,7 @@ from agents._otel import AgentSettings
 from agents.node._disk import DEFAULT_DISK_SKIP
 from agents.node._filesystem import DEFAULT_IGNORED_FS_TYPES, DEFAULT_IGNORED_MOUNTPOINTS
 from agents.node._network import DEFAULT_INTERFACE_SKIP
+from agents.node._smart import DEFAULT_SMART_INTERVAL_S, DEFAULT_SMART_TIMEOUT_S
 
 __all__ = ["DEFAULT_LISTEN", "NodeCollectorSwitches", "NodeSettings"]
 
@@ -45,6 +46,11 @@ class NodeCollectorSwitches(Struct, kw_only=True):
     pressure: bool = True
     sensors: bool = True
     gpu: bool = True
+    edac: bool = True
+    mce: bool = True
+    block_errors: bool = True
+    smart: bool = True
+    filesystem_state: bool = True
 
 
 class NodeSettings(AgentSettings, kw_only=True):
@@ -75,6 +81,13 @@ class NodeSettings(AgentSettings, kw_only=True):
     filesystem_ignored_mountpoints: Annotated[
         str, Meta(description="regular expression of mount points to skip")
     ] = DEFAULT_IGNORED_MOUNTPOINTS
+
+    smart_interval_s: Annotated[
+        float, Meta(gt=0, description="seconds between SMART queries of the disks")
+    ] = DEFAULT_SMART_INTERVAL_S
+    smart_timeout_s: Annotated[
+        float, Meta(gt=0, description="seconds each smartctl call may take")
+    ] = DEFAULT_SMART_TIMEOUT_S
 
     def __post_init__(self) -> None:
         super().__post_init__()

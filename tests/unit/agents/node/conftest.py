@@ -1,4 +1,5 @@
-"""A node agent over the fixture trees, with a fake NVML, a hung NFS mount and a fake producer."""
+"""A node agent over the fixture trees, with fake NVML and smartctl, a hung NFS mount and a fake
+producer."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 
 from agents._otel import Agent, IdentitySettings, KafkaSettings
 from agents.node import NodeSettings, build_collectors
-from tests.unit.agents.node.fakes import PROC, SYS, FakeNvml, HungStatvfs
+from tests.unit.agents.node.fakes import PROC, SYS, FakeNvml, FakeSmartctl, HungStatvfs
 from tests.unit.agents.otel.fake_kafka import FakeProducer
 
 
@@ -29,7 +30,7 @@ def fixture_agent(tmp_path: Path) -> Iterator[tuple[Agent, FakeProducer]]:
     producer = FakeProducer()
     agent = Agent(
         "node",
-        build_collectors(settings, statvfs=statvfs, nvml=FakeNvml()),
+        build_collectors(settings, statvfs=statvfs, nvml=FakeNvml(), smartctl=FakeSmartctl()),
         identity=IdentitySettings(
             node_id="edge-01", tier="edge", site="lab", labels={"rack": "r1"}
         ),

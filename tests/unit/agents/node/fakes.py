@@ -1,15 +1,21 @@
-"""Stand-ins for NVML and statvfs, so collectors run on fixture trees without hardware."""
+"""Stand-ins for NVML, smartctl and statvfs, so collectors run on fixture trees without hardware."""
 
 from __future__ import annotations
 
+import json
 import os
 import threading
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "node"
 PROC = FIXTURES / "proc"
 SYS = FIXTURES / "sys"
+#: Hardware-health trees beside the full one: nothing present, and EDAC without DIMMs.
+BARE = FIXTURES.parent / "node_health" / "bare"
+CSROW_EDAC = FIXTURES.parent / "node_health" / "csrow_edac"
+SMARTCTL = FIXTURES.parent / "smartctl"
 
 
 class NVMLError(Exception):
@@ -62,6 +68,19 @@ class FakeNvml:
             raise NVMLError("Not Supported")
         return 300_000
 
+    # ECC: the first board counts (volatile corrected 4, uncorrected 1; aggregate 40 and 2) and
+    # retired 3 pages after single-bit errors; the second has ECC switched off.
+    def nvmlDeviceGetTotalEccErrors(self, handle: int, error_type: int, counter: int) -> int:
+        if handle == 1:
+            raise NVMLError("Not Supported")
+        return {(0, 0): 4, (1, 0): 1, (0, 1): 40, (1, 1): 2}[(error_type, counter)]
+
+    def nvmlDeviceGetRetiredPages(self, handle: int, cause: int) -> list[int]:
+        return [0x1000, 0x2000, 0x3000] if cause == 0 else []
+
+    def nvmlDeviceGetRetiredPagesPendingStatus(self, handle: int) -> int:
+        return 1
+
 
 class MissingNvml:
     """NVML without its library, as on a machine with no driver."""
@@ -92,3 +111,28 @@ class HungStatvfs:
         if path == self.hung:
             self.release.wait(30)
         return fake_statvfs(path)
+
+
+@dataclass
+class FakeSmartctl:
+    """smartctl answering from tests/fixtures/smartctl: ``scan`` names the --scan-open answer,
+    ``devices`` maps a device path to its answer file; ``error`` is raised instead when set."""
+
+    scan: str = "scan-open.json"
+    devices: dict[str, str] = field(
+        default_factory=lambda: {
+            "/dev/sda": "sda.json",
+            "/dev/nvme0": "nvme0.json",
+            "/dev/sdc": "sdc-standby.json",
+        }
+    )
+    error: Exception | None = None
+    calls: list[list[str]] = field(default_factory=list)
+
+    def __call__(self, args: Sequence[str], timeout_s: float) -> tuple[int, str]:
+        self.calls.append(list(args))
+        if self.error is not None:
+            raise self.error
+        name = self.scan if "--scan-open" in args else self.devices[args[-1]]
+        text = (SMARTCTL / name).read_text()
+        return int(json.loads(text)["smartctl"]["exit_status"]), text

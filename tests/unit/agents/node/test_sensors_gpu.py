@@ -86,7 +86,8 @@ def test_no_nvml_is_one_quiet_message_and_zero_gpus(caplog: pytest.LogCaptureFix
         collector = GpuCollector(nvml)
         for _ in range(5):
             assert [(r.instrument, r.value) for r in collector.collect()] == [
-                ("continuum.node.gpus", 0.0)
+                ("continuum.node.gpus", 0.0),
+                ("continuum.hw.source.available", 0.0),
             ]
     assert nvml.init_calls == 1
     messages = [r for r in caplog.records if "not available" in r.getMessage()]
@@ -97,7 +98,9 @@ def test_no_nvml_is_one_quiet_message_and_zero_gpus(caplog: pytest.LogCaptureFix
 def test_switched_off_gpu_never_touches_nvml() -> None:
     nvml = FakeNvml()
     collector = GpuCollector(nvml, enabled=False)
-    assert [r.value for r in collector.collect()] == [0.0]
+    readings = collector.collect()
+    assert [r.value for r in readings] == [0.0, 0.0]
+    assert readings[1].attributes["continuum.hw.source.state"] == "disabled"
     assert nvml.init_calls == 0
 
 
