@@ -21,12 +21,20 @@ from scheduler_api.ranking import (
     Capacity,
     LinkCost,
     Network,
+    NodeLinks,
     NodeSnapshot,
     Pressure,
     Usage,
 )
 
-__all__ = ["AGGREGATES", "SNAPSHOT_QUERIES", "CpuWindow", "build_network", "build_nodes"]
+__all__ = [
+    "AGGREGATES",
+    "SNAPSHOT_QUERIES",
+    "CpuWindow",
+    "build_links",
+    "build_network",
+    "build_nodes",
+]
 
 #: Window of the mean CPU use that headroom is computed from.
 CpuWindow = Literal["1m", "5m"]
@@ -63,11 +71,15 @@ SNAPSHOT_QUERIES: Mapping[str, str] = MappingProxyType(
         # The sample's own timestamp, not the evaluation time: how fresh the node's data is.
         "freshness": "timestamp(continuum:node_cpu_cores)",
         "info": 'target_info{node!=""}',
-        "rtt": (
-            'avg by (site, peer_site) (continuum_probe_rtt_seconds{peer!="", probe_kind="tcp"})'
+        # Per node and peer site: the nearest peer's RTT and the best throughput. Each node's
+        # own link and its site's uplink are estimated from them (build_links), and the links
+        # between sites are their means over the sites' nodes (build_network).
+        "node_rtt": (
+            "min by (node, site, peer_site) "
+            '(continuum_probe_rtt_seconds{peer!="", probe_kind="tcp"})'
         ),
-        "throughput": (
-            'avg by (site, peer_site) (continuum_probe_throughput_bytes_per_second{peer!=""})'
+        "node_throughput": (
+            'max by (node, site, peer_site) (continuum_probe_throughput_bytes_per_second{peer!=""})'
         ),
     }
 )
@@ -111,6 +123,7 @@ def build_nodes(
         identity.setdefault(node, (sample.labels.get("tier", ""), sample.labels.get("site", "")))
     seen = {s.labels["node"]: s.value for s in answers.get("freshness", ()) if s.labels.get("node")}
     info = {s.labels["node"]: s.labels for s in answers.get("info", ()) if s.labels.get("node")}
+    links = build_links(answers)
     nodes: list[NodeSnapshot] = []
     for node_id in sorted(values):
         v = values[node_id]
@@ -153,26 +166,91 @@ def build_nodes(
                 last_seen_s=seen.get(node_id, 0.0),
                 relative_speed=_number(operator_labels.get(_SPEED_LABEL)) or 1.0,
                 power_watts=_number(operator_labels.get(_POWER_LABEL)),
+                links=links.get(node_id),
             )
         )
     return nodes
 
 
+def _per_node(
+    answers: Sequence[Sample],
+) -> dict[str, tuple[str, dict[str, float]]]:
+    """node -> (its site, peer site -> value), for finite positive values."""
+    out: dict[str, tuple[str, dict[str, float]]] = {}
+    for sample in answers:
+        node, site, peer_site = (sample.labels.get(k, "") for k in ("node", "site", "peer_site"))
+        if node and site and peer_site and math.isfinite(sample.value) and sample.value > 0:
+            out.setdefault(node, (site, {}))[1][peer_site] = sample.value
+    return out
+
+
+def build_links(answers: Mapping[str, Sequence[Sample]]) -> dict[str, NodeLinks]:
+    """Each probed node's own link and its site's uplink, estimated from the probe series.
+
+    A transfer crosses the sender's link, then (between sites) both sites' uplinks, then the
+    receiver's link, so:
+
+    * a node's link bandwidth is the best throughput it reached to any peer (every transfer
+      crosses it, so no path is faster);
+    * its one-way latency is a quarter of the RTT to its nearest peer in its own site (the
+      probe's round trip crosses two node links twice);
+    * a site's uplink bandwidth is the best throughput any of its nodes reached to another
+      site, and its one-way latency half of what the nearest other site's RTT adds beyond
+      the node links, per direction (both uplinks are crossed; each is given half).
+
+    Nodes without probes get nothing here, and the engine's defaults apply to them.
+    """
+    rtt = _per_node(answers.get("node_rtt", ()))
+    throughput = _per_node(answers.get("node_throughput", ()))
+    access: dict[str, tuple[str, float | None, float | None]] = {}
+    for node in set(rtt) | set(throughput):
+        site = (rtt.get(node) or throughput[node])[0]
+        own_rtt = rtt.get(node, (site, {}))[1].get(site)
+        best = max(throughput.get(node, (site, {}))[1].values(), default=None)
+        access[node] = (site, None if own_rtt is None else own_rtt / 4.0, best)
+    uplink_bw: dict[str, float] = {}
+    uplink_lat: dict[str, float] = {}
+    for site, per_peer in throughput.values():
+        for peer_site, value in per_peer.items():
+            if peer_site != site:
+                uplink_bw[site] = max(uplink_bw.get(site, 0.0), value)
+    for node, (site, per_peer) in rtt.items():
+        node_lat = access[node][1] or 0.0
+        for peer_site, value in per_peer.items():
+            if peer_site == site:
+                continue
+            # rtt/2 = own link + both uplinks + the peer's link (taken equal to this node's).
+            excess = max(0.0, value / 2.0 - 2.0 * node_lat)
+            uplink_lat[site] = min(uplink_lat.get(site, math.inf), excess / 2.0)
+    out: dict[str, NodeLinks] = {}
+    for node, (site, latency, bandwidth) in access.items():
+        out[node] = NodeLinks(
+            latency_s=latency,
+            bandwidth_bytes_per_s=bandwidth,
+            uplink_latency_s=uplink_lat.get(site),
+            uplink_bandwidth_bytes_per_s=uplink_bw.get(site),
+        )
+    return out
+
+
 def build_network(answers: Mapping[str, Sequence[Sample]]) -> Network:
-    """Measured link costs between sites; defaults fill the gaps."""
+    """Measured link costs between sites (means over their nodes' probes); defaults elsewhere."""
     default = Network()
-    rtt: dict[tuple[str, str], float] = {}
-    bandwidth: dict[tuple[str, str], float] = {}
-    for target, key in ((rtt, "rtt"), (bandwidth, "throughput")):
+    rtt: dict[tuple[str, str], list[float]] = {}
+    bandwidth: dict[tuple[str, str], list[float]] = {}
+    for target, key in ((rtt, "node_rtt"), (bandwidth, "node_throughput")):
         for sample in answers.get(key, ()):
             pair = (sample.labels.get("peer_site", ""), sample.labels.get("site", ""))
             if all(pair) and math.isfinite(sample.value) and sample.value > 0:
-                target[pair] = sample.value
+                target.setdefault(pair, []).append(sample.value)
     links: dict[tuple[str, str], LinkCost] = {}
     for pair in set(rtt) | set(bandwidth):
         fallback = default.intra_site if pair[0] == pair[1] else default.inter_site
+        rtts, rates = rtt.get(pair), bandwidth.get(pair)
         links[pair] = LinkCost(
-            rtt_s=rtt.get(pair, fallback.rtt_s),
-            bandwidth_bytes_per_s=bandwidth.get(pair, fallback.bandwidth_bytes_per_s),
+            rtt_s=sum(rtts) / len(rtts) if rtts else fallback.rtt_s,
+            bandwidth_bytes_per_s=sum(rates) / len(rates)
+            if rates
+            else fallback.bandwidth_bytes_per_s,
         )
     return Network(links=MappingProxyType(links))

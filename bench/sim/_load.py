@@ -6,7 +6,7 @@ workflow's tasks (processor sharing), so a task placed on a busy node still gets
 (steal), a device's primary function running at a higher priority than guest work. A task
 gets only the cores held load leaves, and shares
 those with the time-shared load. A node agent counts both as busy (steal included) in
-utilisation; its steal share (on a device, the primary function's cgroup) says how much of that
+utilisation; on a VM its steal share says how much of that
 is held (:mod:`bench.sim._monitor`).
 
 Per node, the time-shared part is a mean-reverting random walk (Ornstein-Uhlenbeck) around a

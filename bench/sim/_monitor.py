@@ -3,11 +3,12 @@
 Each node's agent samples utilisation every :data:`~bench.sim._continuum.LOAD_STEP_S` seconds;
 the pipeline turns the samples into 1-minute means and maxima and 5-minute means and standard
 deviations (the ``continuum:node_cpu_utilization:*`` aggregates). Beside utilisation the agent
-reports what the real one does: CPU time per mode, whose ``steal`` share is the time the
-workflow could not have had (held load: a hypervisor's co-tenants, or a device's primary
-function at a higher priority, which the agent attributes by its cgroup), and CPU pressure
-(PSI ``some``: the share of time runnable tasks waited for a CPU, here whenever demand exceeds
-the cores), both as 1-minute means. A scheduler reads them through
+reports what the real one does: CPU time per mode, whose ``steal`` share
+(``continuum:node_cpu_steal:avg1m``) is time a hypervisor gave to other guests, so only a VM
+(the cloud tier here) shows its held load as steal; an edge device's primary function and an
+HPC node's batch jobs are ordinary busy time to ``/proc/stat``, whatever their priority. And
+CPU pressure (PSI ``some``: the share of time runnable tasks waited for a CPU, here whenever
+demand exceeds the cores), both as 1-minute means. A scheduler reads them through
 Prometheus, and each node's figures refresh only every 15 to 60 s (scrape, export and rule
 intervals add up), at its own phase, so what a scheduler sees is up to a minute old and averaged.
 
@@ -35,6 +36,8 @@ __all__ = ["Monitor", "NodeStats"]
 
 _WINDOW_1M_STEPS = int(60 / LOAD_STEP_S)
 _WINDOW_5M_STEPS = int(300 / LOAD_STEP_S)
+#: The tier whose nodes are VMs: their held load is a hypervisor's steal.
+STEAL_TIER = "cloud"
 #: Refresh interval range of one node's aggregates, seconds.
 REFRESH_RANGE_S = (15.0, 60.0)
 _EPS = 1e-9
@@ -51,8 +54,8 @@ class NodeStats:
         cpu_max1m: Highest sample in that minute.
         cpu_avg5m: Mean over five minutes.
         cpu_stddev5m: Standard deviation over five minutes.
-        cpu_steal_avg1m: Mean share of the cores held by load the workflow cannot use, over
-            the minute before ``as_of_s`` (``system.cpu.time{cpu.mode="steal"}`` as a rate).
+        cpu_steal_avg1m: Mean steal share over the minute before ``as_of_s``
+            (``system.cpu.time{cpu.mode="steal"}`` as a rate): a VM's held load; 0 elsewhere.
         cpu_pressure_some1m: Share of that minute in which runnable tasks waited for a CPU
             (PSI ``some``, from ``continuum.pressure.stall.time``).
     """
@@ -109,7 +112,12 @@ class Monitor:
         demand = background + own / cores
         util = np.minimum(1.0, demand)
         recent = util[-_WINDOW_1M_STEPS:]
-        held = self._continuum.held_steps(node, first, last)[-_WINDOW_1M_STEPS:]
+        # Only a hypervisor's share is steal to the agent: other held load is plain busy time.
+        held = (
+            self._continuum.held_steps(node, first, last)[-_WINDOW_1M_STEPS:]
+            if self._continuum.nodes[node].tier == STEAL_TIER
+            else np.zeros(1)
+        )
         # PSI "some" counts time at least one runnable task waits: demand beyond the cores.
         stalled = demand[-_WINDOW_1M_STEPS:] > 1.0 + _EPS
         stats = NodeStats(

@@ -88,6 +88,7 @@ from scheduler_api.placement._engine import (
     feasibility_ranker,
 )
 from scheduler_api.placement._plan import Plan, plan
+from scheduler_api.placement._policy import PlacementPolicy, PolicyConfig, fair_share
 from scheduler_api.placement._ranking import (
     ModelRanker,
     node_info_from_snapshot,
@@ -128,7 +129,9 @@ __all__ = [
     "NodeSnapshot",
     "Place",
     "PlacementEngine",
+    "PlacementPolicy",
     "Plan",
+    "PolicyConfig",
     "Replace",
     "Requirements",
     "TaskFailed",
@@ -137,6 +140,7 @@ __all__ = [
     "TaskStarted",
     "TaskState",
     "TaskStatus",
+    "fair_share",
     "feasibility_ranker",
     "node_info_from_snapshot",
     "plan",

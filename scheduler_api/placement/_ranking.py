@@ -10,6 +10,7 @@ answers with ``scheduler_api.ranking.rank`` so ``continuum run``, ``POST /v1/pla
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 
 from scheduler_api import ranking
@@ -95,6 +96,11 @@ class ModelRanker:
         self._table_nodes: tuple[NodeInfo, ...] = ()
         self._table: ranking.NodeTable | None = None
 
+    def update(self, snapshot: ranking.NodeSnapshot) -> None:
+        """Use ``snapshot`` as the node's newest figures from now on."""
+        self._snapshots[snapshot.id] = snapshot
+        self._table = None
+
     def __call__(self, requirements: Requirements, nodes: Sequence[NodeInfo]) -> dict[str, float]:
         table = self._table_for(nodes)
         answer = ranking.rank(
@@ -132,17 +138,4 @@ class ModelRanker:
         if known is None:
             return snapshot_from_node_info(node)
         # Freshness was judged by whoever took the snapshot; health follows the engine's view.
-        return ranking.NodeSnapshot(
-            id=known.id,
-            capacity=known.capacity,
-            tier=known.tier,
-            site=known.site,
-            arch=known.arch,
-            labels=known.labels,
-            usage=known.usage,
-            pressure=known.pressure,
-            last_seen_s=0.0,
-            alerts=known.alerts,
-            relative_speed=known.relative_speed,
-            power_watts=known.power_watts,
-        )
+        return dataclasses.replace(known, last_seen_s=0.0)

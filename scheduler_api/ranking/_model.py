@@ -15,6 +15,7 @@ __all__ = [
     "DatasetLocation",
     "LinkCost",
     "Network",
+    "NodeLinks",
     "NodeSnapshot",
     "Pressure",
     "RankedNode",
@@ -82,6 +83,23 @@ class Pressure:
 
 
 @dataclass(frozen=True, slots=True)
+class NodeLinks:
+    """A node's own link and its site's uplink, as the probes measured them (None: unknown).
+
+    Attributes:
+        latency_s: one-way latency of the node's link to its site.
+        bandwidth_bytes_per_s: bandwidth of that link.
+        uplink_latency_s: one-way latency of the site's link to the wide area.
+        uplink_bandwidth_bytes_per_s: bandwidth of that uplink.
+    """
+
+    latency_s: float | None = None
+    bandwidth_bytes_per_s: float | None = None
+    uplink_latency_s: float | None = None
+    uplink_bandwidth_bytes_per_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class NodeSnapshot:
     """One node as the monitoring sees it at one moment.
 
@@ -98,6 +116,7 @@ class NodeSnapshot:
         alerts: names of firing node-level alerts (any makes it unhealthy).
         relative_speed: speed relative to a reference core (1.0 = reference).
         power_watts: measured or rated power draw, when known.
+        links: its link and its site's uplink as probed, when known.
     """
 
     id: str
@@ -112,6 +131,7 @@ class NodeSnapshot:
     alerts: tuple[str, ...] = ()
     relative_speed: float = 1.0
     power_watts: float | None = None
+    links: NodeLinks | None = None
 
     @property
     def healthy(self) -> bool:

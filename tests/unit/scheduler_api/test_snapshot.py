@@ -9,7 +9,13 @@ import pytest
 from dashboards._promql import metric_names
 from pipeline.catalogue import is_catalogued, lookup
 from scheduler_api._prometheus import Sample
-from scheduler_api._snapshot import AGGREGATES, SNAPSHOT_QUERIES, build_network, build_nodes
+from scheduler_api._snapshot import (
+    AGGREGATES,
+    SNAPSHOT_QUERIES,
+    build_links,
+    build_network,
+    build_nodes,
+)
 from scheduler_api.ranking import Network
 
 
@@ -91,16 +97,59 @@ def test_build_nodes_joins_aggregates_freshness_and_target_info() -> None:
 
 def test_build_network_uses_measured_links_between_sites() -> None:
     answers = {
-        "rtt": [Sample({"site": "b", "peer_site": "a"}, 0.002, 0)],
-        "throughput": [
-            Sample({"site": "b", "peer_site": "a"}, 5e8, 0),
-            Sample({"site": "c", "peer_site": "a"}, float("nan"), 0),
+        "node_rtt": [
+            Sample({"node": "b1", "site": "b", "peer_site": "a"}, 0.002, 0),
+            Sample({"node": "b2", "site": "b", "peer_site": "a"}, 0.004, 0),
+        ],
+        "node_throughput": [
+            Sample({"node": "b1", "site": "b", "peer_site": "a"}, 5e8, 0),
+            Sample({"node": "c1", "site": "c", "peer_site": "a"}, float("nan"), 0),
         ],
     }
     network = build_network(answers)
     link = network.cost("a", "b")
-    assert (link.rtt_s, link.bandwidth_bytes_per_s) == (0.002, 5e8)
+    # The mean over the site's nodes.
+    assert (link.rtt_s, link.bandwidth_bytes_per_s) == (pytest.approx(0.003), 5e8)
     assert network.cost("a", "c") == Network().inter_site
+
+
+def _probe(node: str, site: str, peer_site: str, value: float) -> Sample:
+    return Sample({"node": node, "site": site, "peer_site": peer_site}, value, 0)
+
+
+def test_build_links_estimates_each_nodes_link_and_its_sites_uplink() -> None:
+    # Two sites: a's nodes on 1 ms, 100 MB/s links; a's uplink 10 ms one way, 10 MB/s.
+    answers = {
+        "node_rtt": [
+            _probe("a1", "a", "a", 0.004),  # 2 x (1 ms + 1 ms)
+            _probe("a1", "a", "b", 2 * (0.001 + 0.010 + 0.010 + 0.001)),
+        ],
+        "node_throughput": [
+            _probe("a1", "a", "a", 1e8),
+            _probe("a1", "a", "b", 1e7),
+        ],
+    }
+    links = build_links(answers)["a1"]
+    assert links.latency_s == pytest.approx(0.001)
+    assert links.bandwidth_bytes_per_s == 1e8
+    assert links.uplink_latency_s == pytest.approx(0.010)
+    assert links.uplink_bandwidth_bytes_per_s == 1e7
+    assert build_links({}) == {}
+
+
+def test_nodes_carry_their_probed_links() -> None:
+    answers = {
+        "aggregates": [
+            _agg("continuum:node_cpu_cores", "a1", 4),
+            _agg("continuum:node_memory_bytes", "a1", 8e9),
+            _agg("continuum:node_cpu_steal:avg1m", "a1", 0.25),
+        ],
+        "node_throughput": [_probe("a1", "lab", "lab", 1e8)],
+    }
+    [node] = build_nodes(answers)
+    assert node.usage.cpu_steal == 0.25
+    assert node.links is not None
+    assert node.links.bandwidth_bytes_per_s == 1e8
 
 
 def test_the_cpu_window_selects_the_mean_headroom_is_computed_from() -> None:
