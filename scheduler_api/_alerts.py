@@ -7,6 +7,10 @@ restart does not forget a node that is down::
     changed = book.apply([AlertEvent("firing", {"alertname": "ContinuumNodeDown", "node": "n1",
                                                  "severity": "critical"}, "fp1", starts_at="...")])
     book.unhealthy()  # {"n1": ("ContinuumNodeDown",)}
+
+Alerts labelled ``category: hardware`` (failing memory, CPUs, disks, GPUs, filesystems) mark
+their node unhealthy whatever their severity, and name the component they are about:
+``ContinuumNodeCorrectedHardwareErrors (memory mc0_dimm0)``.
 """
 
 from __future__ import annotations
@@ -21,7 +25,12 @@ from dataclasses import dataclass
 
 from scheduler_api._store import Database
 
-__all__ = ["AlertBook", "AlertEvent", "StoredAlertEvent"]
+__all__ = ["HARDWARE_CATEGORY", "AlertBook", "AlertEvent", "StoredAlertEvent"]
+
+#: The ``category`` label of alerts about failing hardware (deploy/prometheus/rules).
+HARDWARE_CATEGORY = "hardware"
+# Labels that name the failing component, in the order they are shown.
+_COMPONENT_LABELS = ("hw_type", "hw_id", "system_filesystem_mountpoint")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS alert_events (
@@ -138,8 +147,9 @@ class AlertBook:
     def _unhealthy_locked(self) -> dict[str, tuple[str, ...]]:
         by_node: dict[str, set[str]] = {}
         for event in self._active.values():
-            if event.node and event.severity in self._severities:
-                by_node.setdefault(event.node, set()).add(event.alertname)
+            hardware = event.labels.get("category") == HARDWARE_CATEGORY
+            if event.node and (hardware or event.severity in self._severities):
+                by_node.setdefault(event.node, set()).add(_reason(event, hardware))
         return {node: tuple(sorted(names)) for node, names in by_node.items()}
 
     def unhealthy(self) -> dict[str, tuple[str, ...]]:
@@ -162,6 +172,14 @@ class AlertBook:
                 (node, limit),
             )
         return [_stored(row) for row in rows]
+
+
+def _reason(event: StoredAlertEvent, hardware: bool) -> str:
+    """The alert's name, and for hardware alerts the component it is about."""
+    component = [event.labels[k] for k in _COMPONENT_LABELS if event.labels.get(k)]
+    if hardware and component:
+        return f"{event.alertname} ({' '.join(component)})"
+    return event.alertname
 
 
 def _stored(row: sqlite3.Row) -> StoredAlertEvent:

@@ -42,8 +42,10 @@ def test_health_routes_are_open(client: TestClient) -> None:
         ("GET", "/v1/nodes", None),
         ("GET", "/v1/nodes/edge-1", None),
         ("POST", "/v1/rankings", {}),
+        ("GET", "/v1/datasets", None),
         ("GET", "/v1/datasets/d", None),
         ("PUT", "/v1/datasets/d", {"size_bytes": 1}),
+        ("DELETE", "/v1/datasets/d", None),
         ("POST", "/v1/alerts", {"alerts": []}),
         ("GET", "/v1/alerts", None),
         ("POST", "/v1/extender/filter", {"Pod": {}}),
@@ -219,6 +221,29 @@ def test_firing_critical_alerts_mark_nodes_unhealthy_and_resolved_clear(
         "firing",
     ]
     assert history["unhealthy"] == {}
+
+
+def test_firing_hardware_alerts_mark_nodes_unhealthy_with_the_component(
+    client: TestClient, auth: HeadersOf
+) -> None:
+    payload = _alert("firing", "edge-1", "warning", "ContinuumNodeCorrectedHardwareErrors")
+    payload["alerts"][0]["labels"].update(
+        {"category": "hardware", "hw_type": "memory", "hw_id": "mc0_dimm0"}
+    )
+    receipt = client.post("/v1/alerts", json=payload, headers=auth())
+    assert receipt.json()["unhealthy_nodes"] == ["edge-1"]
+    node = client.get("/v1/nodes/edge-1", headers=auth()).json()
+    assert node["health"] == "unhealthy"
+    assert node["alerts"] == ["ContinuumNodeCorrectedHardwareErrors (memory mc0_dimm0)"]
+    ranking = client.post("/v1/rankings", json={"tier": "edge"}, headers=auth()).json()
+    assert [r["node"] for r in ranking["ranked"]] == ["edge-2"]
+    reasons = {r["node"]: r["reasons"] for r in ranking["rejected"]}
+    assert reasons["edge-1"] == [
+        "unhealthy: firing ContinuumNodeCorrectedHardwareErrors (memory mc0_dimm0)"
+    ]
+    payload["alerts"][0]["status"] = "resolved"
+    client.post("/v1/alerts", json=payload, headers=auth())
+    assert client.get("/v1/nodes/edge-1", headers=auth()).json()["health"] == "healthy"
 
 
 def test_prometheus_outage_serves_the_last_snapshot_then_503(
