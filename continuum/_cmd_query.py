@@ -2,6 +2,7 @@
 
 $ continuum nodes
 $ continuum rank --cpu 2 --memory 4G --tier edge --dataset genome
+$ continuum rank --cpu 1 --memory 1G --disk 10G
 $ continuum rank --cpu 1 --memory 512M --json | jq '.ranked[0].node'
 """
 
@@ -183,6 +184,7 @@ def _labels(values: tuple[str, ...]) -> dict[str, str]:
 @click.option("--cpu", "cpu_cores", type=click.FloatRange(min=0, min_open=True), default=1.0,
               show_default=True, help="Cores the task keeps busy.")  # fmt: skip
 @click.option("--memory", required=True, help="Memory the task needs, e.g. 512M, 4G.")
+@click.option("--disk", default=None, help="Free disk its data needs on the node, e.g. 10G.")
 @click.option("--gpu", "gpus", type=click.IntRange(min=0), default=0, help="GPUs it needs.")
 @click.option("--tier", default=None, help="Only nodes of this tier (edge, cloud, hpc).")
 @click.option("--site", default=None, help="Only nodes of this site.")
@@ -199,6 +201,7 @@ def _labels(values: tuple[str, ...]) -> dict[str, str]:
 def rank(
     cpu_cores: float,
     memory: str,
+    disk: str | None,
     gpus: int,
     tier: str | None,
     site: str | None,
@@ -215,6 +218,7 @@ def rank(
     request: dict[str, Any] = {
         "cpu_cores": cpu_cores,
         "memory_bytes": parse_size(memory),
+        "disk_bytes": 0 if disk is None else parse_size(disk),
         "gpus": gpus,
         "tier": tier,
         "site": site,

@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from scheduler_api._datasets import DEFAULT_STORAGE, StorageKind
+
 __all__ = [
     "AlertEventOut",
     "AlertWebhook",
@@ -15,6 +17,7 @@ __all__ = [
     "DatasetIn",
     "DatasetOut",
     "DatasetRef",
+    "DatasetsOut",
     "ErrorBody",
     "ExtenderArgs",
     "ExtenderFilterResult",
@@ -122,6 +125,9 @@ class RankingRequest(BaseModel):
 
     cpu_cores: float = Field(1.0, gt=0, le=1e6)
     memory_bytes: int = Field(0, ge=0, le=1 << 60)
+    disk_bytes: int = Field(
+        0, ge=0, le=1 << 62, description="Free space the task's data needs on the node's disk."
+    )
     gpus: int = Field(0, ge=0, le=1 << 20)
     arch: str | None = Field(None, max_length=64)
     tier: str | None = Field(None, max_length=64)
@@ -178,11 +184,25 @@ class DatasetIn(BaseModel):
     nodes: list[str] = Field(default_factory=list, max_length=10000)
     sites: list[str] = Field(default_factory=list, max_length=10000)
     residency: bool = Field(False, description="The data may not leave its sites.")
+    storage: StorageKind = Field(
+        DEFAULT_STORAGE,
+        description="Where the copies are held: a node's `memory`, its `disk`, or an `object` "
+        "store.",
+    )
 
 
 class DatasetOut(DatasetIn):
     id: str
     updated_at_s: float
+
+
+class DatasetsOut(BaseModel):
+    """One page of the catalogue, in id order."""
+
+    datasets: list[DatasetOut]
+    total: int = Field(description="Datasets catalogued in all.")
+    limit: int
+    offset: int
 
 
 class WebhookAlert(BaseModel):

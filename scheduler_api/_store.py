@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -52,6 +52,18 @@ class Database:
         with self.transaction() as conn:
             for statement in statements:
                 conn.execute(statement)
+
+    def ensure_columns(self, table: str, columns: Mapping[str, str]) -> None:
+        """Add the ``columns`` (name -> type and default) that ``table`` lacks.
+
+        For tables made by an older release: ``CREATE TABLE IF NOT EXISTS`` keeps their old
+        shape, and SQLite has no ``ADD COLUMN IF NOT EXISTS``.
+        """
+        with self.transaction() as conn:
+            have = {row["name"] for row in conn.execute(f"PRAGMA table_info({table})")}
+            for name, definition in columns.items():
+                if name not in have:
+                    conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {definition}")
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

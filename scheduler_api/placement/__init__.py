@@ -91,6 +91,7 @@ from scheduler_api.placement._plan import Plan, plan
 from scheduler_api.placement._policy import PlacementPolicy, PolicyConfig, fair_share
 from scheduler_api.placement._ranking import (
     ModelRanker,
+    node_info_from_snapshot,
     snapshot_from_node_info,
 )
 from scheduler_api.placement._types import (
@@ -141,6 +142,7 @@ __all__ = [
     "TaskStatus",
     "fair_share",
     "feasibility_ranker",
+    "node_info_from_snapshot",
     "plan",
     "snapshot_from_node_info",
 ]

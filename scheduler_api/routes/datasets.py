@@ -1,15 +1,15 @@
-"""``GET|PUT /v1/datasets/{dataset_id}``: the data-location catalogue."""
+"""``/v1/datasets``: the data-location catalogue (list, read, create or replace, delete)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Query
 
 from scheduler_api._datasets import DatasetRecord
 from scheduler_api._deps import READ, SCHEDULE, Context
 from scheduler_api._errors import ERROR_RESPONSES, ApiError, error_response
-from scheduler_api._schemas import DatasetIn, DatasetOut
+from scheduler_api._schemas import DatasetIn, DatasetOut, DatasetsOut
 
 __all__ = ["router"]
 
@@ -22,6 +22,8 @@ DatasetId = Annotated[
         description="Dataset id: letters, digits, '.', '_', ':', '-'.",
     ),
 ]
+# A page of the catalogue at most: the answer stays small however many datasets there are.
+_MAX_PAGE = 1000
 
 
 def _out(record: DatasetRecord) -> DatasetOut:
@@ -31,7 +33,23 @@ def _out(record: DatasetRecord) -> DatasetOut:
         nodes=list(record.nodes),
         sites=list(record.sites),
         residency=record.residency,
+        storage=record.storage,
         updated_at_s=record.updated_at_s,
+    )
+
+
+@router.get("/datasets", summary="The catalogue, in id order", dependencies=[READ])
+def list_datasets(
+    ctx: Context,
+    limit: Annotated[int, Query(ge=1, le=_MAX_PAGE)] = 100,
+    offset: Annotated[int, Query(ge=0, le=1 << 40)] = 0,
+) -> DatasetsOut:
+    records = ctx.datasets.list(limit, offset)
+    return DatasetsOut(
+        datasets=[_out(r) for r in records],
+        total=ctx.datasets.count(),
+        limit=limit,
+        offset=offset,
     )
 
 
@@ -53,6 +71,23 @@ def get_dataset(ctx: Context, dataset_id: DatasetId) -> DatasetOut:
 )
 def put_dataset(ctx: Context, dataset_id: DatasetId, body: DatasetIn) -> DatasetOut:
     record = DatasetRecord(
-        dataset_id, body.size_bytes, tuple(body.nodes), tuple(body.sites), body.residency
+        dataset_id,
+        body.size_bytes,
+        tuple(body.nodes),
+        tuple(body.sites),
+        body.residency,
+        storage=body.storage,
     )
     return _out(ctx.datasets.put(record))
+
+
+@router.delete(
+    "/datasets/{dataset_id}",
+    summary="Remove a dataset from the catalogue",
+    status_code=204,
+    dependencies=[SCHEDULE],
+    responses={404: error_response("The dataset is not catalogued.")},
+)
+def delete_dataset(ctx: Context, dataset_id: DatasetId) -> None:
+    if not ctx.datasets.delete(dataset_id):
+        raise ApiError(404, f"dataset {dataset_id!r} is not catalogued: see GET /v1/datasets")

@@ -18,6 +18,13 @@ placement engine and runs it on an executor::
     if __name__ == "__main__":
         print(wait_on(total(*[square(i) for i in range(10)])))   # 285
 
+PyCOMPSs's forms work as written: ``@task(returns=int)``, ``@task(returns=2)``,
+``@constraint(computing_units=2, memory_size=2, storage_size=10)``, ``@storage("memory")``,
+``@depends(other_task)``, and futures inside lists and tuples.
+
+A task that declares no ``work_s`` is placed with the cost learned from its finished runs in
+the placement history (``TaskCosts``), normalised by the speed of the nodes they ran on.
+
 Outside ``continuum run`` the session is local to this machine; ``continuum run`` picks the
 heuristic, the executor and the nodes (from the API when it is reachable).
 
@@ -26,6 +33,14 @@ Exceptions:
     └── WorkflowError: a cycle, an unsatisfiable constraint, or a task that gave up.
 """
 
+from scheduler_api.workflow._costs import (
+    DEFAULT_WORK_S,
+    CostEstimate,
+    CostSource,
+    RunSample,
+    TaskCosts,
+    estimate_work,
+)
 from scheduler_api.workflow._dsl import (
     Dataset,
     Future,
@@ -34,6 +49,7 @@ from scheduler_api.workflow._dsl import (
     constraint,
     depends,
     parse_size,
+    storage,
     task,
 )
 from scheduler_api.workflow._graph import check_graph, to_specs
@@ -46,12 +62,17 @@ from scheduler_api.workflow._history import (
 from scheduler_api.workflow._session import RunRecord, Session, current_session, session, wait_on
 
 __all__ = [
+    "DEFAULT_WORK_S",
+    "CostEstimate",
+    "CostSource",
     "Dataset",
     "Future",
     "PlacementHistory",
     "PlanRecord",
     "RunRecord",
+    "RunSample",
     "Session",
+    "TaskCosts",
     "TaskFunction",
     "TaskHistory",
     "Transition",
@@ -60,8 +81,10 @@ __all__ = [
     "constraint",
     "current_session",
     "depends",
+    "estimate_work",
     "parse_size",
     "session",
+    "storage",
     "task",
     "to_specs",
     "wait_on",

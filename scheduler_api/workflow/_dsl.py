@@ -6,14 +6,17 @@ it, places it and runs it.
 
 from __future__ import annotations
 
+import difflib
 import functools
 import importlib
+import inspect
 import re
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Generic, ParamSpec, TypeVar
+from typing import Any, Generic, ParamSpec, TypeVar, cast, get_args
 
+from scheduler_api._datasets import StorageKind
 from scheduler_api.placement import Requirements
 
 __all__ = [
@@ -25,6 +28,7 @@ __all__ = [
     "constraint",
     "depends",
     "parse_size",
+    "storage",
     "task",
 ]
 
@@ -35,6 +39,10 @@ _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgtp]?)(i?b?)\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40, "p": 1 << 50}
 # Bytes a result is assumed to weigh when sent to a child, when the task does not say.
 DEFAULT_OUTPUT_BYTES = 1024
+# PyCOMPSs gives memory_size and storage_size as plain numbers of gigabytes.
+_COMPSS_SIZE_UNIT = "G"
+# Architecture names users write (PyCOMPSs passes uname's) -> the OTel host.arch the agents report.
+_ARCH_ALIASES = {"x86_64": "amd64", "x86-64": "amd64", "aarch64": "arm64", "armv8": "arm64"}
 
 
 class WorkflowError(Exception):
@@ -124,13 +132,20 @@ def _scan(value: Any) -> Iterator[Any]:
 class TaskFunction(Generic[P, R]):
     """A function turned into a workflow task by ``@task``."""
 
-    def __init__(self, function: Callable[P, R], returns: int, work_s: float, output_bytes: int):
+    def __init__(
+        self, function: Callable[P, R], returns: int, work_s: float | None, output_bytes: int
+    ):
         functools.update_wrapper(self, function)
         self.function = function
         self.returns = returns
+        # None: the task declares no run time, so the session learns or defaults one.
         self.work_s = work_s
         self.output_bytes = output_bytes
         self.requirements = Requirements()
+        # Needs the placement model reads from the session's submission (see _graph.to_specs).
+        self.disk_bytes = 0
+        self.network = False
+        self.storage: StorageKind | None = None
         self.after: tuple[TaskFunction[..., Any], ...] = ()
         self.key = f"{function.__module__}:{function.__qualname__}"
 
@@ -171,62 +186,197 @@ def _resolve_task(module_name: str, qualname: str) -> TaskFunction[..., Any]:
     return found
 
 
+def _result_count(returns: object) -> int:
+    """How many futures a call returns, from the forms PyCOMPSs accepts for ``returns``."""
+    if isinstance(returns, int) and not isinstance(returns, bool):
+        if returns < 0:
+            raise ValueError(f"returns must be >= 0, got {returns}")
+        return returns
+    if returns is None or isinstance(returns, type):
+        return 1  # one result of that type (None: the function returns nothing)
+    if isinstance(returns, tuple | list) and all(isinstance(item, type) for item in returns):
+        return len(returns)  # one future per listed type
+    raise TypeError(
+        f"returns={returns!r}: give a count (returns=2), a type (returns=int) "
+        "or a tuple of types (returns=(int, str))"
+    )
+
+
 def task(
-    returns: int = 1, *, work_s: float = 1.0, output_bytes: int | str = DEFAULT_OUTPUT_BYTES
+    returns: int | type | tuple[type, ...] | list[type] | None = 1,
+    *,
+    work_s: float | None = None,
+    output_bytes: int | str = DEFAULT_OUTPUT_BYTES,
 ) -> Callable[[Callable[P, R]], TaskFunction[P, R]]:
     """Make a function a workflow task: calls record it and return futures.
 
     Args:
-        returns: How many results the function returns; above 1 a call returns that many
-            futures (the function returns a tuple).
-        work_s: Estimated run time on a reference node, for ordering and placement.
+        returns: What the function returns, as PyCOMPSs writes it: a count (``2``: a call
+            returns that many futures, the function a tuple), a type (``int``: one future) or
+            a tuple of types (one future each).
+        work_s: Estimated run time on a reference node, for ordering and placement. Left out,
+            the session learns it from earlier runs of the task (placement history), else
+            assumes one second.
         output_bytes: Size of the result sent to children (``"64M"`` works too).
+
+    Raises:
+        TypeError: ``returns`` is none of those forms.
+        ValueError: A negative count or work, or a bad size.
     """
-    if returns < 0:
-        raise ValueError("returns must be >= 0")
+    count = _result_count(returns)
+    if work_s is not None and work_s < 0:
+        raise ValueError(f"work_s must be >= 0, got {work_s}")
     size = parse_size(output_bytes)
 
     def wrap(function: Callable[P, R]) -> TaskFunction[P, R]:
-        return TaskFunction(function, returns, work_s, size)
+        return TaskFunction(function, count, work_s, size)
 
     return wrap
 
 
+def _compss_size(value: int | float | str) -> int:
+    """Bytes from a PyCOMPSs size: a plain number (or numeric text) is gigabytes."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if value < 0:
+            raise ValueError(f"size must be >= 0, got {value}")
+        return int(value * parse_size(f"1{_COMPSS_SIZE_UNIT}"))
+    text = str(value).strip()
+    try:
+        return _compss_size(float(text))
+    except ValueError:
+        return parse_size(text)  # "2G": a unit given explicitly
+
+
+def _count(key: str, value: int | str) -> int:
+    """Cores or GPUs from an int or numeric text (PyCOMPSs passes ``computing_units="2"``)."""
+    try:
+        number = int(value)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"@constraint {key}={value!r}: give a whole number") from err
+    if isinstance(value, bool) or number < 0 or number != float(value):
+        raise ValueError(f"@constraint {key}={value!r}: give a whole number >= 0")
+    return number
+
+
+def _one_of(first: tuple[str, object], second: tuple[str, object]) -> tuple[str, object]:
+    """The name and value of whichever of two synonyms was given (value None for neither)."""
+    if first[1] is not None and second[1] is not None:
+        raise TypeError(f"@constraint: give {first[0]} or {second[0]}, not both")
+    return first if first[1] is not None else second
+
+
 def constraint(
     *,
-    cpu_cores: int = 1,
-    memory: int | str = 0,
+    cpu_cores: int | None = None,
+    computing_units: int | str | None = None,
+    memory: int | str | None = None,
+    memory_size: int | float | str | None = None,
+    disk: int | str | None = None,
+    storage_size: int | float | str | None = None,
     gpu: int = 0,
     tier: str | None = None,
     site: str | None = None,
     arch: str | None = None,
-    **labels: str,
+    processor_architecture: str | None = None,
+    network: bool = False,
+    labels: Mapping[str, str] | None = None,
+    **unknown: object,
 ) -> Callable[[TaskFunction[P, R]], TaskFunction[P, R]]:
     """Hard constraints for a task; put it above ``@task``.
 
+    Both this DSL's names and PyCOMPSs's are accepted (one of each pair)::
+
+        @constraint(cpu_cores=2, memory="2G", disk="10G", network=True)
+        @constraint(computing_units="2", memory_size=2, storage_size=10,
+                    processor_architecture="x86_64")
+
     Args:
-        cpu_cores: Cores the task keeps busy.
-        memory: Memory it needs (bytes or ``"2G"``).
+        cpu_cores: Cores the task keeps busy (PyCOMPSs: ``computing_units``).
+        memory: Memory it needs, bytes or ``"2G"`` (PyCOMPSs: ``memory_size``, in GB).
+        disk: Disk space its data needs on the node, bytes or ``"10G"`` (PyCOMPSs:
+            ``storage_size``, in GB).
         gpu: GPUs it needs.
         tier: ``edge``, ``cloud`` or ``hpc``.
         site: Required site.
-        arch: Required architecture (``amd64``, ``arm64``).
-        labels: Node labels that must match.
+        arch: Required architecture, ``amd64`` or ``arm64`` (PyCOMPSs:
+            ``processor_architecture``; ``x86_64`` and ``aarch64`` are understood).
+        network: The task needs network access beyond the fleet while it runs.
+        labels: Node labels that must match, e.g. ``{"zone": "a"}``.
+
+    Raises:
+        TypeError: An unknown keyword (named, with the nearest known one), or both names of
+            one constraint.
+        ValueError: A value that is not a count or a size.
     """
+    if unknown:
+        raise TypeError("; ".join(_unknown_keyword(key) for key in sorted(unknown)))
+    cores_key, cores = _one_of(("cpu_cores", cpu_cores), ("computing_units", computing_units))
+    _, memory_value = _one_of(("memory", memory), ("memory_size", memory_size))
+    _, disk_value = _one_of(("disk", disk), ("storage_size", storage_size))
+    _, architecture = _one_of(("arch", arch), ("processor_architecture", processor_architecture))
     requirements = Requirements(
-        cpu_cores=cpu_cores,
-        memory_bytes=parse_size(memory),
-        gpus=gpu,
+        cpu_cores=1 if cores is None else _count(cores_key, cast(int | str, cores)),
+        memory_bytes=_size(memory_value, memory_size is not None),
+        gpus=_count("gpu", gpu),
         tier=tier,
         site=site,
-        arch=arch,
-        labels=tuple(sorted(labels.items())),
+        arch=None if architecture is None else _arch(str(architecture)),
+        labels=tuple(sorted((labels or {}).items())),
     )
+    disk_bytes = _size(disk_value, storage_size is not None)
 
     def apply(function: TaskFunction[P, R]) -> TaskFunction[P, R]:
         if not isinstance(function, TaskFunction):
             raise TypeError("@constraint goes above @task")
         function.requirements = requirements
+        function.disk_bytes = disk_bytes
+        function.network = bool(network)
+        return function
+
+    return apply
+
+
+def _unknown_keyword(key: str) -> str:
+    known = [
+        name
+        for name, parameter in inspect.signature(constraint).parameters.items()
+        if parameter.kind is inspect.Parameter.KEYWORD_ONLY
+    ]
+    near = difflib.get_close_matches(key, known, n=1)
+    hint = f" (did you mean {near[0]!r}?)" if near else ""
+    return f"@constraint got an unknown keyword {key!r}{hint}; node labels go in labels={{...}}"
+
+
+def _size(value: object, compss: bool) -> int:
+    if value is None:
+        return 0
+    if compss:
+        return _compss_size(cast(int | float | str, value))
+    return parse_size(cast(int | str, value))
+
+
+def _arch(name: str) -> str:
+    lowered = name.strip().lower()
+    return _ARCH_ALIASES.get(lowered, lowered)
+
+
+def storage(kind: StorageKind) -> Callable[[TaskFunction[P, R]], TaskFunction[P, R]]:
+    """Where the task would like its data held: ``"memory"``, ``"disk"`` or ``"object"``.
+
+    A preference, not a constraint: placement favours nodes that keep the task's datasets in
+    that kind of store (the dataset catalogue records each copy's kind). Put it above ``@task``.
+
+    Raises:
+        ValueError: Not one of the three kinds.
+    """
+    kinds = get_args(StorageKind)
+    if kind not in kinds:
+        raise ValueError(f"@storage({kind!r}): the kind is one of {', '.join(kinds)}")
+
+    def apply(function: TaskFunction[P, R]) -> TaskFunction[P, R]:
+        if not isinstance(function, TaskFunction):
+            raise TypeError("@storage goes above @task")
+        function.storage = kind
         return function
 
     return apply
@@ -238,7 +388,13 @@ def depends(
     """Explicit edges: every call of the decorated task runs after all earlier calls of ``tasks``.
 
     For order that no future shows (a file one task writes and another reads).
+
+    Raises:
+        TypeError: Something other than a ``@task`` is named.
     """
+    for before in tasks:
+        if not isinstance(before, TaskFunction):
+            raise TypeError(f"@depends takes @task functions, got {before!r}")
 
     def apply(function: TaskFunction[P, R]) -> TaskFunction[P, R]:
         if not isinstance(function, TaskFunction):

@@ -2,24 +2,59 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from scheduler_api.placement import DataInput, NodeInfo, Requirements, TaskSpec
 from scheduler_api.placement._heuristics import topological_order
-from scheduler_api.workflow._dsl import TaskCall, WorkflowError
+from scheduler_api.workflow._costs import CostEstimate, estimate_work
+from scheduler_api.workflow._dsl import TaskCall, TaskFunction, WorkflowError
 
-__all__ = ["check_graph", "explain_unsatisfiable", "to_specs"]
+__all__ = ["check_graph", "explain_unsatisfiable", "requirements_of", "to_specs"]
+
+_REQUIREMENT_FIELDS = frozenset(f.name for f in dataclasses.fields(Requirements))
 
 
-def to_specs(calls: Sequence[TaskCall], output_bytes: Mapping[str, int]) -> list[TaskSpec]:
-    """Engine specs for ``calls``; ``output_bytes`` gives each earlier call's result size."""
+def requirements_of(function: TaskFunction[..., Any]) -> Requirements:
+    """The task's requirements as the engine takes them.
+
+    ``@constraint(disk=...)`` and ``@storage(...)`` travel as the requirements' ``disk_bytes``
+    and ``storage`` wherever the placement model defines those fields; until then they stay on
+    the task function (``TaskFunction.disk_bytes``, ``.storage``) and are not checked.
+    """
+    extra: dict[str, Any] = {
+        key: value
+        for key, value in (("disk_bytes", function.disk_bytes), ("storage", function.storage))
+        if key in _REQUIREMENT_FIELDS
+    }
+    return dataclasses.replace(function.requirements, **extra) if extra else function.requirements
+
+
+def to_specs(
+    calls: Sequence[TaskCall],
+    output_bytes: Mapping[str, int],
+    estimates: Mapping[str, CostEstimate] | None = None,
+) -> list[TaskSpec]:
+    """Engine specs for ``calls``.
+
+    Args:
+        calls: Recorded calls.
+        output_bytes: Each earlier call's result size.
+        estimates: Call id -> the cost placement uses (``estimate_work``); a call missing
+            from it gets its declared ``work_s``, else the default.
+    """
     sizes = dict(output_bytes)
     sizes.update({call.call_id: call.function.output_bytes for call in calls})
+    chosen = dict(estimates or {})
     return [
         TaskSpec(
             task_id=call.call_id,
-            work_s=call.function.work_s,
-            requirements=call.function.requirements,
+            work_s=(
+                chosen.get(call.call_id)
+                or estimate_work(call.function.name, call.function.work_s, None)
+            ).work_s,
+            requirements=requirements_of(call.function),
             depends_on={parent: sizes.get(parent, 0) for parent in call.parents},
             inputs=tuple(DataInput(d.dataset_id, d.size_bytes, d.nodes) for d in call.datasets),
             name=call.function.name,

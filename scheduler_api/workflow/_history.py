@@ -6,17 +6,24 @@ Uses the API's database (the same file as the dataset catalogue), with its own t
     plan_id = history.record_plan("heft", plan, at_s=time.time())
     history.record_transition(plan_id, "square-1", "started", "edge-1", at_s=time.time())
     history.get(plan_id).tasks["square-1"].state   # "started"
+    history.finished_runs()   # [RunSample(name="square", node_id="edge-1", duration_s=...)]
+
+A transition may carry what the attempt measured (``run_s``, ``cpu_s``, ``read_bytes``,
+``written_bytes``) and its task's name; ``finished_runs`` turns finished ones into the samples
+``TaskCosts`` learns from.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, cast, get_args
 
 from scheduler_api._store import Database
 from scheduler_api.placement import Plan
+from scheduler_api.workflow._costs import RunSample
 
 __all__ = ["PlacementHistory", "PlanRecord", "TaskHistory", "Transition", "TransitionState"]
 
@@ -49,11 +56,54 @@ _SCHEMA = (
     """,
     "CREATE INDEX IF NOT EXISTS placement_plans_created ON placement_plans (created_at_s)",
 )
+# What attempts measured, added to histories written before they were recorded.
+_MEASURED_COLUMNS = {
+    "name": "TEXT NOT NULL DEFAULT ''",
+    "run_s": "REAL",
+    "cpu_s": "REAL",
+    "read_bytes": "INTEGER",
+    "written_bytes": "INTEGER",
+}
+_INSERT_TRANSITION = """
+    INSERT INTO placement_transitions (
+        plan_id, seq, task_id, state, node_id, at_s, est_start_s, est_finish_s, detail,
+        name, run_s, cpu_s, read_bytes, written_bytes
+    ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+# A session's call ids are "<task name>-<call number>".
+_CALL_ID = re.compile(r"^(?P<name>.+)-\d+$")
+# Finished attempts, newest first, each with the start of the attempt it ends.
+_FINISHED_RUNS = """
+    SELECT f.task_id, f.name, f.node_id, f.at_s, f.run_s, f.cpu_s, f.read_bytes,
+           f.written_bytes,
+           (SELECT MAX(s.at_s) FROM placement_transitions s
+             WHERE s.plan_id = f.plan_id AND s.task_id = f.task_id
+               AND s.state = 'started' AND s.seq < f.seq) AS started_at_s
+      FROM placement_transitions f
+     WHERE f.state = 'finished'
+     ORDER BY f.at_s DESC
+     LIMIT ?
+"""
 
 
 @dataclass(frozen=True, slots=True)
 class Transition:
-    """One state a task entered."""
+    """One state a task entered.
+
+    Attributes:
+        task_id: The task.
+        state: ``placed``, ``replaced``, ``started``, ``finished``, ``failed`` or ``abandoned``.
+        node_id: Where (empty for ``abandoned``).
+        at_s: Unix time.
+        est_start_s: Planned start (``placed``, ``replaced``).
+        est_finish_s: Planned finish.
+        detail: Why (a failure's error, a replacement's reason, a placement's cost source).
+        name: The task's name (its function's), which learned costs are keyed by.
+        run_s: Wall seconds the attempt ran, as its worker measured (``finished``, ``failed``).
+        cpu_s: CPU seconds it used, when the executor measured them.
+        read_bytes: Bytes it read, when measured.
+        written_bytes: Bytes it wrote, when measured.
+    """
 
     task_id: str
     state: str
@@ -62,6 +112,11 @@ class Transition:
     est_start_s: float | None = None
     est_finish_s: float | None = None
     detail: str = ""
+    name: str = ""
+    run_s: float | None = None
+    cpu_s: float | None = None
+    read_bytes: int | None = None
+    written_bytes: int | None = None
 
 
 @dataclass(slots=True)
@@ -95,6 +150,7 @@ class PlacementHistory:
     def __init__(self, db: Database) -> None:
         self._db = db
         db.ensure_schema(*_SCHEMA)
+        db.ensure_columns("placement_transitions", _MEASURED_COLUMNS)
 
     def record_plan(
         self, heuristic: str, plan: Plan, at_s: float, unplaced: dict[str, str] | None = None
@@ -115,9 +171,12 @@ class PlacementHistory:
                 ),
             )
             conn.executemany(
-                "INSERT INTO placement_transitions VALUES (?, ?, ?, 'placed', ?, ?, ?, ?, '')",
+                _INSERT_TRANSITION,
                 [
-                    (plan_id, seq, p.task_id, p.node_id, at_s, p.est_start_s, p.est_finish_s)
+                    (
+                        *(plan_id, seq, p.task_id, "placed", p.node_id, at_s),
+                        *(p.est_start_s, p.est_finish_s, "", "", None, None, None, None),
+                    )
                     for seq, p in enumerate(plan.assignments.values())
                 ],
             )
@@ -145,9 +204,18 @@ class PlacementHistory:
         detail: str = "",
         est_start_s: float | None = None,
         est_finish_s: float | None = None,
+        *,
+        name: str = "",
+        run_s: float | None = None,
+        cpu_s: float | None = None,
+        read_bytes: int | None = None,
+        written_bytes: int | None = None,
     ) -> bool:
         """Append a transition; False when the plan is unknown, or the task is not in it and
-        the transition is not a ``placed`` one (which adds the task)."""
+        the transition is not a ``placed`` one (which adds the task).
+
+        The keyword-only fields are what the attempt measured (see ``Transition``).
+        """
         with self._db.transaction() as conn:
             plan = conn.execute(
                 "SELECT created_at_s FROM placement_plans WHERE id = ?", (plan_id,)
@@ -176,10 +244,58 @@ class PlacementHistory:
                 (plan_id,),
             ).fetchone()
             conn.execute(
-                "INSERT INTO placement_transitions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (plan_id, seq, task_id, state, node_id, at_s, est_start_s, est_finish_s, detail),
+                _INSERT_TRANSITION,
+                (
+                    *(plan_id, seq, task_id, state, node_id, at_s, est_start_s, est_finish_s),
+                    *(detail, name, run_s, cpu_s, read_bytes, written_bytes),
+                ),
             )
         return True
+
+    def record(self, plan_id: str, transition: Transition) -> bool:
+        """``record_transition`` for a session's ``Transition`` (a ``Session`` recorder)."""
+        return self.record_transition(
+            plan_id,
+            transition.task_id,
+            _state(transition.state),
+            transition.node_id,
+            transition.at_s,
+            transition.detail,
+            transition.est_start_s,
+            transition.est_finish_s,
+            name=transition.name,
+            run_s=transition.run_s,
+            cpu_s=transition.cpu_s,
+            read_bytes=transition.read_bytes,
+            written_bytes=transition.written_bytes,
+        )
+
+    def finished_runs(self, limit: int = 10_000) -> list[RunSample]:
+        """The latest ``limit`` finished attempts of every plan, as cost samples.
+
+        An attempt's duration is what its worker measured (``run_s``), else the time from
+        its ``started`` transition; a task's name is the recorded one, else its call id
+        without the call number (``square-3`` -> ``square``).
+        """
+        samples = []
+        for row in self._db.query(_FINISHED_RUNS, (limit,)):
+            duration_s = row["run_s"]
+            if duration_s is None and row["started_at_s"] is not None:
+                duration_s = row["at_s"] - row["started_at_s"]
+            if duration_s is None or duration_s < 0:
+                continue  # finished without a start on record: nothing to learn
+            samples.append(
+                RunSample(
+                    name=row["name"] or _name_of(row["task_id"]),
+                    node_id=row["node_id"],
+                    duration_s=duration_s,
+                    finished_at_s=row["at_s"],
+                    cpu_s=row["cpu_s"],
+                    read_bytes=row["read_bytes"],
+                    written_bytes=row["written_bytes"],
+                )
+            )
+        return samples
 
     def list_plans(self, limit: int = 50, offset: int = 0) -> list[PlanRecord]:
         """Plans, newest first, without their tasks."""
@@ -206,6 +322,11 @@ class PlacementHistory:
                 row["est_start_s"],
                 row["est_finish_s"],
                 row["detail"],
+                row["name"],
+                row["run_s"],
+                row["cpu_s"],
+                row["read_bytes"],
+                row["written_bytes"],
             )
             record.transitions.append(transition)
             previous = record.tasks.get(transition.task_id)
@@ -221,6 +342,17 @@ class PlacementHistory:
                 else _first(transition.est_finish_s, previous.est_finish_s),
             )
         return record
+
+
+def _state(state: str) -> TransitionState:
+    if state not in get_args(TransitionState):
+        raise ValueError(f"unknown transition state {state!r}")
+    return cast(TransitionState, state)
+
+
+def _name_of(task_id: str) -> str:
+    match = _CALL_ID.match(task_id)
+    return match.group("name") if match else task_id
 
 
 def _first(value: float | None, fallback: float | None) -> float | None:

@@ -31,6 +31,7 @@ from scheduler_api.placement import (
     TaskFinished,
     TaskStarted,
 )
+from scheduler_api.workflow._costs import CostEstimate, TaskCosts, estimate_work
 from scheduler_api.workflow._dsl import Future, TaskCall, WorkflowError
 from scheduler_api.workflow._graph import check_graph, to_specs
 from scheduler_api.workflow._history import Transition
@@ -50,7 +51,12 @@ _log = logging.getLogger(__name__)
 
 @dataclass(slots=True)
 class RunRecord:
-    """What happened to one task, for progress, summaries and charts (times since start)."""
+    """What happened to one task, for progress, summaries and charts (times since start).
+
+    ``work_s`` is the reference-node cost placement used, ``work_source`` where it came from
+    (``declared``, ``learned``, ``default``) and ``work_samples`` how many finished runs it was
+    learned from.
+    """
 
     task_id: str
     name: str
@@ -60,6 +66,9 @@ class RunRecord:
     attempts: int = 0
     state: str = "waiting"
     error: str = ""
+    work_s: float | None = None
+    work_source: str = ""
+    work_samples: int = 0
 
 
 class Session:
@@ -78,6 +87,8 @@ class Session:
         refresh_s: Seconds between polls of ``node_source``.
         recorder: Called with every ``Transition`` (placed, replaced, started, finished,
             failed, abandoned; Unix times), e.g. to keep placement history in the API.
+        costs: Costs learned from earlier runs (``TaskCosts.learn``), used for tasks that
+            declare no ``work_s``.
     """
 
     def __init__(
@@ -89,6 +100,7 @@ class Session:
         node_source: Callable[[], list[NodeInfo]] | None = None,
         refresh_s: float = _REFRESH_S,
         recorder: Callable[[Transition], None] | None = None,
+        costs: TaskCosts | None = None,
     ) -> None:
         self.executor: Executor = executor or LocalExecutor()
         self.engine = PlacementEngine(config or EngineConfig(mode="ready"), ranker)
@@ -108,6 +120,8 @@ class Session:
         self._t0 = time.time()
         self._node_source = node_source
         self._recorder = recorder
+        self.costs = costs
+        self.estimates: dict[str, CostEstimate] = {}  # task -> the cost placement used
         self._refresh_s = refresh_s
         self._next_refresh = time.monotonic() + refresh_s
         self._runnable_nodes = {node.node_id for node in self.executor.nodes()}
@@ -157,7 +171,13 @@ class Session:
         calls, self._pending = self._pending, []
         known = {c for c in self._calls if self._calls[c].submitted}
         output_bytes = {c: self._calls[c].function.output_bytes for c in known}
-        specs = to_specs(calls, output_bytes)
+        for call in calls:
+            estimate = estimate_work(call.function.name, call.function.work_s, self.costs)
+            self.estimates[call.call_id] = estimate
+            record = self.records[call.call_id]
+            record.work_s, record.work_source = estimate.work_s, estimate.source
+            record.work_samples = estimate.samples
+        specs = to_specs(calls, output_bytes, self.estimates)
         check_graph(specs, self.engine.nodes(), known)
         for call in calls:
             call.submitted = True
@@ -230,7 +250,9 @@ class Session:
             self._running[task_id] = (node_id, cores)
             self._busy[node_id] = self._busy.get(node_id, 0) + cores
             self._apply(self.engine.handle(TaskStarted(task_id, node_id, at_s=self._now())))
-            self._record(Transition(task_id, "started", node_id, time.time()))
+            self._record(
+                Transition(task_id, "started", node_id, time.time(), name=call.function.name)
+            )
             record = self.records[task_id]
             record.state, record.node_id = "running", node_id
             record.attempts += 1
@@ -259,7 +281,15 @@ class Session:
         state = "finished" if done.ok else "failed"
         self._record(
             Transition(
-                done.task_id, state, done.node_id, done.finished_s, None, None, done.error[-500:]
+                done.task_id,
+                state,
+                done.node_id,
+                done.finished_s,
+                None,
+                None,
+                done.error[-500:],
+                name=record.name,
+                run_s=max(0.0, done.finished_s - done.started_s),
             )
         )
         self._apply(self.engine.handle(event))
@@ -277,7 +307,10 @@ class Session:
                         time.time(),
                         self._t0 + decision.est_start_s,
                         self._t0 + decision.est_finish_s,
-                        decision.reason if isinstance(decision, Replace) else "",
+                        decision.reason
+                        if isinstance(decision, Replace)
+                        else self._cost_note(decision.task_id),
+                        name=self.records[decision.task_id].name,
                     )
                 )
             elif isinstance(decision, Abandon):
@@ -289,9 +322,23 @@ class Session:
                 self._notify(record)
                 self._record(
                     Transition(
-                        decision.task_id, "abandoned", "", time.time(), None, None, decision.reason
+                        decision.task_id,
+                        "abandoned",
+                        "",
+                        time.time(),
+                        None,
+                        None,
+                        decision.reason,
+                        name=record.name,
                     )
                 )
+
+    def _cost_note(self, task_id: str) -> str:
+        """The cost a placement assumed and its source, for the history's explanation."""
+        estimate = self.estimates.get(task_id)
+        if estimate is None:
+            return ""
+        return f"work_s {estimate.work_s:.3g} ({estimate.describe()})"
 
     def _record(self, transition: Transition) -> None:
         if self._recorder is not None:

@@ -94,3 +94,24 @@ def test_unreachable_api_is_one_line(tmp_path: Path) -> None:
     result = CliRunner().invoke(nodes, ["--api", url, "--token", "t"])
     assert result.exit_code == 1
     assert f"cannot reach the scheduler API at {url}" in result.output
+
+
+def test_rank_sends_a_disk_requirement_the_api_accepts(served_api: str) -> None:
+    args = ["--memory", "512M", "--api", served_api, "--token", "all-token", "--json"]
+    result = CliRunner().invoke(rank, [*args, "--disk", "10G"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["feasible_total"] >= 1
+    bad = CliRunner().invoke(rank, [*args, "--disk", "lots"])
+    assert bad.exit_code != 0
+    assert "'lots' is not a size" in bad.output
+
+
+def test_the_ranking_request_takes_disk_bytes() -> None:
+    from pydantic import ValidationError
+
+    from scheduler_api._schemas import RankingRequest
+
+    assert RankingRequest(disk_bytes=10 * 2**30).disk_bytes == 10 * 2**30
+    assert RankingRequest().disk_bytes == 0
+    with pytest.raises(ValidationError, match="disk_bytes"):
+        RankingRequest(disk_bytes=-1)
