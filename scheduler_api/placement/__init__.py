@@ -91,7 +91,6 @@ from scheduler_api.placement._plan import Plan, plan
 from scheduler_api.placement._policy import PlacementPolicy, PolicyConfig, fair_share
 from scheduler_api.placement._ranking import (
     ModelRanker,
-    node_info_from_snapshot,
     snapshot_from_node_info,
 )
 from scheduler_api.placement._types import (
@@ -142,7 +141,6 @@ __all__ = [
     "TaskStatus",
     "fair_share",
     "feasibility_ranker",
-    "node_info_from_snapshot",
     "plan",
     "snapshot_from_node_info",
 ]

@@ -62,6 +62,7 @@ def plan(
             insertion=base.insertion,
             max_attempts=base.max_attempts,
             score_weight_s=base.score_weight_s,
+            book_transfers=base.book_transfers,
         ),
         ranker,
     )

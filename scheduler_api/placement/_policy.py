@@ -142,7 +142,11 @@ class PlacementPolicy:
     # ------------------------------------------------------------ node views
 
     def node_info(
-        self, snapshot: ranking.NodeSnapshot, own_cores: float = 0.0, crowded: bool = False
+        self,
+        snapshot: ranking.NodeSnapshot,
+        own_cores: float = 0.0,
+        crowded: bool = False,
+        reserved_cores: float = 0.0,
     ) -> NodeInfo:
         """The engine's view of ``snapshot``.
 
@@ -151,6 +155,8 @@ class PlacementPolicy:
             own_cores: Cores the caller's own running tasks hold on the node (the agents count
                 them in utilisation; they are not background).
             crowded: More work waits than free lanes exist across the fleet (:meth:`crowded`).
+            reserved_cores: Cores placed there that the measurements do not show yet (the
+                API's pending reservations): counted as busy.
         """
         self.ranker.update(snapshot)
         cfg = self.config
@@ -165,7 +171,7 @@ class PlacementPolicy:
             self._unsaturated[snapshot.id] = background
         held = min(background, max(usage.cpu_steal, 0.0))
         margin = cfg.margin_stddevs * usage.cpu_utilization_stddev5m
-        shared_cores = cores * (background - held + margin)
+        shared_cores = cores * (background - held + margin) + max(reserved_cores, 0.0)
         usable_cores = cores * (1.0 - held)
         free_cores = math.floor(max(0.0, usable_cores - shared_cores) + 1e-9)
         lanes = max(1, free_cores)

@@ -4,8 +4,9 @@ The engine asks a ``NodeRanker`` which nodes may run a task and how well they sc
 answers with ``scheduler_api.ranking.rank`` so ``continuum run``, ``POST /v1/placements`` and
 ``POST /v1/rankings`` judge nodes the same way::
 
-    engine = PlacementEngine(config, ranker=ModelRanker(snapshots=live_nodes))
-    engine.handle(NodeSnapshot(node_info_from_snapshot(live_nodes[0]), at_s=0.0))
+    ranker = ModelRanker(weights=api_weights)
+    ranker.update(node_view)  # the newest figures of one node
+    scores = ranker(Requirements(cpu_cores=2), engine_nodes)
 """
 
 from __future__ import annotations
@@ -16,39 +17,10 @@ from collections.abc import Mapping, Sequence
 from scheduler_api import ranking
 from scheduler_api.placement._types import NodeInfo, Requirements
 
-__all__ = ["ModelRanker", "node_info_from_snapshot", "snapshot_from_node_info"]
+__all__ = ["ModelRanker", "snapshot_from_node_info"]
 
 # The engine has no clock: freshness is judged where snapshots are taken, not here.
 _NEVER_STALE_S = float("inf")
-
-
-def node_info_from_snapshot(
-    snapshot: ranking.NodeSnapshot, network: ranking.Network | None = None
-) -> NodeInfo:
-    """The engine's view of a node the monitoring reported.
-
-    The node's link is the intra-site link of ``network`` (measured where known).
-    """
-    link = (network or ranking.Network()).intra_site
-    usage = snapshot.usage
-    return NodeInfo(
-        node_id=snapshot.id,
-        cpu_cores=max(1, int(snapshot.capacity.cpu_cores)),
-        memory_bytes=int(snapshot.capacity.memory_bytes),
-        gpus=snapshot.capacity.gpus,
-        tier=snapshot.tier,
-        site=snapshot.site,
-        arch=snapshot.arch,
-        labels=dict(snapshot.labels),
-        speed=snapshot.relative_speed if snapshot.relative_speed > 0 else 1.0,
-        cpu_utilization=usage.cpu_utilization,
-        memory_available_bytes=(
-            None if usage.memory_available_bytes is None else int(usage.memory_available_bytes)
-        ),
-        bandwidth_bytes_per_s=link.bandwidth_bytes_per_s,
-        latency_s=link.rtt_s / 2.0,
-        healthy=snapshot.healthy,
-    )
 
 
 def snapshot_from_node_info(node: NodeInfo, now_s: float = 0.0) -> ranking.NodeSnapshot:

@@ -17,14 +17,13 @@ from scheduler_api._deps import Context, View
 from scheduler_api._errors import ApiError, error_response
 from scheduler_api.placement import (
     DataInput,
-    EngineConfig,
     Heuristic,
     InvalidGraphError,
-    ModelRanker,
     NodeInfo,
+    PlacementPolicy,
+    PolicyConfig,
     Requirements,
     TaskSpec,
-    node_info_from_snapshot,
     plan,
 )
 from scheduler_api.workflow import PlacementHistory, PlanRecord
@@ -217,9 +216,18 @@ def create_placement(
     request: Request, ctx: Context, view: View, body: PlacementRequest
 ) -> PlacementOut:
     now_s = ctx.clock()
+    policy = PlacementPolicy(
+        PolicyConfig(heuristic=body.heuristic, score_weight_s=body.score_weight_s),
+        ctx.weights,
+        view.network,
+    )
+    pending = ctx.pending.totals(now_s=now_s)
     nodes: list[NodeInfo] = []
     for snapshot in view.nodes:
-        info = node_info_from_snapshot(snapshot, view.network)
+        reserved = pending.get(snapshot.id)
+        info = policy.node_info(
+            snapshot, reserved_cores=0.0 if reserved is None else reserved.cpu_cores
+        )
         if now_s - snapshot.last_seen_s > ctx.settings.stale_after_s:
             # The ranker is told never to judge age; stale nodes get no work.
             info = dataclasses.replace(info, healthy=False)
@@ -228,12 +236,10 @@ def create_placement(
         specs = _specs(body, ctx)
     except ValueError as err:  # e.g. a task that depends on itself
         raise ApiError(422, f"invalid graph: {err}") from err
-    ranker = ModelRanker({s.id: s for s in view.nodes}, ctx.weights, view.network)
-    config = EngineConfig(
-        heuristic=body.heuristic, insertion=body.insertion, score_weight_s=body.score_weight_s
-    )
+    # One plan of the whole graph now, with the policy's settings: plan mode.
+    config = dataclasses.replace(policy.engine_config(), insertion=body.insertion)
     try:
-        result = plan(specs, nodes, config, ranker)
+        result = plan(specs, nodes, config, policy.ranker)
     except InvalidGraphError as err:
         raise ApiError(422, f"invalid graph: {err}") from err
     by_id = {spec.task_id: spec for spec in specs}

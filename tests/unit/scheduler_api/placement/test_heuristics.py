@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import heapq
+
 import pytest
 
 from scheduler_api.placement import (
+    Decision,
     EngineConfig,
+    GraphSubmitted,
     Heuristic,
     InvalidGraphError,
     NodeInfo,
+    NodeSnapshot,
     Place,
+    PlacementEngine,
+    TaskFinished,
     TaskSpec,
+    TaskStarted,
     plan,
 )
 from scheduler_api.placement._heuristics import priority, topological_order
@@ -160,23 +168,66 @@ def test_heft_upward_ranks_match_the_paper() -> None:
     assert ranks == pytest.approx({f"n{t}": r for t, r in paper.items()}, abs=1e-3)
 
 
-def test_heft_paper_schedule_makespan_80() -> None:
+# The paper's Fig. 4(a) schedule: node, start, finish.
+HEFT_SCHEDULE = {
+    "n1": ("P3", 0.0, 9.0),
+    "n2": ("P1", 27.0, 40.0),
+    "n3": ("P3", 9.0, 28.0),
+    "n4": ("P2", 18.0, 26.0),
+    "n5": ("P3", 28.0, 38.0),
+    "n6": ("P2", 26.0, 42.0),
+    "n7": ("P3", 38.0, 49.0),
+    "n8": ("P1", 57.0, 62.0),
+    "n9": ("P2", 56.0, 68.0),
+    "n10": ("P2", 73.0, 80.0),
+}
+
+
+def _replayed(config: EngineConfig) -> dict[str, tuple[str, float, float]]:
+    """The whole graph submitted at once; an executor that runs every task as estimated."""
+    engine = PlacementEngine(config)
+    for node in HEFT_NODES:
+        engine.handle(NodeSnapshot(node, at_s=0.0))
+    due: list[tuple[float, str, str, float]] = []
+
+    def follow(decisions: list[Decision]) -> None:
+        for d in decisions:
+            assert isinstance(d, Place)
+            heapq.heappush(due, (d.est_finish_s, d.task_id, d.node_id, d.est_start_s))
+
+    follow(engine.handle(GraphSubmitted(tuple(_heft_tasks()), at_s=0.0)))
+    schedule: dict[str, tuple[str, float, float]] = {}
+    while due:
+        finish, task_id, node_id, start = heapq.heappop(due)
+        engine.handle(TaskStarted(task_id, node_id, at_s=start))
+        schedule[task_id] = (node_id, start, finish)
+        follow(engine.handle(TaskFinished(task_id, node_id, at_s=finish)))
+    return schedule
+
+
+def test_heft_topcuoglu_example() -> None:
+    # Planned at once (static list scheduling, as in the paper).
     result = plan(_heft_tasks(), HEFT_NODES, EngineConfig(heuristic=Heuristic.HEFT))
     assert result.makespan_s == pytest.approx(80.0)
     schedule = {
         task_id: (p.node_id, p.est_start_s, p.est_finish_s)
         for task_id, p in result.assignments.items()
     }
-    # The paper's Fig. 4(a) schedule.
-    assert schedule == {
-        "n1": ("P3", 0.0, 9.0),
-        "n2": ("P1", 27.0, 40.0),
-        "n3": ("P3", 9.0, 28.0),
-        "n4": ("P2", 18.0, 26.0),
-        "n5": ("P3", 28.0, 38.0),
-        "n6": ("P2", 26.0, 42.0),
-        "n7": ("P3", 38.0, 49.0),
-        "n8": ("P1", 57.0, 62.0),
-        "n9": ("P2", 56.0, 68.0),
-        "n10": ("P2", 73.0, 80.0),
-    }
+    assert schedule == HEFT_SCHEDULE
+    # As the product runs it: the whole graph known from submission, each task placed once its
+    # parents finished (ready mode), so the upward ranks still look ahead: the same schedule.
+    assert _replayed(EngineConfig(heuristic=Heuristic.HEFT, mode="ready")) == HEFT_SCHEDULE
+
+
+# a(2) -> b(5), c(3): the longest ready task is c, the longest path starts at a.
+CHAIN = [
+    TaskSpec("a", work_s=2),
+    TaskSpec("b", work_s=5, depends_on={"a": 0}),
+    TaskSpec("c", work_s=3),
+]
+
+
+def test_heft_looks_ahead_where_lpt_does_not() -> None:
+    assert _order(CHAIN, Heuristic.LPT) == ["c", "a", "b"]
+    # Upward ranks: a = 2 + 5 = 7 > c = 3, then b = 5 > c.
+    assert _order(CHAIN, Heuristic.HEFT) == ["a", "b", "c"]

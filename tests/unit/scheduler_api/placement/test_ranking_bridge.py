@@ -7,12 +7,16 @@ from scheduler_api.placement import (
     EngineConfig,
     ModelRanker,
     NodeInfo,
+    PlacementPolicy,
     Requirements,
     TaskSpec,
-    node_info_from_snapshot,
     plan,
     snapshot_from_node_info,
 )
+
+
+def node_info_from_snapshot(snapshot: ranking.NodeSnapshot) -> NodeInfo:
+    return PlacementPolicy().node_info(snapshot)
 
 
 def _snapshot(
