@@ -26,7 +26,7 @@ from scheduler_api.placement import (
     TaskSpec,
     plan,
 )
-from scheduler_api.workflow import PlacementHistory, PlanRecord
+from scheduler_api.workflow import PlacementHistory, PlanRecord, TaskCosts
 from scheduler_api.workflow._graph import explain_unsatisfiable
 
 __all__ = ["router"]
@@ -115,6 +115,29 @@ class TransitionIn(BaseModel):
     detail: str = Field("", max_length=4096)
     est_start_s: float | None = Field(None, description="For `placed`/`replaced`: planned start.")
     est_finish_s: float | None = Field(None, description="For `placed`/`replaced`.")
+    name: str = Field("", max_length=253, description="The task's name, that costs are learned by.")
+    run_s: float | None = Field(
+        None, ge=0, le=1e9, description="For `finished`/`failed`: seconds the attempt ran."
+    )
+    cpu_s: float | None = Field(None, ge=0, le=1e12, description="CPU seconds it used.")
+    read_bytes: int | None = Field(None, ge=0, le=1 << 62, description="Bytes it read.")
+    written_bytes: int | None = Field(None, ge=0, le=1 << 62, description="Bytes it wrote.")
+
+
+class CostOut(BaseModel):
+    """A task cost learned from finished runs."""
+
+    name: str
+    work_s: float = Field(description="Seconds on a reference node (relative speed 1.0).")
+    source: str = Field(description="`learned`: from the placement history.")
+    samples: int = Field(description="Finished runs it was learned from.")
+    cpu_s: float | None = Field(description="CPU seconds on a reference node, when recorded.")
+    read_bytes: float | None
+    written_bytes: float | None
+
+
+class CostsOut(BaseModel):
+    costs: list[CostOut]
 
 
 class RunIn(BaseModel):
@@ -296,6 +319,25 @@ def list_placements(
 
 
 @router.get(
+    "/placements/costs",
+    summary="Task costs learned from finished runs, by task name",
+    description="Each finished attempt's run time times the relative speed of the node it ran "
+    "on is one sample of its task's reference cost; the cost is the median of the latest ones.",
+)
+def list_costs(
+    request: Request,
+    ctx: Context,
+    view: View,
+    samples: Annotated[int, Query(ge=1, le=100_000, description="Latest runs read.")] = 10_000,
+) -> CostsOut:
+    speeds = {snapshot.id: snapshot.relative_speed for snapshot in view.nodes}
+    costs = TaskCosts.learn(_history(request, ctx).finished_runs(samples), speeds)
+    return CostsOut(
+        costs=[CostOut(**dataclasses.asdict(estimate)) for estimate in costs.estimates()]
+    )
+
+
+@router.get(
     "/placements/{plan_id}",
     summary="One plan: each task's latest state and every transition",
     responses={404: error_response("No plan with this id.")},
@@ -349,6 +391,11 @@ def add_transition(request: Request, ctx: Context, plan_id: PlanId, body: Transi
         body.detail,
         body.est_start_s,
         body.est_finish_s,
+        name=body.name,
+        run_s=body.run_s,
+        cpu_s=body.cpu_s,
+        read_bytes=body.read_bytes,
+        written_bytes=body.written_bytes,
     )
     if not stored:
         raise ApiError(404, f"task {body.task_id!r} is not in placement plan {plan_id!r}")
