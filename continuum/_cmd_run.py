@@ -4,7 +4,9 @@
 
 Nodes come from the scheduler API (``GET /v1/nodes``) when it answers, else from this machine
 alone. A live progress bar runs while tasks run; then a table (task, node, start, end), the
-makespan, and a Gantt chart written to the path it prints.
+makespan, and a Gantt chart written to the path it prints. Each attempt's stdout and stderr go
+to the API with the placement history (``continuum logs RUN_ID [TASK]`` shows them), bounded and
+redacted as ``api.task_logs`` says (``CONTINUUM_API__TASK_LOGS__REDACT_ENV='["TOKEN"]'``).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from rich.table import Table
 
 from continuum._state import StateDir, TokenFileError
 
-__all__ = ["fetch_costs", "fetch_nodes", "run"]
+__all__ = ["fetch_nodes", "run"]
 
 _DEFAULT_API_URL = "http://127.0.0.1:8080"
 _API_TIMEOUT_S = 3.0
@@ -76,22 +78,6 @@ def fetch_nodes(api_url: str, token: str | None) -> tuple[list[Any], str | None]
     return nodes, None
 
 
-def fetch_costs(api_url: str, token: str | None) -> Any:
-    """Task costs the API learned from earlier runs (``TaskCosts``); empty when it cannot say."""
-    from scheduler_api.workflow import CostEstimate, TaskCosts
-
-    try:
-        response = httpx.get(
-            api_url.rstrip("/") + "/v1/placements/costs",
-            headers={"Authorization": f"Bearer {token or StateDir.default().read_token()}"},
-            timeout=_API_TIMEOUT_S,
-        )
-        response.raise_for_status()
-        return TaskCosts(CostEstimate(**item) for item in response.json()["costs"])
-    except (httpx.HTTPError, TokenFileError, ValueError, KeyError, TypeError):
-        return TaskCosts()  # costs are advice: without them tasks keep their declared work
-
-
 class _HistoryRecorder:
     """Sends a run's transitions to the API's placement history; gives up quietly on error."""
 
@@ -113,6 +99,35 @@ class _HistoryRecorder:
         except (httpx.HTTPError, TokenFileError, ValueError, KeyError) as err:
             self.failure = f"{type(err).__name__}: {err}"
 
+    def log(self, attempt: Any) -> None:
+        """Send one ended attempt's output (``AttemptLog``); a failure stops history too."""
+        if self.run_id is None:
+            return
+        body = {
+            "attempt": attempt.attempt,
+            "node": attempt.node_id,
+            "ok": attempt.ok,
+            "error": attempt.error,
+            "started_s": attempt.started_s,
+            "finished_s": attempt.finished_s,
+            "stdout": attempt.stdout,
+            "stderr": attempt.stderr,
+            "stdout_dropped_bytes": attempt.stdout_dropped_bytes,
+            "stderr_dropped_bytes": attempt.stderr_dropped_bytes,
+        }
+        self._post(f"/v1/workflows/{self.run_id}/tasks/{attempt.task_id}/logs", body)
+
+    def _post(self, path: str, body: dict[str, Any]) -> None:
+        try:
+            response = httpx.post(
+                self.url + path, json=body, headers=self._headers, timeout=_API_TIMEOUT_S
+            )
+            response.raise_for_status()
+        except httpx.HTTPError as err:
+            # History is a record, not a dependency: stop sending, say so at the end.
+            self.failure = f"{type(err).__name__}: {err}"
+            self.run_id = None
+
     def __call__(self, transition: Any) -> None:
         if self.run_id is None:
             return
@@ -124,28 +139,15 @@ class _HistoryRecorder:
             "detail": transition.detail[-4000:],
             "est_start_s": transition.est_start_s,
             "est_finish_s": transition.est_finish_s,
-            # What learned costs are made of: the task's name and what the attempt measured.
-            "name": transition.name,
-            "run_s": transition.run_s,
-            "cpu_s": transition.cpu_s,
-            "read_bytes": transition.read_bytes,
-            "written_bytes": transition.written_bytes,
         }
-        try:
-            response = httpx.post(
-                f"{self.url}/v1/placements/{self.run_id}/transitions",
-                json=body,
-                headers=self._headers,
-                timeout=_API_TIMEOUT_S,
-            )
-            response.raise_for_status()
-        except httpx.HTTPError as err:
-            # History is a record, not a dependency: stop sending, say so at the end.
-            self.failure = f"{type(err).__name__}: {err}"
-            self.run_id = None
+        self._post(f"/v1/placements/{self.run_id}/transitions", body)
 
 
 def _executor(kind: str, nodes: list[Any]) -> Any:
+    from scheduler_api._settings import load_settings
+    from scheduler_api.workflow._logs import log_capture
+
+    capture = log_capture(load_settings().task_logs)
     if kind == "ray":
         try:
             from scheduler_api.executors._ray import RayExecutor
@@ -153,10 +155,10 @@ def _executor(kind: str, nodes: list[Any]) -> Any:
             raise click.ClickException(
                 "the ray executor needs the `ray` package: pip install ray"
             ) from err
-        return RayExecutor(nodes)
+        return RayExecutor(nodes, capture=capture)
     from scheduler_api.executors import LocalExecutor
 
-    return LocalExecutor(nodes)
+    return LocalExecutor(nodes, capture=capture)
 
 
 def _summary(console: Console, records: list[Any], makespan_s: float) -> None:
@@ -235,10 +237,8 @@ def run(
     nodes, why = fetch_nodes(api_url, token)
     node_source = None
     recorder = None
-    costs = None
     if nodes:
         recorder = _HistoryRecorder(api_url, token, heuristic)
-        costs = fetch_costs(api_url, token)
 
         # Keep following the monitoring while tasks run: load, health, nodes that vanish.
         def node_source() -> list[Any]:
@@ -271,13 +271,17 @@ def run(
             last=f"{record.task_id} {record.state} on {record.node_id}",
         )
 
+    executor = _executor(executor_kind, nodes)
+    if recorder is not None:
+        from scheduler_api.workflow._logs import LogRecordingExecutor
+
+        executor = LogRecordingExecutor(executor, recorder.log)
     active = Session(
-        _executor(executor_kind, nodes),
+        executor,
         config,
         observer=observe,
         node_source=node_source,
         recorder=recorder,
-        costs=costs,
     )
     sys.path.insert(0, str(workflow.resolve().parent))
     try:
@@ -285,7 +289,10 @@ def run(
             runpy.run_path(str(workflow), run_name="__main__")
             active.run_pending()
     except WorkflowError as err:
-        raise click.ClickException(str(err)) from err
+        logs_hint = ""
+        if recorder is not None and recorder.run_id is not None:
+            logs_hint = f" (task logs: continuum logs {recorder.run_id})"
+        raise click.ClickException(f"{err}{logs_hint}") from err
     finally:
         active.close()
         sys.path.remove(str(workflow.resolve().parent))
@@ -300,5 +307,6 @@ def run(
     if recorder is not None and recorder.run_id is not None:
         url = f"{recorder.url}/v1/placements/{recorder.run_id}"
         console.print(f"placement history: {url}", soft_wrap=True, highlight=False)
+        console.print(f"task logs: continuum logs {recorder.run_id}", highlight=False)
     elif recorder is not None:
         console.print(f"[yellow]placement history not recorded ({recorder.failure})")

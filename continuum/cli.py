@@ -28,8 +28,10 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
     "nodes": ("continuum._cmd_query", "nodes", "List the nodes the API knows, with health."),
     "rank": ("continuum._cmd_query", "rank", "Rank nodes for a task's requirements."),
     "run": ("continuum._cmd_run", "run", "Run a workflow, placing its tasks by monitoring."),
+    "logs": ("continuum._cmd_logs", "logs", "Show the stdout and stderr of a run's tasks."),
     "dashboards": ("continuum._cmd_dashboards", "dashboards", "Build or preview dashboards."),
     "bench": ("continuum._cmd_bench", "bench", "Measure a component against its baseline."),
+    "lab": ("continuum._cmd_lab", "lab", "Build a continuum of nodes on this machine (root)."),
 }
 
 

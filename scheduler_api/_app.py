@@ -29,7 +29,16 @@ from scheduler_api._pending import PendingLedger
 from scheduler_api._prometheus import PrometheusClient
 from scheduler_api._settings import ApiSettings
 from scheduler_api._store import Database
-from scheduler_api.routes import alerts, datasets, extender, health, nodes, placements, rankings
+from scheduler_api.routes import (
+    alerts,
+    datasets,
+    extender,
+    health,
+    logs,
+    nodes,
+    placements,
+    rankings,
+)
 
 __all__ = ["create_app"]
 
@@ -161,7 +170,7 @@ def create_app(
     app.state.context = context
     install_error_handlers(app)
     app.include_router(health.router)
-    for module in (nodes, rankings, datasets, alerts):
+    for module in (nodes, rankings, datasets, alerts, logs):
         app.include_router(module.router)
     extender_deps: list[Any] = [SCHEDULE] if settings.extender_requires_token else []
     app.include_router(extender.router, dependencies=extender_deps)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     InitSettingsSource,
@@ -24,9 +24,18 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from scheduler_api.executors import DEFAULT_MAX_BYTES_PER_STREAM
 from scheduler_api.ranking import DEFAULT_STALE_AFTER_S, Weights
 
-__all__ = ["ApiSettings", "ConfigError", "Scope", "TokenSpec", "WeightSettings", "load_settings"]
+__all__ = [
+    "ApiSettings",
+    "ConfigError",
+    "Scope",
+    "TaskLogSettings",
+    "TokenSpec",
+    "WeightSettings",
+    "load_settings",
+]
 
 DEFAULT_LISTEN = "127.0.0.1:8080"
 DEFAULT_PROMETHEUS_URL = "http://127.0.0.1:9090"
@@ -34,6 +43,8 @@ DEFAULT_SNAPSHOT_INTERVAL_S = 5.0
 DEFAULT_SNAPSHOT_MAX_AGE_S = 120.0
 DEFAULT_PENDING_TTL_S = 60.0
 DEFAULT_QUERY_TIMEOUT_S = 5.0
+#: Attempts of each task whose output is kept.
+DEFAULT_ATTEMPTS_KEPT = 3
 
 
 class ConfigError(ValueError):
@@ -85,6 +96,23 @@ class WeightSettings(BaseModel):
         return Weights(**self.model_dump())
 
 
+class TaskLogSettings(BaseModel):
+    """How task output is captured and kept (``api.task_logs``; ``continuum run`` reads it too).
+
+    Attributes:
+        max_bytes_per_stream: bytes of stdout, and of stderr, kept per attempt (the end).
+        attempts_kept: attempts kept per task, the newest.
+        redact_env: environment variables whose values are replaced by ``[REDACTED]``, in the
+            worker (its environment) and again when the API stores the logs (the API's).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_bytes_per_stream: int = Field(DEFAULT_MAX_BYTES_PER_STREAM, ge=0, le=64 << 20)
+    attempts_kept: int = Field(DEFAULT_ATTEMPTS_KEPT, ge=1, le=100)
+    redact_env: list[str] = Field(default_factory=list)
+
+
 class ApiSettings(BaseSettings):
     """Everything the scheduler API reads (section ``api``).
 
@@ -107,6 +135,7 @@ class ApiSettings(BaseSettings):
         tls_certfile: serve HTTPS with this certificate (and ``tls_keyfile``).
         tls_keyfile: private key of ``tls_certfile``.
         weights: score weights.
+        task_logs: how task output is bounded, kept and redacted.
     """
 
     model_config = SettingsConfigDict(
@@ -129,6 +158,7 @@ class ApiSettings(BaseSettings):
     tls_certfile: Path | None = None
     tls_keyfile: Path | None = None
     weights: WeightSettings = WeightSettings()
+    task_logs: TaskLogSettings = TaskLogSettings()
 
     @field_validator("listen")
     @classmethod

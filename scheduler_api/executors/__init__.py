@@ -7,10 +7,30 @@ since Ray is a heavy optional dependency)::
     [completion] = executor.wait(timeout_s=5.0)
 
 A task that raises is not an executor error: its ``Completion`` has ``ok=False`` and the
-traceback text, and the session re-places it.
+traceback text, and the session re-places it. Every attempt's stdout and stderr come back in
+``Completion.output``, at most ``LogCapture.max_bytes_per_stream`` per stream, redacted.
 """
 
 from scheduler_api.executors._base import Completion, Executor
+from scheduler_api.executors._capture import (
+    DEFAULT_MAX_BYTES_PER_STREAM,
+    LogCapture,
+    TaskOutput,
+    bound_text,
+    redact,
+    secret_values,
+)
 from scheduler_api.executors._local import LocalExecutor, local_node
 
-__all__ = ["Completion", "Executor", "LocalExecutor", "local_node"]
+__all__ = [
+    "DEFAULT_MAX_BYTES_PER_STREAM",
+    "Completion",
+    "Executor",
+    "LocalExecutor",
+    "LogCapture",
+    "TaskOutput",
+    "bound_text",
+    "local_node",
+    "redact",
+    "secret_values",
+]

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from scheduler_api.executors._capture import TaskOutput
 from scheduler_api.placement import NodeInfo
 
 __all__ = ["Completion", "Executor"]
@@ -22,6 +23,7 @@ class Completion:
         error: The error text when not ``ok``.
         started_s: Unix time the worker began.
         finished_s: Unix time the worker ended.
+        output: What the attempt wrote to stdout and stderr (bounded, redacted).
     """
 
     task_id: str
@@ -31,6 +33,7 @@ class Completion:
     error: str
     started_s: float
     finished_s: float
+    output: TaskOutput = field(default_factory=TaskOutput)
 
 
 class Executor(Protocol):

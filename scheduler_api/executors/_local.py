@@ -3,6 +3,7 @@
 Each node gets a pool with as many workers as it has cores (capped by this machine's), so the
 engine's lanes and the real concurrency agree; constraints are honoured by placement, which only
 picks nodes that meet them. A worker that dies breaks only its node's pool, which is rebuilt.
+Each attempt's stdout and stderr are captured in its worker (``LogCapture``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 import psutil
 
 from scheduler_api.executors._base import Completion
+from scheduler_api.executors._capture import LogCapture, TaskOutput
 from scheduler_api.placement import NodeInfo
 
 __all__ = ["LocalExecutor", "local_node"]
@@ -47,17 +49,22 @@ def local_node(node_id: str | None = None) -> NodeInfo:
     )
 
 
+_Outcome = tuple[bool, Any, str, float, float, TaskOutput]
+
+
 def _run(
-    function: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> tuple[bool, Any, str, float, float]:
-    """Worker side: run, time, and turn any exception into text (exceptions may not pickle)."""
+    function: Any, args: tuple[Any, ...], kwargs: dict[str, Any], capture: LogCapture
+) -> _Outcome:
+    """Worker side: run, time, capture output, and turn any exception into text (exceptions
+    may not pickle)."""
     started = time.time()
-    try:
-        value = function.run_inline(*args, **kwargs)
-    except Exception as err:
-        text = "".join(traceback.format_exception(err)).strip()
-        return False, None, text, started, time.time()
-    return True, value, "", started, time.time()
+    ok, value, text = True, None, ""
+    with capture.capturing() as output:
+        try:
+            value = function.run_inline(*args, **kwargs)
+        except Exception as err:
+            ok, text = False, "".join(traceback.format_exception(err)).strip()
+    return ok, value, text, started, time.time(), output.result
 
 
 class LocalExecutor:
@@ -66,19 +73,22 @@ class LocalExecutor:
     Args:
         nodes: The local stack's nodes (from the API); default: this machine alone.
         max_workers_per_node: Cap on each pool's workers (default: this machine's cores).
+        capture: How task output is captured (default: 1 MiB per stream, nothing redacted).
     """
 
     name = "local"
 
     def __init__(
-        self, nodes: list[NodeInfo] | None = None, max_workers_per_node: int | None = None
+        self,
+        nodes: list[NodeInfo] | None = None,
+        max_workers_per_node: int | None = None,
+        capture: LogCapture | None = None,
     ):
         self._nodes = list(nodes) if nodes else [local_node()]
         self._cap = max_workers_per_node or os.cpu_count() or 1
+        self._capture = capture or LogCapture()
         self._pools: dict[str, ProcessPoolExecutor] = {}
-        self._running: dict[
-            Future[tuple[bool, Any, str, float, float]], tuple[str, str, float]
-        ] = {}
+        self._running: dict[Future[_Outcome], tuple[str, str, float]] = {}
         # fork: children inherit the workflow module, so task functions resolve by name.
         self._context = multiprocessing.get_context("fork")
 
@@ -96,10 +106,10 @@ class LocalExecutor:
         pool = self._pool(node_id)
         submitted = time.time()
         try:
-            future = pool.submit(_run, function, args, kwargs)
+            future = pool.submit(_run, function, args, kwargs, self._capture)
         except BrokenProcessPool:
             self._pools.pop(node_id, None)
-            future = self._pool(node_id).submit(_run, function, args, kwargs)
+            future = self._pool(node_id).submit(_run, function, args, kwargs, self._capture)
         self._running[future] = (task_id, node_id, submitted)
 
     def wait(self, timeout_s: float) -> list[Completion]:
@@ -111,8 +121,8 @@ class LocalExecutor:
             task_id, node_id, submitted = self._running.pop(future)
             error = future.exception()
             if error is None:
-                ok, value, text, started, finished = future.result()
-                out.append(Completion(task_id, node_id, ok, value, text, started, finished))
+                ok, value, text, started, finished, output = future.result()
+                out.append(Completion(task_id, node_id, ok, value, text, started, finished, output))
                 continue
             if isinstance(error, BrokenProcessPool):
                 _log.warning("a worker on node %s died; rebuilding its pool", node_id)

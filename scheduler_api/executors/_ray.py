@@ -21,6 +21,7 @@ import ray
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from scheduler_api.executors._base import Completion
+from scheduler_api.executors._capture import LogCapture
 from scheduler_api.placement import NodeInfo
 
 __all__ = ["NODE_RESOURCE_PREFIX", "RayExecutor"]
@@ -29,14 +30,18 @@ NODE_RESOURCE_PREFIX = "continuum_node:"
 _log = logging.getLogger(__name__)
 
 
-def _run(function: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
-    """Worker side: run, time, and turn any exception into text."""
+def _run(
+    function: Any, args: tuple[Any, ...], kwargs: dict[str, Any], capture: LogCapture
+) -> tuple[Any, ...]:
+    """Worker side: run, time, capture output, and turn any exception into text."""
     started = time.time()
-    try:
-        value = function(*args, **kwargs)
-    except Exception as err:  # a task's failure is data, reported to the driver
-        return False, None, "".join(traceback.format_exception(err)).strip(), started, time.time()
-    return True, value, "", started, time.time()
+    ok, value, text = True, None, ""
+    with capture.capturing() as output:
+        try:
+            value = function(*args, **kwargs)
+        except Exception as err:  # a task's failure is data, reported to the driver
+            ok, text = False, "".join(traceback.format_exception(err)).strip()
+    return ok, value, text, started, time.time(), output.result
 
 
 def _continuum_id(ray_node: dict[str, Any]) -> str | None:
@@ -53,11 +58,18 @@ class RayExecutor:
         nodes: Continuum nodes (from the API); default: one per live Ray node.
         address: Ray cluster address (``"auto"`` for a running one); default: a local Ray
             started for this run and stopped by ``close()``.
+        capture: How task output is captured in the Ray worker (default: 1 MiB per stream).
     """
 
     name = "ray"
 
-    def __init__(self, nodes: list[NodeInfo] | None = None, address: str | None = None) -> None:
+    def __init__(
+        self,
+        nodes: list[NodeInfo] | None = None,
+        address: str | None = None,
+        capture: LogCapture | None = None,
+    ) -> None:
+        self._capture = capture or LogCapture()
         self._owns_ray = not ray.is_initialized()
         if self._owns_ray:
             ray.init(address=address, include_dashboard=False, log_to_driver=False)
@@ -110,7 +122,9 @@ class RayExecutor:
         strategy = NodeAffinitySchedulingStrategy(self._ray_of[node_id], soft=False)
         # The plain function: Ray's pickler sends it by value when its name is the task wrapper.
         plain = getattr(function, "function", function)
-        ref = self._remote.options(scheduling_strategy=strategy).remote(plain, args, kwargs)
+        ref = self._remote.options(scheduling_strategy=strategy).remote(
+            plain, args, kwargs, self._capture
+        )
         self._running[ref] = (task_id, node_id, time.time())
 
     def wait(self, timeout_s: float) -> list[Completion]:
@@ -121,12 +135,12 @@ class RayExecutor:
         for ref in ready:
             task_id, node_id, submitted = self._running.pop(ref)
             try:
-                ok, value, text, started, finished = ray.get(ref)
+                ok, value, text, started, finished, output = ray.get(ref)
             except ray.exceptions.RayError as err:  # worker or node died
                 text = f"{type(err).__name__}: {err}"
                 out.append(Completion(task_id, node_id, False, None, text, submitted, time.time()))
                 continue
-            out.append(Completion(task_id, node_id, ok, value, text, started, finished))
+            out.append(Completion(task_id, node_id, ok, value, text, started, finished, output))
         return out
 
     def close(self) -> None:

@@ -119,3 +119,28 @@ def test_continuum_run_with_the_ray_executor(repo_root: Path, tmp_path: Path) ->
     assert result.stdout.strip().splitlines()[-1] == "285"
     assert "makespan:" in result.stderr
     assert (tmp_path / "chart.png").read_bytes().startswith(b"\x89PNG")
+
+
+@task()
+def speaks_then_fails() -> None:
+    print("ray says hello")
+    print("ray warns", file=sys.stderr)
+    raise RuntimeError("ray task broke")
+
+
+def test_ray_workers_capture_each_attempts_output(ray_cluster: dict[str, str]) -> None:
+    from scheduler_api.executors import LogCapture
+    from scheduler_api.executors._ray import RayExecutor
+    from scheduler_api.workflow._logs import AttemptLog, LogRecordingExecutor
+
+    seen: list[AttemptLog] = []
+    nodes = [NodeInfo("alpha", tier="cloud"), NodeInfo("beta", tier="edge")]
+    executor = RayExecutor(nodes, capture=LogCapture(max_bytes_per_stream=1 << 10))
+    active = Session(LogRecordingExecutor(executor, seen.append), EngineConfig(max_attempts=2))
+    with session(active), pytest.raises(WorkflowError, match="ray task broke"):
+        wait_on(speaks_then_fails())
+    assert [(a.attempt, a.ok) for a in seen] == [(1, False), (2, False)]
+    for attempt in seen:
+        assert attempt.stdout == "ray says hello\n"
+        assert attempt.stderr == "ray warns\n"
+        assert attempt.error.endswith("RuntimeError: ray task broke")

@@ -1,0 +1,149 @@
+"""Task logs: ``GET /v1/workflows/{id}/tasks/{task}/logs`` (read scope) and the upload of each
+attempt by the runner (schedule scope).
+
+A workflow id is the id of its placement history record (``POST /v1/placements/runs`` opens one
+for ``continuum run``). The last attempts of each task are kept (``api.task_logs.attempts_kept``),
+a failed one with its failure reason, at most ``api.task_logs.max_bytes_per_stream`` per stream,
+redacted of the secrets ``api.task_logs.redact_env`` names.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Request
+from pydantic import BaseModel, Field
+
+from scheduler_api._deps import READ, SCHEDULE, Context
+from scheduler_api._errors import ERROR_RESPONSES, ApiError, error_response
+from scheduler_api.workflow import PlacementHistory
+from scheduler_api.workflow._logs import AttemptLog, TaskLogStore
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1", tags=["logs"], responses=ERROR_RESPONSES)
+
+WorkflowId = Annotated[
+    str, Path(pattern=r"^[0-9a-f]{32}$", description="Placement history id of the run.")
+]
+TaskId = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,252}$")]
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {404: error_response("No workflow run with this id.")}
+
+
+class AttemptLogIn(BaseModel):
+    """One ended attempt of a task, as the runner reports it."""
+
+    attempt: int = Field(ge=1, le=1 << 20)
+    node: str = Field("", max_length=253)
+    ok: bool
+    error: str = Field("", description="The failure reason (traceback) of a failed attempt.")
+    started_s: float = 0.0
+    finished_s: float = 0.0
+    stdout: str = ""
+    stderr: str = ""
+    stdout_dropped_bytes: int = Field(0, ge=0)
+    stderr_dropped_bytes: int = Field(0, ge=0)
+
+
+class AttemptLogOut(AttemptLogIn):
+    """One kept attempt of a task."""
+
+    task_id: str
+
+
+class TaskLogsOut(BaseModel):
+    """The kept attempts of one task, oldest first."""
+
+    workflow_id: str
+    task_id: str
+    attempts: list[AttemptLogOut]
+
+
+class WorkflowLogsOut(BaseModel):
+    """The kept attempts of every task of a run that reported any."""
+
+    workflow_id: str
+    attempts: list[AttemptLogOut] = Field(description="By task, then attempt.")
+
+
+def _store(request: Request, ctx: Context) -> TaskLogStore:
+    store: TaskLogStore | None = getattr(request.app.state, "task_logs", None)
+    if store is None:
+        store = TaskLogStore(ctx.db, ctx.settings.task_logs)
+        request.app.state.task_logs = store
+    return store
+
+
+def _known(ctx: Context, workflow_id: str) -> None:
+    if PlacementHistory(ctx.db).get(workflow_id) is None:
+        raise ApiError(404, f"no workflow run {workflow_id!r}: see GET /v1/placements")
+
+
+def _out(log: AttemptLog) -> AttemptLogOut:
+    return AttemptLogOut(
+        task_id=log.task_id,
+        attempt=log.attempt,
+        node=log.node_id,
+        ok=log.ok,
+        error=log.error,
+        started_s=log.started_s,
+        finished_s=log.finished_s,
+        stdout=log.stdout,
+        stderr=log.stderr,
+        stdout_dropped_bytes=log.stdout_dropped_bytes,
+        stderr_dropped_bytes=log.stderr_dropped_bytes,
+    )
+
+
+@router.get(
+    "/workflows/{workflow_id}/tasks/{task_id}/logs",
+    summary="A task's stdout and stderr, per kept attempt, with each failure's reason",
+    dependencies=[READ],
+    responses=_NOT_FOUND,
+)
+def task_logs(
+    request: Request, ctx: Context, workflow_id: WorkflowId, task_id: TaskId
+) -> TaskLogsOut:
+    _known(ctx, workflow_id)
+    attempts = _store(request, ctx).get(workflow_id, task_id)
+    return TaskLogsOut(
+        workflow_id=workflow_id, task_id=task_id, attempts=[_out(a) for a in attempts]
+    )
+
+
+@router.get(
+    "/workflows/{workflow_id}/logs",
+    summary="Every task's kept attempts",
+    dependencies=[READ],
+    responses=_NOT_FOUND,
+)
+def workflow_logs(request: Request, ctx: Context, workflow_id: WorkflowId) -> WorkflowLogsOut:
+    _known(ctx, workflow_id)
+    attempts = _store(request, ctx).get(workflow_id)
+    return WorkflowLogsOut(workflow_id=workflow_id, attempts=[_out(a) for a in attempts])
+
+
+@router.post(
+    "/workflows/{workflow_id}/tasks/{task_id}/logs",
+    summary="Report an ended attempt's output (continuum run does)",
+    dependencies=[SCHEDULE],
+    responses=_NOT_FOUND,
+)
+def add_task_log(
+    request: Request, ctx: Context, workflow_id: WorkflowId, task_id: TaskId, body: AttemptLogIn
+) -> AttemptLogOut:
+    _known(ctx, workflow_id)
+    log = AttemptLog(
+        task_id=task_id,
+        attempt=body.attempt,
+        node_id=body.node,
+        ok=body.ok,
+        error=body.error,
+        started_s=body.started_s,
+        finished_s=body.finished_s,
+        stdout=body.stdout,
+        stderr=body.stderr,
+        stdout_dropped_bytes=body.stdout_dropped_bytes,
+        stderr_dropped_bytes=body.stderr_dropped_bytes,
+    )
+    return _out(_store(request, ctx).add(workflow_id, log))
