@@ -26,7 +26,7 @@ from rich.table import Table
 
 from continuum._state import StateDir, TokenFileError
 
-__all__ = ["fetch_nodes", "run"]
+__all__ = ["fetch_costs", "fetch_nodes", "run"]
 
 _DEFAULT_API_URL = "http://127.0.0.1:8080"
 _API_TIMEOUT_S = 3.0
@@ -76,6 +76,22 @@ def fetch_nodes(api_url: str, token: str | None) -> tuple[list[Any], str | None]
     if not nodes:
         return [], f"the scheduler API at {api_url} knows no nodes yet"
     return nodes, None
+
+
+def fetch_costs(api_url: str, token: str | None) -> Any:
+    """Task costs the API learned from earlier runs (``TaskCosts``); empty when it cannot say."""
+    from scheduler_api.workflow import CostEstimate, TaskCosts
+
+    try:
+        response = httpx.get(
+            api_url.rstrip("/") + "/v1/placements/costs",
+            headers={"Authorization": f"Bearer {token or StateDir.default().read_token()}"},
+            timeout=_API_TIMEOUT_S,
+        )
+        response.raise_for_status()
+        return TaskCosts(CostEstimate(**item) for item in response.json()["costs"])
+    except (httpx.HTTPError, TokenFileError, ValueError, KeyError, TypeError):
+        return TaskCosts()  # costs are advice: without them tasks keep their declared work
 
 
 class _HistoryRecorder:
@@ -139,6 +155,12 @@ class _HistoryRecorder:
             "detail": transition.detail[-4000:],
             "est_start_s": transition.est_start_s,
             "est_finish_s": transition.est_finish_s,
+            # What learned costs are made of: the task's name and what the attempt measured.
+            "name": transition.name,
+            "run_s": transition.run_s,
+            "cpu_s": transition.cpu_s,
+            "read_bytes": transition.read_bytes,
+            "written_bytes": transition.written_bytes,
         }
         self._post(f"/v1/placements/{self.run_id}/transitions", body)
 
@@ -237,8 +259,10 @@ def run(
     nodes, why = fetch_nodes(api_url, token)
     node_source = None
     recorder = None
+    costs = None
     if nodes:
         recorder = _HistoryRecorder(api_url, token, heuristic)
+        costs = fetch_costs(api_url, token)
 
         # Keep following the monitoring while tasks run: load, health, nodes that vanish.
         def node_source() -> list[Any]:
@@ -282,6 +306,7 @@ def run(
         observer=observe,
         node_source=node_source,
         recorder=recorder,
+        costs=costs,
     )
     sys.path.insert(0, str(workflow.resolve().parent))
     try:
