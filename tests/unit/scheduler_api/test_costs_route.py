@@ -4,6 +4,7 @@ HTTP, uvicorn on a free port)."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -80,10 +81,9 @@ def test_a_second_continuum_run_places_with_what_the_first_measured(
         )
         assert result.returncode == 0, result.stderr[-3000:]
         assert result.stdout.strip().splitlines()[-1] == "3"
-        newest = httpx.get(f"{served_api}/v1/placements", params={"limit": 1}, headers=auth())
-        plan = httpx.get(
-            f"{served_api}/v1/placements/{newest.json()['plans'][0]['id']}", headers=auth()
-        ).json()
+        # The run's own record (the API's clock is frozen, so "newest" would be a coin toss).
+        (plan_url,) = re.findall(r"placement history: (\S+)", result.stderr)
+        plan = httpx.get(plan_url, headers=auth()).json()
         notes.append({t["detail"] for t in plan["transitions"] if t["state"] == "placed"})
     assert notes[0] == {"work_s 1 (default)"}
     (learned,) = notes[1]

@@ -81,7 +81,7 @@ def _workflow() -> list[int]:
     return result
 
 
-def _run(costs: TaskCosts | None, history: PlacementHistory, node: NodeInfo) -> Session:
+def _run(costs: TaskCosts | None, history: PlacementHistory, node: NodeInfo) -> tuple[Session, str]:
     plan_id = history.open_run("spt", at_s=time.time())
     active = Session(
         TimedExecutor([node]),
@@ -91,18 +91,18 @@ def _run(costs: TaskCosts | None, history: PlacementHistory, node: NodeInfo) -> 
     )
     with session(active):
         assert _workflow() == [1, 2]
-    return active
+    return active, plan_id
 
 
 def test_a_second_run_places_with_the_costs_the_first_one_measured() -> None:
     history = PlacementHistory(Database(":memory:"))
     node = NodeInfo("solo", speed=2.0)
-    first = _run(None, history, node)
+    first, _ = _run(None, history, node)
     assert first.executor.order == ["slow_step", "quick_step"]  # type: ignore[attr-defined]
     assert {r.work_source for r in first.records.values()} == {"default"}
 
     costs = TaskCosts.learn(history.finished_runs(), speeds={node.node_id: node.speed})
-    second = _run(costs, history, node)
+    second, plan_id = _run(costs, history, node)
     # Shortest first now knows which is short: the learned costs changed the order.
     assert second.executor.order == ["quick_step", "slow_step"]  # type: ignore[attr-defined]
     slow = second.records["slow_step-1"]
@@ -110,15 +110,13 @@ def test_a_second_run_places_with_the_costs_the_first_one_measured() -> None:
     assert slow.work_samples == 1
     # Measured 0.45 s on a node twice the reference speed: 0.9 reference seconds.
     assert slow.work_s == pytest.approx(REFERENCE_S["slow_step"])
-    placed = [t for t in history.get(_latest(history)).transitions if t.state == "placed"]
+    record = history.get(plan_id)
+    assert record is not None
+    placed = [t for t in record.transitions if t.state == "placed"]
     assert {t.detail for t in placed} == {
         "work_s 0.9 (learned from 1 run)",
         "work_s 0.1 (learned from 1 run)",
     }
-
-
-def _latest(history: PlacementHistory) -> str:
-    return history.list_plans(limit=1)[0].plan_id
 
 
 def test_finished_runs_read_names_durations_and_measurements() -> None:
