@@ -195,6 +195,14 @@ def _labels(values: tuple[str, ...]) -> dict[str, str]:
 )
 @click.option("--duration", "duration_s", type=click.FloatRange(min=0, min_open=True),
               default=None, help="Expected run time in seconds on a reference node.")  # fmt: skip
+@click.option("--max-utilization", type=click.FloatRange(min=0, max=1, min_open=True),
+              default=None, help="Skip nodes whose 5-minute mean CPU use is above it.")  # fmt: skip
+@click.option("--oversubscribe", "allow_oversubscribe", is_flag=True,
+              help="Accept nodes with fewer free cores than asked for.")  # fmt: skip
+@click.option("--not-before", "not_before_s", type=click.FloatRange(min=0), default=None,
+              help="Seconds from now before which the task may not start.")  # fmt: skip
+@click.option("--deadline", "deadline_s", type=click.FloatRange(min=0, min_open=True),
+              default=None, help="Seconds from now by which the task must finish.")  # fmt: skip
 @click.option("--limit", type=click.IntRange(min=1), default=10, show_default=True,
               help="How many ranked nodes to show.")  # fmt: skip
 @_api_options
@@ -209,6 +217,10 @@ def rank(
     labels: tuple[str, ...],
     datasets: tuple[str, ...],
     duration_s: float | None,
+    max_utilization: float | None,
+    allow_oversubscribe: bool,
+    not_before_s: float | None,
+    deadline_s: float | None,
     limit: int,
     api_url: str,
     token: str | None,
@@ -226,6 +238,10 @@ def rank(
         "labels": _labels(labels),
         "datasets": [{"id": d} for d in datasets],
         "duration_s": duration_s,
+        "max_utilization": max_utilization,
+        "allow_oversubscribe": allow_oversubscribe,
+        "not_before_s": None if not_before_s is None else time.time() + not_before_s,
+        "deadline_s": None if deadline_s is None else time.time() + deadline_s,
         "limit": limit,
     }
     started = time.perf_counter()
@@ -256,6 +272,8 @@ def rank(
             _human_bytes(entry["memory_free_bytes_after"]),
         )
     console.print(table)
+    if body.get("constraints"):
+        console.print("constraints: " + "; ".join(body["constraints"]), highlight=False)
     if body["rejected"]:
         rejected = Table(title="filtered")
         rejected.add_column("node")

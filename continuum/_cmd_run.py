@@ -11,6 +11,7 @@ redacted as ``api.task_logs`` says (``CONTINUUM_API__TASK_LOGS__REDACT_ENV='["TO
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import runpy
 import sys
@@ -33,9 +34,14 @@ _API_TIMEOUT_S = 3.0
 
 
 def fetch_nodes(api_url: str, token: str | None) -> tuple[list[Any], str | None]:
-    """Nodes from the API as engine ``NodeInfo``s, or ``([], why)`` when it cannot be used."""
-    from scheduler_api import ranking
-    from scheduler_api.placement import node_info_from_snapshot
+    """The API's node views (``ranking.NodeSnapshot``), or ``([], why)`` when it cannot be used.
+
+    Every field the API serves is kept (usage windows, steal, pressure, probed links), so the
+    placement policy reads here what it reads behind ``POST /v1/placements``.
+    """
+    import pydantic
+
+    from scheduler_api._views import snapshot_of
 
     if token is None:
         try:
@@ -50,29 +56,9 @@ def fetch_nodes(api_url: str, token: str | None) -> tuple[list[Any], str | None]
         )
         response.raise_for_status()
         body = response.json()
-    except (httpx.HTTPError, ValueError) as err:
+        nodes = [snapshot_of(item) for item in body.get("nodes", [])]
+    except (httpx.HTTPError, ValueError, pydantic.ValidationError) as err:
         return [], f"the scheduler API at {api_url} did not answer ({type(err).__name__})"
-    nodes = []
-    for item in body.get("nodes", []):
-        usage = item.get("usage") or {}
-        snapshot = ranking.NodeSnapshot(
-            id=item["id"],
-            capacity=ranking.Capacity(**item["capacity"]),
-            tier=item.get("tier", "cloud"),
-            site=item.get("site", "local"),
-            arch=item.get("arch", ""),
-            labels=item.get("labels") or {},
-            usage=ranking.Usage(
-                cpu_utilization=usage.get("cpu_utilization", 0.0),
-                memory_available_bytes=usage.get("memory_available_bytes"),
-            ),
-            last_seen_s=item.get("last_seen_s", 0.0),
-            # Stale nodes get no work either: mark them as the engine marks unhealthy ones.
-            alerts=tuple(item.get("alerts") or ())
-            + (("Stale",) if item.get("health") == "stale" else ()),
-            relative_speed=item.get("relative_speed") or 1.0,
-        )
-        nodes.append(node_info_from_snapshot(snapshot))
     if not nodes:
         return [], f"the scheduler API at {api_url} knows no nodes yet"
     return nodes, None
@@ -251,12 +237,15 @@ def run(
 ) -> None:
     """Run WORKFLOW.py, placing its tasks by monitoring."""
     from scheduler_api.executors import local_node
-    from scheduler_api.placement import EngineConfig, Heuristic
+    from scheduler_api.placement import Heuristic, PlacementPolicy, PolicyConfig
     from scheduler_api.workflow import RunRecord, Session, WorkflowError, session
     from scheduler_api.workflow._gantt import write_gantt
 
     console = Console(stderr=True)
-    nodes, why = fetch_nodes(api_url, token)
+    # The product's one placement policy, as behind POST /v1/placements.
+    policy = PlacementPolicy(PolicyConfig(heuristic=Heuristic(heuristic), max_attempts=retries + 1))
+    views, why = fetch_nodes(api_url, token)
+    nodes = [policy.node_info(view) for view in views]
     node_source = None
     recorder = None
     costs = None
@@ -270,11 +259,9 @@ def run(
     else:
         nodes = [local_node()]
         console.print(f"[yellow]{why}: placing on this machine alone ({nodes[0].node_id})")
-    config = EngineConfig(
-        heuristic=Heuristic(heuristic),
-        mode="plan" if mode == "plan" else "ready",
-        max_attempts=retries + 1,
-    )
+    config = policy.engine_config()
+    if mode == "plan":
+        config = dataclasses.replace(config, mode="plan")
     progress = Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -303,6 +290,7 @@ def run(
     active = Session(
         executor,
         config,
+        policy=policy,
         observer=observe,
         node_source=node_source,
         recorder=recorder,

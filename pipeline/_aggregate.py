@@ -36,6 +36,7 @@ GPU_COUNT = "continuum_node_gpus"
 SEMCONV_CPU_COUNT = "system_cpu_logical_count"
 NETWORK_IO = "system_network_io_bytes_total"
 PRESSURE = "continuum_pressure_stall_time_seconds_total"
+DATA_PATH_AVAILABLE = "continuum_node_data_path_available_bytes"
 
 #: Raw series names the aggregator reads.
 INPUT_NAMES = frozenset(
@@ -48,6 +49,7 @@ INPUT_NAMES = frozenset(
         GPU_COUNT,
         NETWORK_IO,
         PRESSURE,
+        DATA_PATH_AVAILABLE,
     }
 )
 _CAPACITY = {
@@ -188,6 +190,8 @@ class _NodeWindows:
         self.mem_avg5m = MeanWindow(_FIVE_MINUTES_MS)
         self.network = {"receive": _Counters(), "transmit": _Counters()}
         self.pressure = {"cpu": _Counters(), "memory": _Counters(), "io": _Counters()}
+        self.data_path: tuple[int, float, str] | None = None
+        self.data_path_new = False
         self.last_seen_ms = 0
 
     def key(self, name: str) -> SeriesKey:
@@ -250,6 +254,10 @@ class Aggregator:
                 counters = w.network.get(_label(series, "network_io_direction"))
                 if counters is not None:
                     counters.observe(series, ts_ms, value)
+        elif name == DATA_PATH_AVAILABLE:
+            if w.data_path is None or ts_ms > w.data_path[0]:
+                w.data_path = (ts_ms, value, _label(series, "continuum_data_path"))
+                w.data_path_new = True
         elif name == PRESSURE and _label(series, "pressure_scope") == "some":
             counters = w.pressure.get(_label(series, "pressure_resource"))
             if counters is not None:
@@ -266,6 +274,14 @@ class Aggregator:
             if fresh is not None:
                 out.append((w.key(agg), fresh[0], fresh[1]))
         self._collect_cpu(w, out)
+        if w.data_path_new and w.data_path is not None:
+            # The path rides along, so the inventory can say which directory the space is on.
+            ts_ms, value, path = w.data_path
+            w.data_path_new = False
+            key = tuple(
+                sorted((*w.key("continuum:node_data_path_available_bytes"), ("data_path", path)))
+            )
+            out.append((key, ts_ms, value))
         if w.mem_pending is not None:
             ts_ms, value = w.mem_pending
             w.mem_pending = None

@@ -72,6 +72,9 @@ class UsageOut(BaseModel):
     cpu_steal: float = Field(
         default=0.0, description="Fraction of CPU time stolen by the hypervisor, one-minute mean."
     )
+    disk_available_bytes: float | None = Field(
+        default=None, description="Bytes tasks may still write on the node's data path."
+    )
     memory_available_bytes: float | None = Field(description="Lowest over one minute.")
     memory_available_avg5m_bytes: float | None
     network_receive_bytes_per_s: float
@@ -82,6 +85,15 @@ class PressureOut(BaseModel):
     cpu: float
     memory: float
     io: float
+
+
+class LinksOut(BaseModel):
+    """A node's own link and its site's uplink, estimated from the probes (null: not probed)."""
+
+    latency_s: float | None = Field(None, description="One-way latency of the node's link.")
+    bandwidth_bytes_per_s: float | None = None
+    uplink_latency_s: float | None = Field(None, description="One-way latency of the uplink.")
+    uplink_bandwidth_bytes_per_s: float | None = None
 
 
 class NodeOut(BaseModel):
@@ -101,6 +113,8 @@ class NodeOut(BaseModel):
     alerts: list[str] = Field(description="Firing alerts that make the node unhealthy.")
     relative_speed: float
     power_watts: float | None
+    links: LinksOut | None = None
+    data_path: str = Field("", description="The directory disk_available_bytes is measured on.")
 
 
 class NodesOut(SnapshotInfo):
@@ -135,6 +149,23 @@ class RankingRequest(BaseModel):
     labels: dict[str, str] = Field(default_factory=dict, max_length=64)
     datasets: list[DatasetRef] = Field(default_factory=list, max_length=256)
     duration_s: float | None = Field(None, gt=0, le=1e9)
+    max_utilization: float | None = Field(
+        None, gt=0, le=1, description="Reject nodes whose 5-minute mean CPU use is above this."
+    )
+    allow_oversubscribe: bool = Field(
+        False,
+        description="Accept nodes whose measured free cores are fewer than requested (their "
+        "total cores must still suffice).",
+    )
+    not_before_s: float | None = Field(
+        None, ge=0, description="Unix time before which the task may not start."
+    )
+    deadline_s: float | None = Field(
+        None,
+        ge=0,
+        description="Unix time by which the task must finish: nodes whose estimated finish "
+        "(transfer plus duration_s scaled by speed) is later are rejected.",
+    )
     limit: int = Field(10, ge=1, le=10000, description="Ranked nodes to return at most.")
     rejected_limit: int = Field(100, ge=0, le=10000, description="Rejected nodes to list.")
     reserve: bool = Field(
@@ -173,6 +204,9 @@ class RankingOut(SnapshotInfo):
     rejected_total: int
     weights: dict[str, float]
     reserved: str | None = Field(description="Node the task was counted against, if reserved.")
+    constraints: list[str] = Field(
+        default_factory=list, description="The hard constraints applied, in words."
+    )
 
 
 class DatasetIn(BaseModel):

@@ -50,6 +50,7 @@ AGGREGATES: Mapping[str, str] = MappingProxyType(
         "continuum:node_cpu_utilization:stddev5m": "cpu_utilization_stddev5m",
         "continuum:node_cpu_utilization:max1m": "cpu_utilization_max1m",
         "continuum:node_cpu_steal:avg1m": "cpu_steal",
+        "continuum:node_data_path_available_bytes": "disk_available_bytes",
         "continuum:node_memory_available_bytes:min1m": "memory_available_bytes",
         "continuum:node_memory_available_bytes:avg5m": "memory_available_avg5m_bytes",
         "continuum:node_network_receive_bytes:rate1m": "network_receive_bytes_per_s",
@@ -114,12 +115,15 @@ def build_nodes(
     """
     values: dict[str, dict[str, float]] = {}
     identity: dict[str, tuple[str, str]] = {}
+    data_paths: dict[str, str] = {}
     for sample in answers.get("aggregates", ()):
         node = sample.labels.get("node")
         field = AGGREGATES.get(sample.labels.get("__name__", ""))
         if not node or field is None or math.isnan(sample.value):
             continue
         values.setdefault(node, {})[field] = sample.value
+        if field == "disk_available_bytes":
+            data_paths[node] = sample.labels.get("data_path", "")
         identity.setdefault(node, (sample.labels.get("tier", ""), sample.labels.get("site", "")))
     seen = {s.labels["node"]: s.value for s in answers.get("freshness", ()) if s.labels.get("node")}
     info = {s.labels["node"]: s.labels for s in answers.get("info", ()) if s.labels.get("node")}
@@ -153,6 +157,7 @@ def build_nodes(
                     cpu_utilization_stddev5m=v.get("cpu_utilization_stddev5m", 0.0),
                     cpu_utilization_max1m=v.get("cpu_utilization_max1m"),
                     cpu_steal=v.get("cpu_steal", 0.0),
+                    disk_available_bytes=v.get("disk_available_bytes"),
                     memory_available_bytes=v.get("memory_available_bytes"),
                     memory_available_avg5m_bytes=v.get("memory_available_avg5m_bytes"),
                     network_receive_bytes_per_s=v.get("network_receive_bytes_per_s", 0.0),
@@ -167,6 +172,7 @@ def build_nodes(
                 relative_speed=_number(operator_labels.get(_SPEED_LABEL)) or 1.0,
                 power_watts=_number(operator_labels.get(_POWER_LABEL)),
                 links=links.get(node_id),
+                data_path=data_paths.get(node_id, ""),
             )
         )
     return nodes

@@ -5,7 +5,10 @@ out = rank_task(ctx, ctx.cluster.view(), RankingRequest(cpu_cores=2, memory_byte
 
 from __future__ import annotations
 
+import dataclasses
 import threading
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any, Literal
 
 from scheduler_api._cluster import ClusterView
@@ -13,6 +16,7 @@ from scheduler_api._context import ApiContext
 from scheduler_api._errors import ApiError
 from scheduler_api._schemas import (
     CapacityOut,
+    LinksOut,
     NodeOut,
     PressureOut,
     RankingRequest,
@@ -20,8 +24,11 @@ from scheduler_api._schemas import (
     UsageOut,
 )
 from scheduler_api.ranking import (
+    Capacity,
     DatasetLocation,
+    NodeLinks,
     NodeSnapshot,
+    Pressure,
     Ranking,
     Reservation,
     TaskRequirements,
@@ -29,7 +36,15 @@ from scheduler_api.ranking import (
     rank,
 )
 
-__all__ = ["health_of", "node_out", "rank_task", "requirements_of", "run_ranking", "snapshot_info"]
+__all__ = [
+    "health_of",
+    "node_out",
+    "rank_task",
+    "requirements_of",
+    "run_ranking",
+    "snapshot_info",
+    "snapshot_of",
+]
 
 # Ranking and reserving must be one step, or two requests of a burst pick the same node.
 _RESERVE_LOCK = threading.Lock()
@@ -61,6 +76,7 @@ def _usage(usage: Usage) -> UsageOut:
         cpu_utilization_stddev5m=usage.cpu_utilization_stddev5m,
         cpu_utilization_max1m=usage.cpu_utilization_max1m,
         cpu_steal=usage.cpu_steal,
+        disk_available_bytes=usage.disk_available_bytes,
         memory_available_bytes=usage.memory_available_bytes,
         memory_available_avg5m_bytes=usage.memory_available_avg5m_bytes,
         network_receive_bytes_per_s=usage.network_receive_bytes_per_s,
@@ -91,6 +107,38 @@ def node_out(node: NodeSnapshot, now_s: float, stale_after_s: float) -> NodeOut:
         alerts=list(node.alerts),
         relative_speed=node.relative_speed,
         power_watts=node.power_watts,
+        links=None if node.links is None else LinksOut(**dataclasses.asdict(node.links)),
+        data_path=node.data_path,
+    )
+
+
+def snapshot_of(document: Mapping[str, Any]) -> NodeSnapshot:
+    """The node view behind one ``/v1/nodes`` entry (the inverse of :func:`node_out`).
+
+    A stale node comes back with a ``Stale`` alert, so a client that places on it treats it as
+    the API does: no new work.
+
+    Raises:
+        pydantic.ValidationError: The document is not a node entry.
+    """
+    out = NodeOut.model_validate(document)
+    usage = out.usage
+    alerts = (*out.alerts, *(("Stale",) if out.health == "stale" else ()))
+    return NodeSnapshot(
+        id=out.id,
+        capacity=Capacity(out.capacity.cpu_cores, out.capacity.memory_bytes, out.capacity.gpus),
+        tier=out.tier,
+        site=out.site,
+        arch=out.arch,
+        labels=MappingProxyType(dict(out.labels)),
+        usage=Usage(**usage.model_dump()),
+        pressure=Pressure(out.pressure.cpu, out.pressure.memory, out.pressure.io),
+        last_seen_s=out.last_seen_s,
+        alerts=alerts,
+        relative_speed=out.relative_speed,
+        power_watts=out.power_watts,
+        links=None if out.links is None else NodeLinks(**out.links.model_dump()),
+        data_path=out.data_path,
     )
 
 
@@ -124,6 +172,11 @@ def requirements_of(ctx: ApiContext, request: RankingRequest) -> TaskRequirement
         labels=request.labels,
         datasets=tuple(datasets),
         duration_s=request.duration_s,
+        disk_bytes=request.disk_bytes,
+        max_utilization=request.max_utilization,
+        allow_oversubscribe=request.allow_oversubscribe,
+        not_before_s=request.not_before_s,
+        deadline_s=request.deadline_s,
     )
 
 
@@ -159,6 +212,7 @@ def _usage_document(usage: Usage) -> dict[str, float | None]:
         "cpu_utilization_stddev5m": usage.cpu_utilization_stddev5m,
         "cpu_utilization_max1m": usage.cpu_utilization_max1m,
         "cpu_steal": usage.cpu_steal,
+        "disk_available_bytes": usage.disk_available_bytes,
         "memory_available_bytes": usage.memory_available_bytes,
         "memory_available_avg5m_bytes": usage.memory_available_avg5m_bytes,
         "network_receive_bytes_per_s": usage.network_receive_bytes_per_s,
@@ -205,6 +259,7 @@ def _ranking_document(
         "rejected_total": ranking.rejected_total,
         "weights": ctx.weights.components(),
         "reserved": reserved,
+        "constraints": list(ranking.constraints),
     }
 
 

@@ -24,6 +24,7 @@ from agents._otel import (
 )
 from agents.node._blockerr import BlockErrorsCollector
 from agents.node._cpu import CpuCollector, cpu_model
+from agents.node._datapath import DataPathCollector
 from agents.node._disk import DiskCollector
 from agents.node._edac import EdacCollector
 from agents.node._filesystem import FilesystemCollector, StatVfs
@@ -84,6 +85,8 @@ def build_collectors(
                 statvfs=statvfs or os.statvfs,
             )
         )
+    if on.data_path:
+        collectors.append(DataPathCollector(settings.data_path, statvfs=statvfs or os.statvfs))
     if on.network:
         collectors.append(NetworkCollector(proc, skip_interfaces=settings.network_skip_interfaces))
     if on.pressure:

@@ -51,6 +51,7 @@ class NodeCollectorSwitches(Struct, kw_only=True):
     block_errors: bool = True
     smart: bool = True
     filesystem_state: bool = True
+    data_path: bool = True
 
 
 class NodeSettings(AgentSettings, kw_only=True):
@@ -61,6 +62,9 @@ class NodeSettings(AgentSettings, kw_only=True):
         NodeCollectorSwitches, Meta(description="collector name to true or false")
     ] = field(default_factory=NodeCollectorSwitches)
     proc_root: Annotated[Path, Meta(description="where procfs is mounted")] = Path("/proc")
+    data_path: Annotated[
+        Path, Meta(description="directory tasks keep their data in (its free space is reported)")
+    ] = Path("/")
     sys_root: Annotated[Path, Meta(description="where sysfs is mounted")] = Path("/sys")
     mount_timeout_s: Annotated[
         float, Meta(gt=0, description="seconds each filesystem may take to answer statvfs")

@@ -44,6 +44,14 @@ AGGREGATE_SERIES: tuple[Series, ...] = (
         "ratio",
         "Mean fraction of the node's CPU time stolen by its hypervisor over the last minute.",
     ),
+    Series(
+        "continuum:node_data_path_available_bytes",
+        _G,
+        "bytes",
+        "Bytes tasks may still write on the node's data path (labelled data_path).",
+        labels=("data_path",),
+        source="pipeline",
+    ),
     _agg(
         "continuum:node_memory_available_bytes:min1m",
         "bytes",

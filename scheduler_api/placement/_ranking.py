@@ -84,6 +84,8 @@ class ModelRanker:
                 tier=requirements.tier,
                 site=requirements.site,
                 labels=dict(requirements.labels),
+                # The engine queues work on a node's lanes: a busy node is slower, not closed.
+                allow_oversubscribe=True,
             ),
             table,
             now_s=0.0,

@@ -56,6 +56,7 @@ class Usage:
         cpu_utilization_max1m: highest busy fraction seen in the last minute.
         cpu_steal: mean fraction of CPU time stolen by the hypervisor over the last minute
             (part of ``cpu_utilization``: steal counts as busy).
+        disk_available_bytes: bytes tasks may still write on the node's data path, when known.
         memory_available_bytes: lowest available memory in the last minute.
         memory_available_avg5m_bytes: mean available memory over five minutes.
         network_receive_bytes_per_s: bytes per second received over the last minute.
@@ -67,6 +68,7 @@ class Usage:
     cpu_utilization_stddev5m: float = 0.0
     cpu_utilization_max1m: float | None = None
     cpu_steal: float = 0.0
+    disk_available_bytes: float | None = None
     memory_available_bytes: float | None = None
     memory_available_avg5m_bytes: float | None = None
     network_receive_bytes_per_s: float = 0.0
@@ -117,6 +119,7 @@ class NodeSnapshot:
         relative_speed: speed relative to a reference core (1.0 = reference).
         power_watts: measured or rated power draw, when known.
         links: its link and its site's uplink as probed, when known.
+        data_path: the directory whose free space ``usage.disk_available_bytes`` is.
     """
 
     id: str
@@ -132,6 +135,7 @@ class NodeSnapshot:
     relative_speed: float = 1.0
     power_watts: float | None = None
     links: NodeLinks | None = None
+    data_path: str = ""
 
     @property
     def healthy(self) -> bool:
@@ -173,6 +177,15 @@ class TaskRequirements:
         labels: operator labels the node must carry with these values.
         datasets: datasets it reads.
         duration_s: expected duration on a reference node, when known.
+        disk_bytes: free space its data needs on the node's data path, beyond the inputs it
+            stages there (which are counted too).
+        max_utilization: do not place on a node whose 5-minute mean CPU utilisation is above
+            this fraction.
+        allow_oversubscribe: accept nodes whose measured free cores are fewer than the task's
+            (their total cores still have to suffice); off, a node must have the cores free.
+        not_before_s: Unix time before which the task may not start.
+        deadline_s: Unix time by which the task must finish; nodes whose estimated finish
+            (transfer plus run time, from ``not_before_s`` or now) is later are rejected.
     """
 
     cpu_cores: float = 1.0
@@ -184,6 +197,11 @@ class TaskRequirements:
     labels: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
     datasets: tuple[DatasetLocation, ...] = ()
     duration_s: float | None = None
+    disk_bytes: int = 0
+    max_utilization: float | None = None
+    allow_oversubscribe: bool = False
+    not_before_s: float | None = None
+    deadline_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -325,9 +343,12 @@ class Ranking:
         rejected: infeasible nodes with reasons (at most ``rejected_limit``).
         feasible_total: how many nodes were feasible.
         rejected_total: how many nodes were filtered.
+        constraints: the hard constraints applied, in words (what counted as free, which
+            options relaxed or tightened them).
     """
 
     ranked: tuple[RankedNode, ...]
     rejected: tuple[RejectedNode, ...]
     feasible_total: int
     rejected_total: int
+    constraints: tuple[str, ...] = ()

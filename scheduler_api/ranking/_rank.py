@@ -7,13 +7,17 @@ shows::
     best = ranking.ranked[0]
     print(best.node.id, best.score, dict(best.components))
 
-CPU is compressible, memory is not: a busy CPU lowers a node's score, but too little available
-memory (after what was recently placed there) filters it, as would too few cores in all.
+Hard constraints judge what is free, not what a node has: cores its measured load and recent
+reservations leave idle (unless ``allow_oversubscribe`` accepts busy ones; the total must fit
+either way), available memory, free GPUs, and free space on its data path for the task's data
+and the inputs it stages there; then the optional ceilings (``max_utilization`` on the 5-minute
+mean) and times (``not_before_s``, ``deadline_s`` against the estimated finish).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -39,6 +43,8 @@ _REFERENCE_DURATION_S = 60.0
 # Energy score of a node whose power is unknown: neither rewarded nor punished.
 _UNKNOWN_ENERGY_SCORE = 0.5
 _GIB = float(1 << 30)
+# Free-core figures are derived from sampled utilisation: a hair's shortfall is noise.
+_EPSILON = 1e-6
 
 
 def _unit(values: FloatArray) -> FloatArray:
@@ -100,42 +106,73 @@ def _transfer(
     return moved_bytes, transfer_s, resident
 
 
+@dataclass(frozen=True, slots=True)
+class _Free:
+    """What one node has left, as the constraints judged it."""
+
+    cpu_cores: float
+    memory_bytes: float
+    gpus: float
+    disk_bytes: float
+    disk_needed_bytes: float
+    finish_s: float
+
+
 def _describe_failures(
     table: NodeTable,
     requirements: TaskRequirements,
     i: int,
     age_s: float,
     stale_after_s: float,
-    memory_free: float,
-    gpus_free: float,
+    free: _Free,
     resident: bool,
 ) -> tuple[str, ...]:
     node = table.nodes[i]
+    req = requirements
     reasons: list[str] = []
     if age_s > stale_after_s:
         reasons.append(f"stale: no data for {age_s:.0f} s (bound {stale_after_s:.0f} s)")
     if node.alerts:
         reasons.append("unhealthy: firing " + ", ".join(sorted(node.alerts)))
-    if node.capacity.cpu_cores < requirements.cpu_cores:
+    if node.capacity.cpu_cores < req.cpu_cores:
+        reasons.append(f"cpu: needs {req.cpu_cores:g} cores, node has {node.capacity.cpu_cores:g}")
+    elif not req.allow_oversubscribe and free.cpu_cores < req.cpu_cores - _EPSILON:
         reasons.append(
-            f"cpu: needs {requirements.cpu_cores:g} cores, node has {node.capacity.cpu_cores:g}"
+            f"cpu: needs {req.cpu_cores:g} free cores, {max(free.cpu_cores, 0.0):.2f} free "
+            f"of {node.capacity.cpu_cores:g} (allow_oversubscribe to accept busy cores)"
         )
-    if memory_free < requirements.memory_bytes:
+    if free.memory_bytes < req.memory_bytes:
         reasons.append(
-            f"memory: needs {requirements.memory_bytes / _GIB:.2f} GiB, "
-            f"{max(memory_free, 0.0) / _GIB:.2f} GiB available"
+            f"memory: needs {req.memory_bytes / _GIB:.2f} GiB, "
+            f"{max(free.memory_bytes, 0.0) / _GIB:.2f} GiB available"
         )
-    if gpus_free < requirements.gpus:
-        reasons.append(f"gpu: needs {requirements.gpus}, {max(gpus_free, 0.0):g} free")
+    if free.gpus < req.gpus:
+        reasons.append(f"gpu: needs {req.gpus}, {max(free.gpus, 0.0):g} free")
+    if free.disk_bytes < free.disk_needed_bytes:
+        reasons.append(
+            f"disk: needs {free.disk_needed_bytes / _GIB:.2f} GiB on "
+            f"{node.data_path or 'its data path'} (task data and inputs to stage), "
+            f"{max(free.disk_bytes, 0.0) / _GIB:.2f} GiB free"
+        )
+    if req.max_utilization is not None:
+        util5m = float(table.cpu_utilization_avg5m[i])
+        if util5m > req.max_utilization:
+            reasons.append(
+                f"utilization: 5-minute mean {util5m:.2f} above max_utilization "
+                f"{req.max_utilization:.2f}"
+            )
+    if req.deadline_s is not None and free.finish_s > req.deadline_s:
+        late_s = free.finish_s - req.deadline_s
+        reasons.append(f"deadline: estimated finish {late_s:.1f} s after the deadline")
     for attribute, wanted in (
-        ("arch", requirements.arch),
-        ("tier", requirements.tier),
-        ("site", requirements.site),
+        ("arch", req.arch),
+        ("tier", req.tier),
+        ("site", req.site),
     ):
         actual = getattr(node, attribute)
         if wanted is not None and actual != wanted:
             reasons.append(f"{attribute}: needs {wanted}, node is {actual or 'unknown'}")
-    for key, value in requirements.labels.items():
+    for key, value in req.labels.items():
         if node.labels.get(key) != value:
             reasons.append(f"label: needs {key}={value}, node has {node.labels.get(key)!r}")
     if not resident:
@@ -180,9 +217,16 @@ def rank(
     pend_cpu, pend_memory, pend_gpus = _pending_columns(table, pending)
 
     age_s = now_s - table.last_seen_s
+    cpu_free = table.idle_cores - pend_cpu
     memory_free = table.memory_available_bytes - pend_memory
     gpus_free = table.gpus - pend_gpus
     moved_bytes, transfer_s, resident = _transfer(table, req, network)
+    # The task's own data plus every input it stages onto the node must fit on its data path.
+    disk_needed = req.disk_bytes + moved_bytes
+    start_s = max(now_s, req.not_before_s) if req.not_before_s is not None else now_s
+    speed = table.relative_speed
+    run_s = req.duration_s / speed if req.duration_s is not None else 0.0
+    finish_s = start_s + transfer_s + run_s
 
     feasible: BoolArray = (
         (age_s <= stale_after_s)
@@ -190,8 +234,15 @@ def rank(
         & (table.cpu_cores >= req.cpu_cores)
         & (memory_free >= req.memory_bytes)
         & (gpus_free >= req.gpus)
+        & (table.disk_available_bytes >= disk_needed)
         & resident
     )
+    if not req.allow_oversubscribe:
+        feasible &= cpu_free >= req.cpu_cores - _EPSILON
+    if req.max_utilization is not None:
+        feasible &= table.cpu_utilization_avg5m <= req.max_utilization
+    if req.deadline_s is not None:
+        feasible &= finish_s <= req.deadline_s
     for attribute, wanted in (("arch", req.arch), ("tier", req.tier), ("site", req.site)):
         if wanted is not None:
             codes = getattr(table, f"{attribute}_codes")
@@ -221,7 +272,6 @@ def rank(
         memory_mu, memory_sigma, weights.risk_margin, weights.risk_sensitivity
     )
     reference_s = req.duration_s if req.duration_s else _REFERENCE_DURATION_S
-    speed = table.relative_speed
     fastest = float(speed[feasible].max()) if feasible.any() else 1.0
     known_power = feasible & table.power_known
     if known_power.any():
@@ -257,7 +307,7 @@ def rank(
     order = feasible_idx[np.argsort(-score[feasible_idx], kind="stable")]
     if limit is not None:
         order = order[:limit]
-    estimated = None if req.duration_s is None else transfer_s + req.duration_s / speed
+    estimated = None if req.duration_s is None else transfer_s + run_s
     names = list(components)
     ranked = tuple(
         RankedNode(
@@ -284,8 +334,14 @@ def rank(
                 i,
                 float(age_s[i]),
                 stale_after_s,
-                float(memory_free[i]),
-                float(gpus_free[i]),
+                _Free(
+                    cpu_cores=float(cpu_free[i]),
+                    memory_bytes=float(memory_free[i]),
+                    gpus=float(gpus_free[i]),
+                    disk_bytes=float(table.disk_available_bytes[i]),
+                    disk_needed_bytes=float(disk_needed[i]),
+                    finish_s=float(finish_s[i]),
+                ),
                 bool(resident[i]),
             ),
         )
@@ -296,7 +352,32 @@ def rank(
         rejected=rejected,
         feasible_total=len(feasible_idx),
         rejected_total=n - len(feasible_idx),
+        constraints=_constraints(req, now_s),
     )
+
+
+def _constraints(req: TaskRequirements, now_s: float) -> tuple[str, ...]:
+    """The hard constraints ``rank`` applied, as the explanation shows them."""
+    out = [
+        f"cpu: {req.cpu_cores:g} cores in all, busy ones accepted (allow_oversubscribe)"
+        if req.allow_oversubscribe
+        else f"cpu: {req.cpu_cores:g} free cores (measured idle less pending reservations)",
+        f"memory: {req.memory_bytes / _GIB:.2f} GiB available",
+    ]
+    if req.gpus:
+        out.append(f"gpu: {req.gpus} free")
+    if req.disk_bytes or any(d.size_bytes for d in req.datasets):
+        out.append(
+            f"disk: {req.disk_bytes / _GIB:.2f} GiB free on the data path, plus the inputs "
+            "staged there"
+        )
+    if req.max_utilization is not None:
+        out.append(f"max_utilization: 5-minute mean CPU use at most {req.max_utilization:.2f}")
+    if req.not_before_s is not None:
+        out.append(f"not_before: starts no earlier than {req.not_before_s - now_s:+.1f} s")
+    if req.deadline_s is not None:
+        out.append(f"deadline: estimated finish within {req.deadline_s - now_s:+.1f} s")
+    return tuple(out)
 
 
 def _residency_sites(requirements: TaskRequirements) -> str:

@@ -79,6 +79,11 @@ class NodeTable:
             else x.usage.memory_available_bytes
             for x in ns
         )
+        # Unknown free space on the data path: no disk constraint can be checked there.
+        self.disk_available_bytes = column(
+            np.inf if x.usage.disk_available_bytes is None else x.usage.disk_available_bytes
+            for x in ns
+        )
         self.pressure = np.clip(
             column(max(x.pressure.cpu, x.pressure.memory, x.pressure.io) for x in ns), 0.0, 1.0
         )

@@ -10,11 +10,12 @@ import atexit
 import contextvars
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from scheduler_api import ranking
 from scheduler_api.executors import Completion, Executor, LocalExecutor
 from scheduler_api.placement import (
     Abandon,
@@ -26,6 +27,7 @@ from scheduler_api.placement import (
     NodeSnapshot,
     Place,
     PlacementEngine,
+    PlacementPolicy,
     Replace,
     TaskFailed,
     TaskFinished,
@@ -76,11 +78,13 @@ class Session:
 
     Args:
         executor: Where tasks run (default: ``LocalExecutor()`` on this machine).
-        config: Engine configuration (heuristic, retries); ``ready`` mode by default, since
-            real finish times are known as tasks end.
-        ranker: Node ranker (default: hard constraints only).
+        config: Engine configuration; the policy's (``ready`` mode, since real finish times
+            are known as tasks end, with replanning and transfer booking) by default.
+        ranker: Node ranker (default: the policy's, the API's ranking model).
         observer: Called with each ``RunRecord`` when it changes (progress bars).
-        node_source: Fresh node snapshots (the API's inventory), polled every ``refresh_s``
+        policy: The placement policy that turns the inventory's node views into the engine's
+            nodes (the product's default settings when None).
+        node_source: Fresh node views (the API's inventory), polled every ``refresh_s``
             while tasks run: changed load or health is applied, and an executor node missing
             from the answer is failed, so its unfinished tasks are re-placed. An empty answer
             (source unreachable) changes nothing.
@@ -97,13 +101,17 @@ class Session:
         config: EngineConfig | None = None,
         ranker: NodeRanker | None = None,
         observer: Callable[[RunRecord], None] | None = None,
-        node_source: Callable[[], list[NodeInfo]] | None = None,
+        node_source: Callable[[], Sequence[ranking.NodeSnapshot | NodeInfo]] | None = None,
         refresh_s: float = _REFRESH_S,
         recorder: Callable[[Transition], None] | None = None,
         costs: TaskCosts | None = None,
+        policy: PlacementPolicy | None = None,
     ) -> None:
         self.executor: Executor = executor or LocalExecutor()
-        self.engine = PlacementEngine(config or EngineConfig(mode="ready"), ranker)
+        self.policy = policy or PlacementPolicy()
+        self.engine = PlacementEngine(
+            config or self.policy.engine_config(), ranker or self.policy.ranker
+        )
         self.records: dict[str, RunRecord] = {}
         self._observer = observer
         self._calls: dict[str, TaskCall] = {}
@@ -220,7 +228,13 @@ class Session:
         if not nodes:
             return
         seen = set()
-        for node in nodes:
+        crowded = self.policy.crowded(len(self._placed), self._busy)
+        for item in nodes:
+            node = (
+                self.policy.node_info(item, self._busy.get(item.id, 0), crowded)
+                if isinstance(item, ranking.NodeSnapshot)
+                else item
+            )
             if node.node_id in self._runnable_nodes:
                 seen.add(node.node_id)
                 self._cores[node.node_id] = node.cpu_cores

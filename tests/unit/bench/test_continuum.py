@@ -60,11 +60,11 @@ def test_monitoring_is_windowed_and_stale() -> None:
     assert 400.0 < later <= 400.0 + REFRESH_RANGE_S[1]
 
 
-def _held_node(world_seed: int) -> tuple[Continuum, int]:
-    """A shared-world node whose held load moves (an edge device or a contended VM)."""
+def _held_node(world_seed: int, tier: str = "cloud") -> tuple[Continuum, int]:
+    """A shared-world node of ``tier`` whose held load moves (a contended VM by default)."""
     world = build_continuum(world_seed, "shared")
     for node in range(len(world.nodes)):
-        if world.held_steps(node, 0, 2000).std() > 0.05:
+        if world.nodes[node].tier == tier and world.held_steps(node, 0, 2000).std() > 0.05:
             return world, node
     raise AssertionError("no node with varying held load")
 
@@ -84,6 +84,14 @@ def test_steal_follows_the_true_held_load_with_the_same_staleness() -> None:
     # The mild world holds nothing, so nothing reads as steal.
     mild = Monitor(build_continuum(4, "mild"), lambda node, at_s: 0.0)
     assert all(s.cpu_steal_avg1m == 0.0 for s in mild.view(3_000.0))
+
+
+def test_a_devices_held_primary_function_is_not_steal_to_the_agent() -> None:
+    # /proc/stat counts only a hypervisor's share as steal; the device's own work is busy time.
+    world, node = _held_node(4, tier="edge")
+    stats = Monitor(world, lambda node, at_s: 0.0).stats(node, 2_000.0)
+    assert stats.cpu_steal_avg1m == 0.0
+    assert stats.cpu_avg1m > 0.0
 
 
 def test_pressure_shows_demand_beyond_the_cores() -> None:

@@ -150,3 +150,17 @@ def test_a_node_without_a_steal_mode_gets_no_steal_series() -> None:
     names = {dict(s)["__name__"] for s, _ts, _v in agg.collect("n")}
     assert "continuum:node_cpu_steal:avg1m" not in names
     assert "continuum:node_cpu_utilization:avg1m" in names
+
+
+def test_the_data_paths_free_space_is_written_with_its_path() -> None:
+    agg = Aggregator()
+    identity = (("node", "edge-1"), ("site", "s"), ("tier", "edge"))
+    name = "continuum_node_data_path_available_bytes"
+    series = (("__name__", name), ("continuum_data_path", "/data"))
+    agg.observe("edge-1", identity, name, series, NOW_MS, 5e9)
+    [(key, ts_ms, value)] = agg.collect("edge-1")
+    labels = dict(key)
+    assert labels["__name__"] == "continuum:node_data_path_available_bytes"
+    assert (labels["data_path"], labels["node"], ts_ms, value) == ("/data", "edge-1", NOW_MS, 5e9)
+    # Written once per new sample, not at every collect.
+    assert agg.collect("edge-1") == []

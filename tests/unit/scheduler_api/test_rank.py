@@ -49,7 +49,8 @@ def ids(nodes: object) -> list[str]:
 
 def test_ranks_by_free_capacity_and_shows_the_numbers() -> None:
     nodes = [node("busy", cpu=0.9), node("idle", cpu=0.0), node("half", cpu=0.5)]
-    ranking = rank(TaskRequirements(cpu_cores=1), nodes, now_s=NOW_S)
+    wanted = TaskRequirements(cpu_cores=1, allow_oversubscribe=True)
+    ranking = rank(wanted, nodes, now_s=NOW_S)
     assert ids(ranking.ranked) == ["idle", "half", "busy"]
     best = ranking.ranked[0]
     assert best.cpu_free_cores_after == pytest.approx(3.0)
@@ -157,13 +158,84 @@ def test_every_failed_constraint_is_listed() -> None:
     assert len(ranking.rejected[0].reasons) == 3
 
 
-def test_a_busy_cpu_lowers_the_score_but_does_not_filter() -> None:
-    # CPU is compressible: a saturated node is still feasible, it just ranks last.
+def test_a_busy_node_is_rejected_for_want_of_free_cores() -> None:
+    # 2 of 4 cores wanted; 80 % busy leaves 0.8 free: no, and the reason says what is free.
     ranking = rank(
-        TaskRequirements(cpu_cores=2), [node("full", cpu=1.0), node("free")], now_s=NOW_S
+        TaskRequirements(cpu_cores=2), [node("busy", cpu=0.8), node("free")], now_s=NOW_S
     )
+    assert ids(ranking.ranked) == ["free"]
+    [rejected] = ranking.rejected
+    assert rejected.node_id == "busy"
+    assert rejected.reasons == (
+        "cpu: needs 2 free cores, 0.80 free of 4 (allow_oversubscribe to accept busy cores)",
+    )
+    # No feasible node is listed with negative free capacity.
+    assert all(entry.cpu_free_cores_after >= 0 for entry in ranking.ranked)
+
+
+def test_oversubscription_is_an_explicit_option() -> None:
+    # CPU is compressible: allowed to, a saturated node is feasible and ranks last.
+    wanted = TaskRequirements(cpu_cores=2, allow_oversubscribe=True)
+    ranking = rank(wanted, [node("full", cpu=1.0), node("free")], now_s=NOW_S)
     assert ids(ranking.ranked) == ["free", "full"]
     assert ranking.ranked[1].components["cpu_headroom"] == 0.0
+    assert ranking.ranked[1].cpu_free_cores_after == pytest.approx(-2.0)
+    # The total must still fit.
+    too_big = rank(
+        TaskRequirements(cpu_cores=8, allow_oversubscribe=True), [node("n")], now_s=NOW_S
+    )
+    assert too_big.rejected[0].reasons == ("cpu: needs 8 cores, node has 4",)
+
+
+def test_pending_reservations_use_up_free_cores() -> None:
+    pending = {"n": Reservation(cpu_cores=3.5)}
+    ranking = rank(TaskRequirements(cpu_cores=1), [node("n")], now_s=NOW_S, pending=pending)
+    assert ranking.rejected[0].reasons[0].startswith("cpu: needs 1 free cores, 0.50 free of 4")
+
+
+def test_disk_needs_the_tasks_data_and_the_inputs_it_stages() -> None:
+    small = node(
+        "small-disk",
+        usage=Usage(memory_available_bytes=8 * GIB, disk_available_bytes=5 * GIB),
+        data_path="/data",
+    )
+    big = node("big-disk", usage=Usage(memory_available_bytes=8 * GIB, disk_available_bytes=1e12))
+    unknown = node("unknown-disk")
+    ranking = rank(TaskRequirements(disk_bytes=10 * GIB), [small, big, unknown], now_s=NOW_S)
+    assert ids(ranking.ranked) == ["big-disk", "unknown-disk"]
+    assert ranking.rejected[0].reasons == (
+        "disk: needs 10.00 GiB on /data (task data and inputs to stage), 5.00 GiB free",
+    )
+    # 4 GiB of data plus a 2 GiB input held elsewhere do not fit in 5 GiB...
+    data = DatasetLocation("d", 2 * GIB, nodes=("big-disk",))
+    staged = TaskRequirements(disk_bytes=4 * GIB, datasets=(data,))
+    assert "small-disk" not in ids(rank(staged, [small, big], now_s=NOW_S).ranked)
+    # ...but 4 GiB alone do, and the node holding the input stages nothing.
+    assert "small-disk" in ids(
+        rank(TaskRequirements(disk_bytes=4 * GIB), [small], now_s=NOW_S).ranked
+    )
+
+
+def test_max_utilization_filters_on_the_five_minute_mean() -> None:
+    hot = node("hot", usage=Usage(cpu_utilization=0.1, cpu_utilization_avg5m=0.9))
+    cool = node("cool", usage=Usage(cpu_utilization=0.5, cpu_utilization_avg5m=0.3))
+    ranking = rank(TaskRequirements(max_utilization=0.8), [hot, cool], now_s=NOW_S)
+    assert ids(ranking.ranked) == ["cool"]
+    assert ranking.rejected[0].reasons == (
+        "utilization: 5-minute mean 0.90 above max_utilization 0.80",
+    )
+
+
+def test_a_deadline_rejects_nodes_too_slow_to_meet_it() -> None:
+    slow, fast = node("slow", relative_speed=0.5), node("fast", relative_speed=2.0)
+    # 100 s of reference work: 200 s on the slow node, 50 s on the fast one.
+    wanted = TaskRequirements(duration_s=100.0, deadline_s=NOW_S + 120.0)
+    ranking = rank(wanted, [slow, fast], now_s=NOW_S)
+    assert ids(ranking.ranked) == ["fast"]
+    assert ranking.rejected[0].reasons == ("deadline: estimated finish 80.0 s after the deadline",)
+    # Not before 100 s from now: the fast node misses the deadline too.
+    later = TaskRequirements(duration_s=100.0, deadline_s=NOW_S + 120.0, not_before_s=NOW_S + 100.0)
+    assert rank(later, [slow, fast], now_s=NOW_S).feasible_total == 0
 
 
 def test_pending_load_spreads_a_burst() -> None:
@@ -246,14 +318,11 @@ def test_weights_select_what_matters() -> None:
         node("idle-slow", cpu=0.0, relative_speed=1.0),
         node("busy-fast", cpu=0.9, relative_speed=3.0),
     ]
+    any_cores = TaskRequirements(allow_oversubscribe=True)
     only_speed = Weights(0, 0, 0, 0, 0, 0, 1, 0)
-    assert ids(rank(TaskRequirements(), nodes, now_s=NOW_S, weights=only_speed).ranked)[0] == (
-        "busy-fast"
-    )
+    assert ids(rank(any_cores, nodes, now_s=NOW_S, weights=only_speed).ranked)[0] == ("busy-fast")
     only_cpu = Weights(1, 0, 0, 0, 0, 0, 0, 0)
-    assert ids(rank(TaskRequirements(), nodes, now_s=NOW_S, weights=only_cpu).ranked)[0] == (
-        "idle-slow"
-    )
+    assert ids(rank(any_cores, nodes, now_s=NOW_S, weights=only_cpu).ranked)[0] == ("idle-slow")
 
 
 def test_limits_and_ties_are_deterministic() -> None:

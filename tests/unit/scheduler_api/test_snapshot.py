@@ -163,3 +163,16 @@ def test_the_cpu_window_selects_the_mean_headroom_is_computed_from() -> None:
     }
     assert build_nodes(answers)[0].usage.cpu_utilization == 0.9
     assert build_nodes(answers, "5m")[0].usage.cpu_utilization == 0.4
+
+
+def test_nodes_carry_their_data_paths_free_space() -> None:
+    answers = {
+        "aggregates": [
+            _agg("continuum:node_cpu_cores", "a1", 4),
+            _agg("continuum:node_memory_bytes", "a1", 8e9),
+            _agg("continuum:node_data_path_available_bytes", "a1", 5e9, data_path="/data"),
+        ],
+    }
+    [node] = build_nodes(answers)
+    assert node.usage.disk_available_bytes == 5e9
+    assert node.data_path == "/data"

@@ -18,7 +18,7 @@ def test_no_server_errors_for_any_placement_request(served_api: str) -> None:
         for operation in (result.ok() for result in schema.get_all_operations())
         if operation.path.startswith("/v1/placements")
     ]
-    assert len(operations) == 5
+    assert len(operations) == 6
     for operation in operations:
 
         @given(case=operation.as_strategy())

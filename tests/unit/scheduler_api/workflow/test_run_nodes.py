@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import subprocess
 import sys
@@ -13,15 +14,28 @@ from continuum._cmd_run import fetch_nodes
 
 
 def test_nodes_come_from_the_api(served_api: str) -> None:
-    nodes, why = fetch_nodes(served_api, "all-token")
+    views, why = fetch_nodes(served_api, "all-token")
     assert why is None
-    by_id = {n.node_id: n for n in nodes}
+    by_id = {n.id: n for n in views}
     assert set(by_id) == {"edge-1", "edge-2", "cloud-1"}
-    assert by_id["cloud-1"].cpu_cores == 16
-    assert by_id["cloud-1"].gpus == 2
-    assert by_id["edge-1"].cpu_utilization == 0.5
+    assert by_id["cloud-1"].capacity.cpu_cores == 16
+    assert by_id["cloud-1"].capacity.gpus == 2
+    assert by_id["edge-1"].usage.cpu_utilization == 0.5
     assert by_id["edge-1"].tier == "edge"
-    assert all(n.healthy for n in nodes)
+    assert all(n.healthy for n in views)
+
+
+def test_run_builds_its_nodes_with_the_placement_policy(served_api: str) -> None:
+    from scheduler_api.placement import PlacementPolicy
+
+    views, _ = fetch_nodes(served_api, "all-token")
+    policy = PlacementPolicy()
+    nodes = {v.id: policy.node_info(v) for v in views}
+    # Half of edge-1's cores are busy: the policy offers the free ones as lanes.
+    edge = next(v for v in views if v.id == "edge-1")
+    free = edge.capacity.cpu_cores * (1 - edge.usage.cpu_utilization)
+    assert nodes["edge-1"].cpu_cores == max(1, math.floor(free))
+    assert nodes["cloud-1"].gpus == 2
 
 
 def test_unreachable_or_refused_api_gives_a_reason(served_api: str) -> None:
