@@ -105,19 +105,9 @@ class _HistoryRecorder:
         """Send one ended attempt's output (``AttemptLog``); a failure stops history too."""
         if self.run_id is None:
             return
-        body = {
-            "attempt": attempt.attempt,
-            "node": attempt.node_id,
-            "ok": attempt.ok,
-            "error": attempt.error,
-            "started_s": attempt.started_s,
-            "finished_s": attempt.finished_s,
-            "stdout": attempt.stdout,
-            "stderr": attempt.stderr,
-            "stdout_dropped_bytes": attempt.stdout_dropped_bytes,
-            "stderr_dropped_bytes": attempt.stderr_dropped_bytes,
-        }
-        self._post(f"/v1/workflows/{self.run_id}/tasks/{attempt.task_id}/logs", body)
+        body = dataclasses.asdict(attempt)
+        task_id, body["node"] = body.pop("task_id"), body.pop("node_id")
+        self._post(f"/v1/workflows/{self.run_id}/tasks/{task_id}/logs", body)
 
     def _post(self, path: str, body: dict[str, Any]) -> None:
         try:

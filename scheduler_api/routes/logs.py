@@ -9,6 +9,7 @@ redacted of the secrets ``api.task_logs.redact_env`` names.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
@@ -80,19 +81,8 @@ def _known(ctx: Context, workflow_id: str) -> None:
 
 
 def _out(log: AttemptLog) -> AttemptLogOut:
-    return AttemptLogOut(
-        task_id=log.task_id,
-        attempt=log.attempt,
-        node=log.node_id,
-        ok=log.ok,
-        error=log.error,
-        started_s=log.started_s,
-        finished_s=log.finished_s,
-        stdout=log.stdout,
-        stderr=log.stderr,
-        stdout_dropped_bytes=log.stdout_dropped_bytes,
-        stderr_dropped_bytes=log.stderr_dropped_bytes,
-    )
+    fields = dataclasses.asdict(log)
+    return AttemptLogOut(node=fields.pop("node_id"), **fields)
 
 
 @router.get(
@@ -133,17 +123,6 @@ def add_task_log(
     request: Request, ctx: Context, workflow_id: WorkflowId, task_id: TaskId, body: AttemptLogIn
 ) -> AttemptLogOut:
     _known(ctx, workflow_id)
-    log = AttemptLog(
-        task_id=task_id,
-        attempt=body.attempt,
-        node_id=body.node,
-        ok=body.ok,
-        error=body.error,
-        started_s=body.started_s,
-        finished_s=body.finished_s,
-        stdout=body.stdout,
-        stderr=body.stderr,
-        stdout_dropped_bytes=body.stdout_dropped_bytes,
-        stderr_dropped_bytes=body.stderr_dropped_bytes,
-    )
+    fields = body.model_dump()
+    log = AttemptLog(task_id=task_id, node_id=fields.pop("node"), **fields)
     return _out(_store(request, ctx).add(workflow_id, log))

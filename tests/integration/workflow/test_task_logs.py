@@ -38,6 +38,19 @@ print(wait_on([greet("ada"), doomed()]))
 _SECRET = "correct-horse-battery-staple"
 
 
+def _continuum(
+    repo_root: Path, env: dict[str, str], *args: str
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "continuum", *args],
+        cwd=repo_root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+
+
 def _listed(stack: LiveStack) -> bool:
     response = httpx.get(f"{stack.api_url}/v1/nodes", headers=stack.headers(), timeout=5)
     return response.status_code == 200 and bool(response.json()["nodes"])
@@ -57,14 +70,7 @@ def test_failed_task_logs_by_api_and_cli(
         "CONTINUUM_API__TASK_LOGS__REDACT_ENV": '["LOG_SECRET"]',
     }
     api = ["--api", live_stack.api_url, "--token", live_stack.token]
-    run = subprocess.run(
-        [sys.executable, "-m", "continuum", "run", str(workflow), "--retries", "1", *api],
-        cwd=repo_root,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-    )
+    run = _continuum(repo_root, env, "run", str(workflow), "--retries", "1", *api)
     assert run.returncode == 1, run.stderr
     assert "disk on fire" in run.stderr
     found = re.search(r"task logs: continuum logs ([0-9a-f]{32})", run.stderr.replace("\n", ""))
@@ -91,25 +97,11 @@ def test_failed_task_logs_by_api_and_cli(
     assert len(failed) == 2
     assert all("disk on fire" in t["detail"] for t in failed)
 
-    shown = subprocess.run(
-        [sys.executable, "-m", "continuum", "logs", run_id, "doomed-1", *api],
-        cwd=repo_root,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-    )
+    shown = _continuum(repo_root, env, "logs", run_id, "doomed-1", *api)
     assert shown.returncode == 0, shown.stderr
     assert f"=== doomed-1 attempt 2 on {live_stack.node_id}: failed" in shown.stdout
     assert "--- stderr ---\nchecking the disk\n--- failure ---\nTraceback" in shown.stdout
     assert shown.stdout.rstrip().endswith("RuntimeError: disk on fire")
-    everything = subprocess.run(
-        [sys.executable, "-m", "continuum", "logs", run_id, *api],
-        cwd=repo_root,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-    )
+    everything = _continuum(repo_root, env, "logs", run_id, *api)
     assert "hello ada, the password is [REDACTED]" in everything.stdout
     assert _SECRET not in everything.stdout
