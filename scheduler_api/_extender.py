@@ -6,6 +6,11 @@ plus optional annotations::
 
     continuum.io/tier: edge           continuum.io/site: lab-1
     continuum.io/datasets: a,b        continuum.io/duration-s: "120"
+    continuum.io/max-utilization: "0.8"            continuum.io/allow-oversubscribe: "true"
+    continuum.io/not-before: "1767225600"          continuum.io/deadline: "1767229200"
+
+``ephemeral-storage`` requests are the pod's ``disk_bytes``; ``not-before`` and ``deadline`` are
+Unix times. Their rejections reach kube-scheduler as the filter's reasons.
 
 Nodes continuum does not monitor pass the filter with the lowest priority: monitoring gaps
 must not make a cluster unschedulable.
@@ -77,7 +82,8 @@ def _container_resources(container: Mapping[str, Any]) -> dict[str, float]:
     cpu = parse_quantity(merged.get("cpu", 0))
     memory = parse_quantity(merged.get("memory", 0))
     gpus = sum(parse_quantity(merged.get(name, 0)) for name in _GPU_RESOURCES)
-    return {"cpu": cpu, "memory": memory, "gpus": gpus}
+    disk = parse_quantity(merged.get("ephemeral-storage", 0))
+    return {"cpu": cpu, "memory": memory, "gpus": gpus, "disk": disk}
 
 
 def pod_requirements(
@@ -93,7 +99,7 @@ def pod_requirements(
         QuantityError: a resource quantity is malformed.
     """
     spec = pod.get("spec") or {}
-    totals = {"cpu": 0.0, "memory": 0.0, "gpus": 0.0}
+    totals = {"cpu": 0.0, "memory": 0.0, "gpus": 0.0, "disk": 0.0}
     for container in spec.get("containers") or []:
         for key, value in _container_resources(container).items():
             totals[key] += value
@@ -106,13 +112,20 @@ def pod_requirements(
         value = annotations.get(ANNOTATION_PREFIX + name)
         return value.strip() if isinstance(value, str) and value.strip() else None
 
+    def number(name: str) -> float | None:
+        text = annotation(name)
+        try:
+            return float(text) if text else None
+        except ValueError as err:
+            raise QuantityError(f"{ANNOTATION_PREFIX}{name}: not a number: {text!r}") from err
+
     wanted = (annotation("datasets") or "").split(",")
     known = datasets or {}
-    duration = annotation("duration-s")
-    try:
-        duration_s = float(duration) if duration else None
-    except ValueError as err:
-        raise QuantityError(f"{ANNOTATION_PREFIX}duration-s: not a number: {duration!r}") from err
+    oversubscribe = (annotation("allow-oversubscribe") or "false").lower()
+    if oversubscribe not in ("true", "false"):
+        raise QuantityError(
+            f"{ANNOTATION_PREFIX}allow-oversubscribe: expected true or false, got {oversubscribe!r}"
+        )
     return TaskRequirements(
         # A pod without requests still occupies a slice of a core.
         cpu_cores=max(totals["cpu"], 0.001),
@@ -121,7 +134,12 @@ def pod_requirements(
         tier=annotation("tier"),
         site=annotation("site"),
         datasets=tuple(known[name.strip()] for name in wanted if name.strip() in known),
-        duration_s=duration_s,
+        duration_s=number("duration-s"),
+        disk_bytes=int(totals["disk"]),
+        max_utilization=number("max-utilization"),
+        allow_oversubscribe=oversubscribe == "true",
+        not_before_s=number("not-before"),
+        deadline_s=number("deadline"),
     )
 
 

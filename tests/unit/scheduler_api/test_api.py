@@ -306,6 +306,22 @@ def test_extender_filter_and_prioritize(client: TestClient, auth: HeadersOf) -> 
     assert all(0 <= s <= 10 for s in scores.values())
 
 
+def test_extender_filter_reasons_name_free_capacity_and_utilization(
+    client: TestClient, auth: HeadersOf
+) -> None:
+    # edge-1 has 4 cores, half busy: 3 cores are not free there.
+    pod = {
+        "metadata": {"name": "p", "annotations": {"continuum.io/max-utilization": "0.4"}},
+        "spec": {"containers": [{"resources": {"requests": {"cpu": "3"}}}]},
+    }
+    result = client.post(
+        "/v1/extender/filter", json={"Pod": pod, "NodeNames": ["edge-1"]}, headers=auth()
+    ).json()
+    reason = result["FailedNodes"]["edge-1"]
+    assert "cpu: needs 3 free cores, 2.00 free of 4" in reason
+    assert "utilization: 5-minute mean 0.50 above max_utilization 0.40" in reason
+
+
 def test_extender_reports_a_malformed_pod_in_the_body(client: TestClient, auth: HeadersOf) -> None:
     pod = {"spec": {"containers": [{"resources": {"requests": {"cpu": "lots"}}}]}}
     result = client.post(

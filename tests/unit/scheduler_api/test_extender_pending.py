@@ -71,3 +71,36 @@ def test_pending_ledger_with_zero_ttl_counts_nothing() -> None:
     ledger = PendingLedger(ttl_s=0)
     ledger.add("a", Reservation(1.0), now_s=0)
     assert ledger.totals(now_s=0) == {}
+
+
+def test_pod_constraints_from_annotations_and_ephemeral_storage() -> None:
+    pod = {
+        "metadata": {
+            "annotations": {
+                "continuum.io/max-utilization": "0.75",
+                "continuum.io/allow-oversubscribe": "TRUE",
+                "continuum.io/not-before": "1000",
+                "continuum.io/deadline": "2000.5",
+            }
+        },
+        "spec": {"containers": [{"resources": {"requests": {"ephemeral-storage": "10Gi"}}}]},
+    }
+    requirements = pod_requirements(pod)
+    assert requirements.disk_bytes == 10 * 2**30
+    assert requirements.max_utilization == 0.75
+    assert requirements.allow_oversubscribe is True
+    assert (requirements.not_before_s, requirements.deadline_s) == (1000.0, 2000.5)
+    assert pod_requirements({}).allow_oversubscribe is False
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("deadline", "tomorrow", "continuum.io/deadline: not a number"),
+        ("allow-oversubscribe", "yes", "continuum.io/allow-oversubscribe: expected true or false"),
+    ],
+)
+def test_malformed_constraint_annotations_name_the_key(name: str, value: str, message: str) -> None:
+    pod = {"metadata": {"annotations": {f"continuum.io/{name}": value}}}
+    with pytest.raises(QuantityError, match=message):
+        pod_requirements(pod)
