@@ -16,6 +16,7 @@ from scheduler_api.workflow import (
     constraint,
     depends,
     parse_size,
+    requirements_of,
     session,
     storage,
     task,
@@ -125,6 +126,15 @@ def test_the_submitted_specs_carry_the_constraints() -> None:
     assert spec.requirements.memory_bytes == 2 << 30
     assert spec.work_s == 1.0  # the default: nothing declared, nothing learned
     assert executor.ran == [("stacked-1", "here")]
+
+
+def test_disk_and_storage_reach_the_requirements_the_model_reads() -> None:
+    # Carried as the requirements' disk_bytes and storage once the placement model has them;
+    # on the task function until then.
+    req = requirements_of(stacked)
+    assert getattr(req, "disk_bytes", stacked.disk_bytes) == 10 << 30
+    assert getattr(req, "storage", stacked.storage) == "memory"
+    assert (req.cpu_cores, req.memory_bytes) == (2, 2 << 30)
 
 
 @pytest.mark.parametrize(
@@ -247,6 +257,17 @@ _KNOWN = {
 def test_any_unknown_keyword_is_refused_by_name(key: str) -> None:
     with pytest.raises(TypeError, match=f"unknown keyword '{key}'"):
         constraint(**{key: "x"})
+
+
+@given(st.text(max_size=12).filter(lambda kind: kind not in ("memory", "disk", "object")))
+def test_any_other_storage_kind_is_refused(kind: str) -> None:
+    with pytest.raises(ValueError, match="the kind is one of memory, disk, object"):
+        storage(kind)  # type: ignore[arg-type]
+
+
+@given(st.sampled_from(["memory", "disk", "object"]))
+def test_each_storage_kind_is_kept(kind: Any) -> None:
+    assert storage(kind)(task()(lambda: None)).storage == kind
 
 
 @given(
