@@ -37,6 +37,7 @@ _SHORT = {
     "locality": "data",
     "speed": "speed",
     "energy": "energy",
+    "storage": "store",
 }
 #: Columns of piped output (no terminal to ask), wide enough for the ranking breakdown.
 _PIPED_WIDTH = 160
@@ -203,6 +204,8 @@ def _labels(values: tuple[str, ...]) -> dict[str, str]:
               help="Seconds from now before which the task may not start.")  # fmt: skip
 @click.option("--deadline", "deadline_s", type=click.FloatRange(min=0, min_open=True),
               default=None, help="Seconds from now by which the task must finish.")  # fmt: skip
+@click.option("--storage", type=click.Choice(["memory", "disk", "object"]), default=None,
+              help="Prefer nodes holding its datasets in this kind of store.")  # fmt: skip
 @click.option("--limit", type=click.IntRange(min=1), default=10, show_default=True,
               help="How many ranked nodes to show.")  # fmt: skip
 @_api_options
@@ -221,6 +224,7 @@ def rank(
     allow_oversubscribe: bool,
     not_before_s: float | None,
     deadline_s: float | None,
+    storage: str | None,
     limit: int,
     api_url: str,
     token: str | None,
@@ -242,6 +246,7 @@ def rank(
         "allow_oversubscribe": allow_oversubscribe,
         "not_before_s": None if not_before_s is None else time.time() + not_before_s,
         "deadline_s": None if deadline_s is None else time.time() + deadline_s,
+        "storage": storage,
         "limit": limit,
     }
     started = time.perf_counter()

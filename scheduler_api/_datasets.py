@@ -61,7 +61,9 @@ class DatasetRecord:
 
     def as_location(self) -> DatasetLocation:
         """The ranking model's view of it."""
-        return DatasetLocation(self.id, self.size_bytes, self.nodes, self.sites, self.residency)
+        return DatasetLocation(
+            self.id, self.size_bytes, self.nodes, self.sites, self.residency, self.storage
+        )
 
 
 class DatasetCatalogue:

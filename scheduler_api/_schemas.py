@@ -166,6 +166,11 @@ class RankingRequest(BaseModel):
         description="Unix time by which the task must finish: nodes whose estimated finish "
         "(transfer plus duration_s scaled by speed) is later are rejected.",
     )
+    storage: StorageKind | None = Field(
+        None,
+        description="Prefer nodes holding the datasets in this kind of store (the `storage` "
+        "score component).",
+    )
     limit: int = Field(10, ge=1, le=10000, description="Ranked nodes to return at most.")
     rejected_limit: int = Field(100, ge=0, le=10000, description="Rejected nodes to list.")
     reserve: bool = Field(

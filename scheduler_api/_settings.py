@@ -91,6 +91,7 @@ class WeightSettings(BaseModel):
     energy: float = Field(0.25, ge=0)
     risk_margin: float = Field(1.0, ge=0)
     risk_sensitivity: float = Field(1.0, gt=0)
+    storage: float = Field(0.5, ge=0)
 
     def to_weights(self) -> Weights:
         return Weights(**self.model_dump())

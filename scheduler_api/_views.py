@@ -158,9 +158,7 @@ def requirements_of(ctx: ApiContext, request: RankingRequest) -> TaskRequirement
             )
         location = record.as_location()
         if ref.size_bytes is not None:
-            location = DatasetLocation(
-                location.id, ref.size_bytes, location.nodes, location.sites, location.residency
-            )
+            location = dataclasses.replace(location, size_bytes=ref.size_bytes)
         datasets.append(location)
     return TaskRequirements(
         cpu_cores=request.cpu_cores,
@@ -177,6 +175,7 @@ def requirements_of(ctx: ApiContext, request: RankingRequest) -> TaskRequirement
         allow_oversubscribe=request.allow_oversubscribe,
         not_before_s=request.not_before_s,
         deadline_s=request.deadline_s,
+        storage=request.storage,
     )
 
 

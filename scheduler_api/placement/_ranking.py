@@ -84,6 +84,9 @@ class ModelRanker:
                 tier=requirements.tier,
                 site=requirements.site,
                 labels=dict(requirements.labels),
+                disk_bytes=requirements.disk_bytes,
+                max_utilization=requirements.max_utilization,
+                storage=requirements.storage,
                 # The engine queues work on a node's lanes: a busy node is slower, not closed.
                 allow_oversubscribe=True,
             ),

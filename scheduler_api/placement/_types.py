@@ -66,6 +66,10 @@ class Requirements:
         site: Required site, or None for any.
         arch: Required CPU architecture (``amd64``, ``arm64``), or None for any.
         labels: Labels the node must carry with these values.
+        disk_bytes: Free space the task's data needs on the node's data path (checked by the
+            ranking model against the measured space).
+        max_utilization: Highest 5-minute mean CPU utilisation a node may show.
+        storage: Preferred kind of store for its data (``memory``, ``disk``, ``object``).
     """
 
     cpu_cores: int = 1
@@ -75,6 +79,9 @@ class Requirements:
     site: str | None = None
     arch: str | None = None
     labels: tuple[tuple[str, str], ...] = ()
+    disk_bytes: int = 0
+    max_utilization: float | None = None
+    storage: str | None = None
 
     def __post_init__(self) -> None:
         if self.cpu_cores < 1:

@@ -154,6 +154,8 @@ class DatasetLocation:
         sites: sites holding a replica (any node there can read it at intra-site cost).
         residency: the data may not leave ``sites``/the sites of ``nodes``; nodes elsewhere
             are infeasible.
+        storage: where the copies are held: ``memory`` or ``disk`` of the ``nodes``, or an
+            ``object`` store in the ``sites``.
     """
 
     id: str
@@ -161,6 +163,7 @@ class DatasetLocation:
     nodes: tuple[str, ...] = ()
     sites: tuple[str, ...] = ()
     residency: bool = False
+    storage: str = "disk"
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +189,8 @@ class TaskRequirements:
         not_before_s: Unix time before which the task may not start.
         deadline_s: Unix time by which the task must finish; nodes whose estimated finish
             (transfer plus run time, from ``not_before_s`` or now) is later are rejected.
+        storage: preferred kind of store for its data (``memory``, ``disk``, ``object``):
+            nodes holding its datasets in that kind score higher (the ``storage`` component).
     """
 
     cpu_cores: float = 1.0
@@ -202,6 +207,7 @@ class TaskRequirements:
     allow_oversubscribe: bool = False
     not_before_s: float | None = None
     deadline_s: float | None = None
+    storage: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,6 +280,7 @@ class Weights:
         energy: power per core.
         risk_margin: standard deviations added to the mean in the variability score.
         risk_sensitivity: root applied to the standard deviation (1 = linear).
+        storage: the task's data held in the kind of store it asked for (``storage`` hint).
     """
 
     cpu_headroom: float = 1.0
@@ -286,6 +293,7 @@ class Weights:
     energy: float = 0.25
     risk_margin: float = 1.0
     risk_sensitivity: float = 1.0
+    storage: float = 0.5
 
     def components(self) -> dict[str, float]:
         """The component weights by component name."""
@@ -298,6 +306,7 @@ class Weights:
             "locality": self.locality,
             "speed": self.speed,
             "energy": self.energy,
+            "storage": self.storage,
         }
 
 

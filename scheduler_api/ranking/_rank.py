@@ -118,6 +118,31 @@ class _Free:
     finish_s: float
 
 
+def _storage_match(table: NodeTable, requirements: TaskRequirements) -> FloatArray:
+    """Share of the hinted datasets' bytes each node holds in the hinted kind of store.
+
+    A ``memory`` or ``disk`` copy is held by its nodes; an ``object`` store serves the nodes
+    of its sites. Without a hint, or with nothing of that kind, every node scores 1.
+    """
+    n = len(table)
+    hint = requirements.storage
+    kinds = [d for d in requirements.datasets if hint is not None and d.storage == hint]
+    total = float(sum(d.size_bytes for d in kinds))
+    if not kinds or total <= 0:
+        return np.ones(n)
+    held = np.zeros(n)
+    for dataset in kinds:
+        mask = np.zeros(n, np.bool_)
+        if dataset.storage == "object":
+            for site in dataset.sites:
+                mask |= table.equals(table.site_codes, table.sites, site)
+        else:
+            mask[[table.index[x] for x in dataset.nodes if x in table.index]] = True
+        held += mask * dataset.size_bytes
+    result: FloatArray = held / total
+    return result
+
+
 def _describe_failures(
     table: NodeTable,
     requirements: TaskRequirements,
@@ -293,6 +318,7 @@ def rank(
         "locality": reference_s / (reference_s + transfer_s),
         "speed": _unit(speed / fastest),
         "energy": _unit(energy),
+        "storage": _storage_match(table, req),
     }
     weight_of = weights.components()
     total_weight = sum(weight_of.values()) or 1.0

@@ -357,3 +357,31 @@ def test_a_thousand_nodes_rank_in_well_under_a_millisecond_or_so() -> None:
         timings.append(time.perf_counter() - started)
     # The aim is well under 1 ms; the bound leaves room for a loaded CI machine.
     assert statistics.median(timings) < 0.005
+
+
+def test_a_storage_hint_prefers_nodes_holding_the_data_in_that_kind_of_store() -> None:
+    # "disk-node" holds the dataset on disk; "memory-node" (in memory) is otherwise worse.
+    memory_copy = DatasetLocation("features", GIB, nodes=("memory-node",), storage="memory")
+    disk_copy = DatasetLocation("features-disk", GIB, nodes=("disk-node",), storage="disk")
+    nodes = [node("disk-node", cpu=0.0), node("memory-node", cpu=0.25)]
+    plain = TaskRequirements(datasets=(memory_copy, disk_copy))
+    assert ids(rank(plain, nodes, now_s=NOW_S).ranked)[0] == "disk-node"
+    hinted = TaskRequirements(datasets=(memory_copy, disk_copy), storage="memory")
+    ranking = rank(hinted, nodes, now_s=NOW_S, weights=Weights(storage=4.0))
+    assert ids(ranking.ranked)[0] == "memory-node"
+    by_id = {entry.node.id: entry for entry in ranking.ranked}
+    # Every byte the task reads from memory is in memory there; none on the other node.
+    assert by_id["memory-node"].components["storage"] == 1.0
+    assert by_id["disk-node"].components["storage"] == 0.0
+    # Without a hint the component is neutral.
+    assert {e.components["storage"] for e in rank(plain, nodes, now_s=NOW_S).ranked} == {1.0}
+
+
+def test_an_object_store_serves_the_nodes_of_its_site() -> None:
+    bucket = DatasetLocation("raw", GIB, sites=("cloud-a",), storage="object")
+    nodes = [node("near", site="cloud-a"), node("far", site="edge-b")]
+    wanted = TaskRequirements(datasets=(bucket,), storage="object")
+    components = {
+        e.node.id: e.components["storage"] for e in rank(wanted, nodes, now_s=NOW_S).ranked
+    }
+    assert components == {"near": 1.0, "far": 0.0}
