@@ -159,9 +159,17 @@ def _executor(kind: str, nodes: list[Any]) -> Any:
     return LocalExecutor(nodes, capture=capture)
 
 
+def _cost(record: Any) -> str:
+    """The reference cost placement used and where it came from: ``0.21 learned (8)``."""
+    if record.work_s is None:
+        return "-"
+    runs = f" ({record.work_samples})" if record.work_source == "learned" else ""
+    return f"{record.work_s:.3g} {record.work_source}{runs}"
+
+
 def _summary(console: Console, records: list[Any], makespan_s: float) -> None:
     table = Table(title="schedule")
-    for column in ("task", "node", "start (s)", "end (s)", "attempts", "state"):
+    for column in ("task", "node", "start (s)", "end (s)", "attempts", "state", "cost (s)"):
         table.add_column(column, justify="right" if "(s)" in column else "left")
     for record in sorted(records, key=lambda r: (r.start_s is None, r.start_s or 0.0)):
         table.add_row(
@@ -171,6 +179,7 @@ def _summary(console: Console, records: list[Any], makespan_s: float) -> None:
             "-" if record.end_s is None else f"{record.end_s:.3f}",
             str(record.attempts),
             record.state,
+            _cost(record),
         )
     console.print(table)
     console.print(f"makespan: [bold]{makespan_s:.3f} s[/bold]")

@@ -86,6 +86,7 @@ def test_a_second_continuum_run_places_with_what_the_first_measured(
         plan = httpx.get(plan_url, headers=auth()).json()
         notes.append({t["detail"] for t in plan["transitions"] if t["state"] == "placed"})
     assert notes[0] == {"work_s 1 (default)"}
+    assert "learned (3)" in result.stderr  # the schedule table's cost column says so too
     (learned,) = notes[1]
     assert learned.endswith("(learned from 3 runs)")
     assert float(learned.split()[1]) < 1.0  # nap takes far less than the default second
