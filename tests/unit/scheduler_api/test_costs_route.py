@@ -72,6 +72,7 @@ def test_a_second_continuum_run_places_with_what_the_first_measured(
     script = tmp_path / "naps.py"
     script.write_text(WORKFLOW)
     env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state"), "PYTHONPATH": str(repo_root)}
+    env["COLUMNS"] = "200"  # the schedule table on one line per task
     command = [sys.executable, "-m", "continuum", "run", str(script), "--api", served_api]
     command += ["--token", "all-token", "--chart", str(tmp_path / "chart.svg")]
     notes = []
