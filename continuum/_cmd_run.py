@@ -183,6 +183,14 @@ def _summary(console: Console, records: list[Any], makespan_s: float) -> None:
         )
     console.print(table)
     console.print(f"makespan: [bold]{makespan_s:.3f} s[/bold]")
+    for record in records:
+        if record.late_s is not None:
+            console.print(
+                f"[yellow]deadline missed: {record.task_id} finished at {record.end_s:.3f} s, "
+                f"{record.late_s:.3f} s after its deadline"
+            )
+        elif record.state == "abandoned" and record.error.startswith("deadline:"):
+            console.print(f"[yellow]deadline cannot be met: {record.task_id}: {record.error}")
 
 
 @click.command()

@@ -537,6 +537,17 @@ class PlacementEngine:
                 task.state = TaskState.PARKED
                 self._parked[task_id] = None
                 continue
+            deadline = task.spec.deadline_s
+            if deadline is not None and decision.est_finish_s > deadline + _EPSILON_S:
+                # The earliest finish any node offers is too late: say so rather than run it
+                # (abandoning takes the reservation back).
+                late_s = decision.est_finish_s - deadline
+                reason = (
+                    f"deadline: earliest estimated finish {decision.est_finish_s:.1f} s "
+                    f"(on {decision.node_id}) is {late_s:.1f} s after the deadline"
+                )
+                self._abandon(task_id, reason, out, cause)
+                continue
             out.append(decision)
             if self.config.mode == "plan":
                 self._release_children(task_id)
@@ -631,9 +642,10 @@ class PlacementEngine:
         return sorted(lanes, key=lambda lane: lane.end_s)[:cores]
 
     def _ready_s(self, spec: TaskSpec, found: _Candidates) -> FloatArray:
-        """When every input could be on each candidate node."""
+        """When every input could be on each candidate node (and the task may start)."""
         drains = self._drains()
-        ready = np.full(found.idx.size, self.now_s)
+        earliest = self.now_s if spec.not_before_s is None else max(self.now_s, spec.not_before_s)
+        ready = np.full(found.idx.size, earliest)
         for need in self._needs(spec):
             np.maximum(ready, self._arrival_s(need, found.idx, drains), out=ready)
         return ready

@@ -125,6 +125,9 @@ class TaskSpec:
         cost_s: Optional per-node run-time estimates (measured history) that override
             ``work_s / speed`` for those nodes.
         name: Human name (the function name), for tables and charts.
+        not_before_s: Engine time before which it may not start.
+        deadline_s: Engine time by which it must finish: placed where its estimated finish
+            is earliest, and abandoned with the reason when even that is later.
     """
 
     task_id: str
@@ -134,10 +137,18 @@ class TaskSpec:
     inputs: tuple[DataInput, ...] = ()
     cost_s: Mapping[str, float] = field(default_factory=dict)
     name: str = ""
+    not_before_s: float | None = None
+    deadline_s: float | None = None
 
     def __post_init__(self) -> None:
         if self.work_s < 0:
             raise ValueError(f"task {self.task_id}: work_s must be >= 0, got {self.work_s}")
+        if (
+            self.not_before_s is not None
+            and self.deadline_s is not None
+            and self.deadline_s < self.not_before_s
+        ):
+            raise ValueError(f"task {self.task_id}: deadline_s is before not_before_s")
         if self.task_id in self.depends_on:
             raise ValueError(f"task {self.task_id} depends on itself")
 

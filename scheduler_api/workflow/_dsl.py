@@ -146,6 +146,9 @@ class TaskFunction(Generic[P, R]):
         self.disk_bytes = 0
         self.network = False
         self.storage: StorageKind | None = None
+        # Seconds after the run starts (the session's clock).
+        self.not_before_s: float | None = None
+        self.deadline_s: float | None = None
         self.after: tuple[TaskFunction[..., Any], ...] = ()
         self.key = f"{function.__module__}:{function.__qualname__}"
 
@@ -280,6 +283,9 @@ def constraint(
     processor_architecture: str | None = None,
     network: bool = False,
     labels: Mapping[str, str] | None = None,
+    max_utilization: float | None = None,
+    not_before: float | None = None,
+    deadline: float | None = None,
     **unknown: object,
 ) -> Callable[[TaskFunction[P, R]], TaskFunction[P, R]]:
     """Hard constraints for a task; put it above ``@task``.
@@ -302,6 +308,10 @@ def constraint(
             ``processor_architecture``; ``x86_64`` and ``aarch64`` are understood).
         network: The task needs network access beyond the fleet while it runs.
         labels: Node labels that must match, e.g. ``{"zone": "a"}``.
+        max_utilization: Skip nodes whose 5-minute mean CPU use is above this fraction.
+        not_before: Seconds after the run starts before which the task may not start.
+        deadline: Seconds after the run starts by which the task must finish; a task no node
+            can finish in time is abandoned with the reason, and a late finish is reported.
 
     Raises:
         TypeError: An unknown keyword (named, with the nearest known one), or both names of
@@ -322,8 +332,10 @@ def constraint(
         site=site,
         arch=None if architecture is None else _arch(str(architecture)),
         labels=tuple(sorted((labels or {}).items())),
+        max_utilization=_fraction("max_utilization", max_utilization),
     )
     disk_bytes = _size(disk_value, storage_size is not None)
+    window = (_seconds("not_before", not_before), _seconds("deadline", deadline))
 
     def apply(function: TaskFunction[P, R]) -> TaskFunction[P, R]:
         if not isinstance(function, TaskFunction):
@@ -331,9 +343,26 @@ def constraint(
         function.requirements = requirements
         function.disk_bytes = disk_bytes
         function.network = bool(network)
+        function.not_before_s, function.deadline_s = window
         return function
 
     return apply
+
+
+def _fraction(key: str, value: float | None) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
+        raise ValueError(f"@constraint({key}={value!r}): a fraction in (0, 1] is needed")
+    return float(value)
+
+
+def _seconds(key: str, value: float | None) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise ValueError(f"@constraint({key}={value!r}): seconds after the run starts, >= 0")
+    return float(value)
 
 
 def _unknown_keyword(key: str) -> str:

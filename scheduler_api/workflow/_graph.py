@@ -58,6 +58,8 @@ def to_specs(
             depends_on={parent: sizes.get(parent, 0) for parent in call.parents},
             inputs=tuple(DataInput(d.dataset_id, d.size_bytes, d.nodes) for d in call.datasets),
             name=call.function.name,
+            not_before_s=call.function.not_before_s,
+            deadline_s=call.function.deadline_s,
         )
         for call in calls
     ]

@@ -71,6 +71,14 @@ class RunRecord:
     work_s: float | None = None
     work_source: str = ""
     work_samples: int = 0
+    deadline_s: float | None = None
+
+    @property
+    def late_s(self) -> float | None:
+        """Seconds it finished after its deadline (None when on time or not finished)."""
+        if self.deadline_s is None or self.end_s is None or self.end_s <= self.deadline_s:
+            return None
+        return self.end_s - self.deadline_s
 
 
 class Session:
@@ -153,7 +161,9 @@ class Session:
         self._calls[call.call_id] = call
         self._pending.append(call)
         self._by_function.setdefault(call.function.key, []).append(call.call_id)
-        self.records[call.call_id] = RunRecord(call.call_id, call.function.name)
+        self.records[call.call_id] = RunRecord(
+            call.call_id, call.function.name, deadline_s=call.function.deadline_s
+        )
 
     @property
     def makespan_s(self) -> float:

@@ -260,3 +260,42 @@ def test_speed_benchmark_runs_small_and_reports_its_baseline() -> None:
     assert figures["random_graph_plan_s"] > 0
     # Earliest-finish placement beats random placement on the same graph.
     assert figures["heft_makespan_s"] < figures["random_makespan_s"]
+
+
+def test_not_before_holds_a_task_back() -> None:
+    engine = PlacementEngine(EngineConfig(mode="plan"))
+    engine.handle(NodeSnapshot(NodeInfo("n"), at_s=0.0))
+    [place] = engine.handle(
+        GraphSubmitted((TaskSpec("t", work_s=2.0, not_before_s=10.0),), at_s=0.0)
+    )
+    assert isinstance(place, Place)
+    assert (place.est_start_s, place.est_finish_s) == (10.0, 12.0)
+
+
+def test_a_task_no_node_can_finish_by_its_deadline_is_abandoned_with_the_reason() -> None:
+    engine = PlacementEngine(EngineConfig(mode="plan"))
+    engine.handle(NodeSnapshot(NodeInfo("slow", speed=0.5), at_s=0.0))
+    engine.handle(NodeSnapshot(NodeInfo("fast", speed=2.0), at_s=0.0))
+    decisions = engine.handle(
+        GraphSubmitted(
+            (
+                TaskSpec("ok", work_s=10.0, deadline_s=6.0),
+                TaskSpec("late", work_s=100.0, deadline_s=6.0),
+                TaskSpec("child", depends_on={"late": 0}),
+            ),
+            at_s=0.0,
+        )
+    )
+    placed = {d.task_id: d for d in decisions if isinstance(d, Place)}
+    abandoned = {d.task_id: d.reason for d in decisions if isinstance(d, Abandon)}
+    assert placed["ok"].node_id == "fast"  # 5 s there, 20 s on the slow node
+    assert abandoned["late"] == (
+        "deadline: earliest estimated finish 50.0 s (on fast) is 44.0 s after the deadline"
+    )
+    assert abandoned["child"] == "parent late was abandoned"
+    engine.validate_state()
+
+
+def test_a_deadline_before_not_before_is_refused() -> None:
+    with pytest.raises(ValueError, match="deadline_s is before not_before_s"):
+        TaskSpec("t", not_before_s=5.0, deadline_s=1.0)

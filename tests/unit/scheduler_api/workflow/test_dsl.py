@@ -221,3 +221,42 @@ def test_nodes_gone_from_the_inventory_lose_their_tasks() -> None:
     with session(plain):
         wait_on([double(i) for i in range(4)])
     assert "a" in {node for _, node in plain_executor.ran}
+
+
+@constraint(deadline=0.001)
+@task(work_s=3600.0)
+def hour_long() -> int:
+    return 1
+
+
+@constraint(not_before=0.0, deadline=3600.0, max_utilization=0.5)
+@task(work_s=1.0)
+def in_window() -> int:
+    return 2
+
+
+def test_a_task_that_cannot_meet_its_deadline_is_abandoned_with_the_reason() -> None:
+    active, executor = _session()
+    with session(active), pytest.raises(WorkflowError, match="deadline: earliest estimated"):
+        wait_on(hour_long())
+    assert executor.ran == []
+    record = active.records["hour_long-1"]
+    assert record.state == "abandoned"
+    assert "after the deadline" in record.error
+
+
+def test_time_window_and_utilisation_ceiling_reach_the_engine() -> None:
+    active, _ = _session()
+    with session(active):
+        assert wait_on(in_window()) == 2
+    record = active.records["in_window-1"]
+    assert record.deadline_s == 3600.0
+    assert record.late_s is None
+    assert in_window.requirements.max_utilization == 0.5
+
+
+def test_time_constraints_are_checked() -> None:
+    with pytest.raises(ValueError, match="deadline=-1"):
+        constraint(deadline=-1)
+    with pytest.raises(ValueError, match="max_utilization=2"):
+        constraint(max_utilization=2)
