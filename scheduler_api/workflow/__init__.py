@@ -52,7 +52,7 @@ from scheduler_api.workflow._dsl import (
     storage,
     task,
 )
-from scheduler_api.workflow._graph import check_graph, requirements_of, to_specs
+from scheduler_api.workflow._graph import check_graph, to_specs
 from scheduler_api.workflow._history import (
     PlacementHistory,
     PlanRecord,
@@ -83,7 +83,6 @@ __all__ = [
     "depends",
     "estimate_work",
     "parse_size",
-    "requirements_of",
     "session",
     "storage",
     "task",

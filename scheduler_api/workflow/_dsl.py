@@ -6,6 +6,7 @@ it, places it and runs it.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import functools
 import importlib
@@ -141,11 +142,9 @@ class TaskFunction(Generic[P, R]):
         # None: the task declares no run time, so the session learns or defaults one.
         self.work_s = work_s
         self.output_bytes = output_bytes
+        # Hard constraints (@constraint) and the storage hint (@storage), as submitted.
         self.requirements = Requirements()
-        # Needs the placement model reads from the session's submission (see _graph.to_specs).
-        self.disk_bytes = 0
         self.network = False
-        self.storage: StorageKind | None = None
         # Seconds after the run starts (the session's clock).
         self.not_before_s: float | None = None
         self.deadline_s: float | None = None
@@ -333,15 +332,17 @@ def constraint(
         arch=None if architecture is None else _arch(str(architecture)),
         labels=tuple(sorted((labels or {}).items())),
         max_utilization=_fraction("max_utilization", max_utilization),
+        disk_bytes=_size(disk_value, storage_size is not None),
     )
-    disk_bytes = _size(disk_value, storage_size is not None)
     window = (_seconds("not_before", not_before), _seconds("deadline", deadline))
 
     def apply(function: TaskFunction[P, R]) -> TaskFunction[P, R]:
         if not isinstance(function, TaskFunction):
             raise TypeError("@constraint goes above @task")
-        function.requirements = requirements
-        function.disk_bytes = disk_bytes
+        # A storage hint applied first (written below @constraint) is kept.
+        function.requirements = dataclasses.replace(
+            requirements, storage=function.requirements.storage
+        )
         function.network = bool(network)
         function.not_before_s, function.deadline_s = window
         return function
@@ -405,7 +406,7 @@ def storage(kind: StorageKind) -> Callable[[TaskFunction[P, R]], TaskFunction[P,
     def apply(function: TaskFunction[P, R]) -> TaskFunction[P, R]:
         if not isinstance(function, TaskFunction):
             raise TypeError("@storage goes above @task")
-        function.storage = kind
+        function.requirements = dataclasses.replace(function.requirements, storage=kind)
         return function
 
     return apply

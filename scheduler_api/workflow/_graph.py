@@ -2,33 +2,14 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from scheduler_api.placement import DataInput, NodeInfo, Requirements, TaskSpec
 from scheduler_api.placement._heuristics import topological_order
 from scheduler_api.workflow._costs import CostEstimate, estimate_work
-from scheduler_api.workflow._dsl import TaskCall, TaskFunction, WorkflowError
+from scheduler_api.workflow._dsl import TaskCall, WorkflowError
 
-__all__ = ["check_graph", "explain_unsatisfiable", "requirements_of", "to_specs"]
-
-_REQUIREMENT_FIELDS = frozenset(f.name for f in dataclasses.fields(Requirements))
-
-
-def requirements_of(function: TaskFunction[..., Any]) -> Requirements:
-    """The task's requirements as the engine takes them.
-
-    ``@constraint(disk=...)`` and ``@storage(...)`` travel as the requirements' ``disk_bytes``
-    and ``storage`` wherever the placement model defines those fields; until then they stay on
-    the task function (``TaskFunction.disk_bytes``, ``.storage``) and are not checked.
-    """
-    extra: dict[str, Any] = {
-        key: value
-        for key, value in (("disk_bytes", function.disk_bytes), ("storage", function.storage))
-        if key in _REQUIREMENT_FIELDS
-    }
-    return dataclasses.replace(function.requirements, **extra) if extra else function.requirements
+__all__ = ["check_graph", "explain_unsatisfiable", "to_specs"]
 
 
 def to_specs(
@@ -54,7 +35,7 @@ def to_specs(
                 chosen.get(call.call_id)
                 or estimate_work(call.function.name, call.function.work_s, None)
             ).work_s,
-            requirements=requirements_of(call.function),
+            requirements=call.function.requirements,
             depends_on={parent: sizes.get(parent, 0) for parent in call.parents},
             inputs=tuple(DataInput(d.dataset_id, d.size_bytes, d.nodes) for d in call.datasets),
             name=call.function.name,

@@ -16,7 +16,6 @@ from scheduler_api.workflow import (
     constraint,
     depends,
     parse_size,
-    requirements_of,
     session,
     storage,
     task,
@@ -101,10 +100,9 @@ def test_negative_counts_and_work_are_refused() -> None:
 
 def test_the_whole_decorator_stack_is_recorded() -> None:
     req = stacked.requirements
-    assert (req.cpu_cores, req.memory_bytes) == (2, 2 << 30)
-    assert stacked.disk_bytes == 10 << 30
+    assert (req.cpu_cores, req.memory_bytes, req.disk_bytes) == (2, 2 << 30, 10 << 30)
+    assert req.storage == "memory"
     assert stacked.network is True
-    assert stacked.storage == "memory"
     assert stacked.work_s is None  # declared nothing: learned or defaulted at submission
 
 
@@ -112,7 +110,7 @@ def test_pycompss_names_mean_the_same_as_ours() -> None:
     req = compss_names.requirements
     assert req.cpu_cores == 2
     assert req.memory_bytes == 2 << 30  # memory_size is in GB
-    assert compss_names.disk_bytes == 10 << 30  # so is storage_size
+    assert req.disk_bytes == 10 << 30  # so is storage_size
     assert req.arch == "amd64"  # uname's name for the agents' host.arch
 
 
@@ -122,19 +120,17 @@ def test_the_submitted_specs_carry_the_constraints() -> None:
         assert wait_on(stacked([1, 2, 3])) == 14
     (call,) = active._calls.values()
     (spec,) = to_specs([call], {})
-    assert spec.requirements.cpu_cores == 2
-    assert spec.requirements.memory_bytes == 2 << 30
+    assert spec.requirements == stacked.requirements  # disk_bytes and storage included
+    assert spec.requirements.disk_bytes == 10 << 30
     assert spec.work_s == 1.0  # the default: nothing declared, nothing learned
     assert executor.ran == [("stacked-1", "here")]
 
 
-def test_disk_and_storage_reach_the_requirements_the_model_reads() -> None:
-    # Carried as the requirements' disk_bytes and storage once the placement model has them;
-    # on the task function until then.
-    req = requirements_of(stacked)
-    assert getattr(req, "disk_bytes", stacked.disk_bytes) == 10 << 30
-    assert getattr(req, "storage", stacked.storage) == "memory"
-    assert (req.cpu_cores, req.memory_bytes) == (2, 2 << 30)
+def test_the_storage_hint_survives_either_decorator_order() -> None:
+    above = storage("object")(constraint(disk="1G")(task()(lambda: None)))
+    below = constraint(disk="1G")(storage("object")(task()(lambda: None)))
+    assert above.requirements == below.requirements
+    assert (below.requirements.storage, below.requirements.disk_bytes) == ("object", 1 << 30)
 
 
 @pytest.mark.parametrize(
@@ -242,7 +238,7 @@ def test_pycompss_numbers_are_gigabytes_and_counts_may_be_text(cores: int, gigab
     )
     a, b = ours(task()(lambda: None)), theirs(task()(lambda: None))
     assert a.requirements == b.requirements
-    assert a.disk_bytes == b.disk_bytes == parse_size(f"{gigabytes}G")
+    assert a.requirements.disk_bytes == parse_size(f"{gigabytes}G")
 
 
 # Every keyword @constraint declares; anything else is unknown.
@@ -267,7 +263,7 @@ def test_any_other_storage_kind_is_refused(kind: str) -> None:
 
 @given(st.sampled_from(["memory", "disk", "object"]))
 def test_each_storage_kind_is_kept(kind: Any) -> None:
-    assert storage(kind)(task()(lambda: None)).storage == kind
+    assert storage(kind)(task()(lambda: None)).requirements.storage == kind
 
 
 @given(
