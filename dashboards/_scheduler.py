@@ -1,4 +1,5 @@
-"""Scheduler: what the API serves (rankings, placements), alerts it acts on, node freshness."""
+"""Scheduler: what the API serves (rankings, placements), alerts it acts on, node freshness, and
+how the work is spread over the nodes."""
 
 from __future__ import annotations
 
@@ -105,9 +106,37 @@ _HEALTH = Row(
     ),
 )
 
+_WORKLOAD = Row(
+    "Workload by node",
+    (
+        timeseries(
+            "Tasks running and queued by node",
+            Query(
+                'sum by (node) (continuum_api_workload_tasks{state="running"})', "{{node}} running"
+            ),
+            Query(
+                'sum by (node) (continuum_api_workload_tasks{state="queued"})', "{{node}} queued"
+            ),
+            description="From the placement history: started, and placed but not started.",
+        ),
+        timeseries(
+            "Placements by node",
+            Query("sum by (node) (continuum_api_workload_placements)", "{{node}}"),
+            description="Placements (and re-placements) onto each node over the last five minutes.",
+        ),
+        Panel(
+            "Workflow shares of each node",
+            (Query("continuum_api_workload_share", "{{node}} {{workflow}}", instant=True),),
+            kind=PanelKind.BARGAUGE,
+            unit="percentunit",
+            description="Each workflow's part of a node's busy time over the last hour.",
+        ),
+    ),
+)
+
 SCHEDULER = DashboardSpec(
     uid="continuum-scheduler",
     title="Continuum scheduler",
     description="Rankings served, placements, alerts acted on and node freshness.",
-    rows=(_NOW, _SERVED, _HEALTH),
+    rows=(_NOW, _SERVED, _HEALTH, _WORKLOAD),
 )

@@ -29,6 +29,7 @@ from scheduler_api._pending import PendingLedger
 from scheduler_api._prometheus import PrometheusClient
 from scheduler_api._settings import ApiSettings
 from scheduler_api._store import Database
+from scheduler_api._workload_metrics import WorkloadCollector
 from scheduler_api.routes import (
     alerts,
     datasets,
@@ -38,7 +39,9 @@ from scheduler_api.routes import (
     nodes,
     placements,
     rankings,
+    workload,
 )
+from scheduler_api.workflow import PlacementHistory
 
 __all__ = ["create_app"]
 
@@ -101,6 +104,7 @@ def build_context(
     tokens = TokenBook.from_settings(settings)
     db = Database(settings.database)
     metrics = ApiMetrics()
+    metrics.registry.register(WorkloadCollector(lambda: PlacementHistory(db), clock))
     alert_book = AlertBook(db, settings.unhealthy_severities)
     client = PrometheusClient(
         settings.prometheus_url, timeout_s=settings.query_timeout_s, transport=prometheus_transport
@@ -170,7 +174,7 @@ def create_app(
     app.state.context = context
     install_error_handlers(app)
     app.include_router(health.router)
-    for module in (nodes, rankings, datasets, alerts, logs):
+    for module in (nodes, rankings, datasets, alerts, logs, workload):
         app.include_router(module.router)
     extender_deps: list[Any] = [SCHEDULE] if settings.extender_requires_token else []
     app.include_router(extender.router, dependencies=extender_deps)

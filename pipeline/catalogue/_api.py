@@ -77,4 +77,26 @@ API_SERIES: tuple[Series, ...] = (
         "",
         "Placements counted against nodes until their metrics show them.",
     ),
+    # Workload distribution, from the placement history (scheduler_api/_workload_metrics.py).
+    _api(
+        "continuum_api_workload_tasks",
+        SeriesType.GAUGE,
+        "",
+        "Tasks running and queued on each node, from the placement history.",
+        ("node", "state"),
+    ),
+    _api(
+        "continuum_api_workload_placements",
+        SeriesType.GAUGE,
+        "",
+        "Placements onto each node in the last five minutes.",
+        ("node",),
+    ),
+    _api(
+        "continuum_api_workload_share",
+        SeriesType.GAUGE,
+        "ratio",
+        "Each workflow's share of a node's busy time over the last hour.",
+        ("node", "workflow"),
+    ),
 )

@@ -341,7 +341,7 @@ NODE_SERIES: tuple[Series, ...] = (
         labels=("gpu_index", "hw_id", "hw_model"),
         otel_name="hw.gpu.memory.limit",
     ),
-    # Hardware health (agents/node/_edac.py, _mce.py, _blockerr.py, _smart.py, _fsstate.py, _gpu.py).
+    # Hardware health (agents/node: _edac, _mce, _blockerr, _smart, _fsstate, _gpu).
     Series(
         "hw_errors_total",
         SeriesType.COUNTER,
