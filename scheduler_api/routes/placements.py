@@ -8,6 +8,7 @@ the same placement engine as ``continuum run``, scoring nodes with the same rank
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping, Sequence
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request
@@ -26,7 +27,14 @@ from scheduler_api.placement import (
     TaskSpec,
     plan,
 )
-from scheduler_api.workflow import PlacementHistory, PlanRecord, TaskCosts
+from scheduler_api.ranking import NodeSnapshot
+from scheduler_api.workflow import (
+    CostEstimate,
+    PlacementHistory,
+    PlanRecord,
+    TaskCosts,
+    estimate_work,
+)
 from scheduler_api.workflow._graph import explain_unsatisfiable
 
 __all__ = ["router"]
@@ -49,7 +57,13 @@ class TaskIn(BaseModel):
 
     id: str = Field(pattern=_ID)
     name: str = Field("", max_length=253)
-    work_s: float = Field(1.0, ge=0, le=1e9, description="Run time on a reference node.")
+    work_s: float | None = Field(
+        None,
+        ge=0,
+        le=1e9,
+        description="Run time on a reference node; left out, the cost learned from finished "
+        "runs of tasks of this name, else 1 s.",
+    )
     cpu_cores: int = Field(1, ge=1, le=1 << 16)
     memory_bytes: int = Field(0, ge=0, le=1 << 60)
     gpus: int = Field(0, ge=0, le=1 << 10)
@@ -81,6 +95,9 @@ class PlacedTask(BaseModel):
     node: str
     est_start_s: float = Field(description="Seconds after the plan was made.")
     est_finish_s: float
+    work_s: float = Field(description="The reference-node cost it was placed with.")
+    work_source: str = Field(description="`declared`, `learned` (history) or `default`.")
+    work_samples: int = Field(description="Finished runs a learned cost comes from.")
 
 
 class UnplacedTask(BaseModel):
@@ -183,7 +200,20 @@ def _history(request: Request, ctx: Context) -> PlacementHistory:
     return history
 
 
-def _specs(body: PlacementRequest, ctx: Context) -> list[TaskSpec]:
+def _estimates(
+    body: PlacementRequest, history: PlacementHistory, view_nodes: Sequence[NodeSnapshot]
+) -> dict[str, CostEstimate]:
+    """Each task's cost: declared, else learned from finished runs of its name, else default."""
+    costs = None
+    if any(item.work_s is None and item.name for item in body.tasks):
+        speeds = {node.id: node.relative_speed for node in view_nodes}
+        costs = TaskCosts.learn(history.finished_runs(), speeds)
+    return {item.id: estimate_work(item.name, item.work_s, costs) for item in body.tasks}
+
+
+def _specs(
+    body: PlacementRequest, ctx: Context, estimates: Mapping[str, CostEstimate]
+) -> list[TaskSpec]:
     specs = []
     for item in body.tasks:
         inputs = []
@@ -198,7 +228,7 @@ def _specs(body: PlacementRequest, ctx: Context) -> list[TaskSpec]:
         specs.append(
             TaskSpec(
                 task_id=item.id,
-                work_s=item.work_s,
+                work_s=estimates[item.id].work_s,
                 requirements=Requirements(
                     cpu_cores=item.cpu_cores,
                     memory_bytes=item.memory_bytes,
@@ -255,8 +285,10 @@ def create_placement(
             # The ranker is told never to judge age; stale nodes get no work.
             info = dataclasses.replace(info, healthy=False)
         nodes.append(info)
+    history = _history(request, ctx)
+    estimates = _estimates(body, history, view.nodes)
     try:
-        specs = _specs(body, ctx)
+        specs = _specs(body, ctx, estimates)
     except ValueError as err:  # e.g. a task that depends on itself
         raise ApiError(422, f"invalid graph: {err}") from err
     # One plan of the whole graph now, with the policy's settings: plan mode.
@@ -270,7 +302,16 @@ def create_placement(
     for task_id in result.unplaced:
         reason = explain_unsatisfiable(by_id[task_id].requirements, nodes)
         unplaced[task_id] = f"no node meets {reason}" if reason else "a parent could not be placed"
-    plan_id = _history(request, ctx).record_plan(body.heuristic.value, result, now_s, unplaced)
+    plan_id = history.record_plan(
+        body.heuristic.value,
+        result,
+        now_s,
+        unplaced,
+        names={item.id: item.name for item in body.tasks},
+        details={
+            task_id: f"work_s {e.work_s:.3g} ({e.describe()})" for task_id, e in estimates.items()
+        },
+    )
     return PlacementOut(
         id=plan_id,
         created_at_s=now_s,
@@ -280,7 +321,13 @@ def create_placement(
         unplaced_count=len(unplaced),
         tasks=[
             PlacedTask(
-                id=p.task_id, node=p.node_id, est_start_s=p.est_start_s, est_finish_s=p.est_finish_s
+                id=p.task_id,
+                node=p.node_id,
+                est_start_s=p.est_start_s,
+                est_finish_s=p.est_finish_s,
+                work_s=estimates[p.task_id].work_s,
+                work_source=estimates[p.task_id].source,
+                work_samples=estimates[p.task_id].samples,
             )
             for p in result.assignments.values()
         ],

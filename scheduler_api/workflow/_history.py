@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, cast, get_args
 
@@ -153,9 +154,20 @@ class PlacementHistory:
         db.ensure_columns("placement_transitions", _MEASURED_COLUMNS)
 
     def record_plan(
-        self, heuristic: str, plan: Plan, at_s: float, unplaced: dict[str, str] | None = None
+        self,
+        heuristic: str,
+        plan: Plan,
+        at_s: float,
+        unplaced: dict[str, str] | None = None,
+        names: Mapping[str, str] | None = None,
+        details: Mapping[str, str] | None = None,
     ) -> str:
-        """Store a plan with one ``placed`` transition per task; return its new id."""
+        """Store a plan with one ``placed`` transition per task; return its new id.
+
+        ``names`` gives tasks' names (what learned costs are keyed by), ``details`` the
+        explanation each placement is stored with (e.g. its cost's source).
+        """
+        names, details = names or {}, details or {}
         plan_id = uuid.uuid4().hex
         reasons = unplaced if unplaced is not None else dict.fromkeys(plan.unplaced, "")
         with self._db.transaction() as conn:
@@ -175,7 +187,8 @@ class PlacementHistory:
                 [
                     (
                         *(plan_id, seq, p.task_id, "placed", p.node_id, at_s),
-                        *(p.est_start_s, p.est_finish_s, "", "", None, None, None, None),
+                        *(p.est_start_s, p.est_finish_s, details.get(p.task_id, "")),
+                        *(names.get(p.task_id, ""), None, None, None, None),
                     )
                     for seq, p in enumerate(plan.assignments.values())
                 ],

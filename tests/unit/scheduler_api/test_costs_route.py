@@ -91,3 +91,30 @@ def test_a_second_continuum_run_places_with_what_the_first_measured(
     (learned,) = notes[1]
     assert learned.endswith("(learned from 3 runs)")
     assert float(learned.split()[1]) < 1.0  # nap takes far less than the default second
+
+
+def test_api_plans_place_undeclared_tasks_with_learned_costs(
+    served_api: str, auth: HeadersOf
+) -> None:
+    with httpx.Client(base_url=served_api, headers=auth(), timeout=10) as http:
+        run_id = http.post("/v1/placements/runs", json={"heuristic": "heft"}).json()["id"]
+        for state, extra in (("placed", {}), ("finished", {"run_s": 6.0})):
+            body = {"task_id": "crunch-1", "state": state, "node": "edge-1", "name": "crunch"}
+            http.post(f"/v1/placements/{run_id}/transitions", json=body | extra)
+        tasks = [
+            {"id": "c", "name": "crunch"},
+            {"id": "d", "name": "crunch", "work_s": 0.5},
+            {"id": "n", "name": "never-ran"},
+        ]
+        answer = http.post("/v1/placements", json={"tasks": tasks})
+        assert answer.status_code == 200, answer.text
+        placed = {t["id"]: t for t in answer.json()["tasks"]}
+        costs = {k: (v["work_s"], v["work_source"], v["work_samples"]) for k, v in placed.items()}
+        assert costs == {
+            "c": (6.0, "learned", 1),
+            "d": (0.5, "declared", 0),
+            "n": (1.0, "default", 0),
+        }
+        stored = http.get(f"/v1/placements/{answer.json()['id']}").json()
+        details = {t["task_id"]: t["detail"] for t in stored["transitions"]}
+        assert details["c"] == "work_s 6 (learned from 1 run)"
