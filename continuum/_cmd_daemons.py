@@ -40,7 +40,7 @@ def _run(module_name: str, *args: Any) -> None:
 
 @click.group()
 def agent() -> None:
-    """Measuring agents: node, containers, probes, forward."""
+    """Measuring agents (node, containers, probes, forward) and the pull-mode worker."""
 
 
 @agent.command()
@@ -62,6 +62,13 @@ def containers(config_file: Path | None) -> None:
 def probes(config_file: Path | None) -> None:
     """Network and service probes: round-trip time, throughput, HTTP and TCP checks."""
     _run("agents.probes", config_file)
+
+
+@agent.command()
+@config_option
+def worker(config_file: Path | None) -> None:
+    """Pull-mode worker: runs this node's tasks from Kafka (works behind NAT)."""
+    _run("agents.worker", config_file)
 
 
 @agent.command()

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from pathlib import Path
 
 from agents._otel import InstrumentKind, InstrumentSpec, Reading
+from agents.node._cgroup_limits import CgroupLimits, QuotaUtilization, cgroup_limits
 from agents.node._files import read_int, read_text
 
 __all__ = ["CPU_MODES", "CpuCollector", "cpu_model", "parse_stat"]
@@ -61,7 +63,15 @@ class CpuCollector:
             "1",
             "Fraction of the node's CPU capacity spent in each mode over the last interval.",
         ),
-        InstrumentSpec("continuum.node.logical_cpus", _G, "{cpu}", "Number of logical CPUs."),
+        InstrumentSpec(
+            "continuum.node.logical_cpus",
+            _G,
+            "{cpu}",
+            "CPU capacity in cores: the logical CPUs, or the agent's cgroup CPU limit if lower.",
+        ),
+        InstrumentSpec(
+            "continuum.node.host.logical_cpus", _G, "{cpu}", "Logical CPUs of the whole host."
+        ),
         InstrumentSpec("system.cpu.frequency", _G, "Hz", "Current frequency of each logical CPU."),
         InstrumentSpec(
             "system.cpu.load_average.1m", _G, "{thread}", "Load average over one minute."
@@ -75,6 +85,9 @@ class CpuCollector:
     )
 
     def __init__(self, proc_root: Path, sys_root: Path, *, frequency: bool = True) -> None:
+        self._proc_root, self._sys_root = proc_root, sys_root
+        self._quota = QuotaUtilization()
+        self._limited = False
         self._stat = proc_root / "stat"
         self._loadavg = proc_root / "loadavg"
         self._cpu_dir = sys_root / "devices" / "system" / "cpu"
@@ -96,13 +109,37 @@ class CpuCollector:
                 for mode, ticks in zip(CPU_MODES, values, strict=True):
                     attrs: dict[str, str | int] = {"cpu.mode": mode, "cpu.logical_number": cpu}
                     out.append(Reading("system.cpu.time", ticks * self._tick_s, attrs))
-            out.append(Reading("continuum.node.logical_cpus", float(len(per_cpu))))
+            limits = cgroup_limits(self._proc_root, self._sys_root)
+            out.extend(self._capacity(float(len(per_cpu)), limits))
             if total is not None:
-                out.extend(self._utilization(total))
+                out.extend(self._quota_utilization(limits) or self._utilization(total))
             if self._frequency:
                 out.extend(self._frequencies(per_cpu))
         out.extend(self._load())
         return out
+
+    def _capacity(self, host_cpus: float, limits: CgroupLimits) -> list[Reading]:
+        # Inside a CPU-limited cgroup (lab node, pod, slice) the quota is what this node has.
+        limit = limits.cpu_cores
+        self._limited = limit is not None and limit < host_cpus
+        capacity = min(host_cpus, limit) if limit is not None else host_cpus
+        return [
+            Reading("continuum.node.logical_cpus", capacity),
+            Reading("continuum.node.host.logical_cpus", host_cpus),
+        ]
+
+    def _quota_utilization(self, limits: CgroupLimits) -> list[Reading]:
+        # Under a quota, busy is the group's own usage over its quota (user: the group's CPU
+        # time, which cpuacct.usage does not split by mode); the host's modes say nothing here.
+        busy = self._quota.busy(limits, time.monotonic()) if self._limited else None
+        if busy is None:
+            return []
+        shares = {mode: 0.0 for mode in CPU_MODES}
+        shares.update(user=busy, idle=1.0 - busy)
+        return [
+            Reading("system.cpu.utilization", share, {"cpu.mode": mode})
+            for mode, share in shares.items()
+        ]
 
     def _utilization(self, total: list[float]) -> list[Reading]:
         with self._lock:

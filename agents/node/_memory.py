@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from agents._otel import InstrumentKind, InstrumentSpec, Reading
+from agents.node._cgroup_limits import cgroup_limits
 from agents.node._files import read_text
 
 __all__ = ["MemoryCollector", "parse_meminfo"]
@@ -36,12 +37,21 @@ class MemoryCollector:
 
     Args:
         proc_root: procfs mount (``/proc``).
+        sys_root: sysfs mount (``/sys``), for the agent's cgroup limits.
     """
 
     name = "memory"
     instruments = (
         InstrumentSpec("system.memory.usage", _G, "By", "Memory in use, by state."),
-        InstrumentSpec("system.memory.limit", _G, "By", "Total physical memory."),
+        InstrumentSpec(
+            "system.memory.limit",
+            _G,
+            "By",
+            "Memory capacity: total physical memory, or the agent's cgroup memory limit if lower.",
+        ),
+        InstrumentSpec(
+            "continuum.node.host.memory.limit", _G, "By", "Total physical memory of the whole host."
+        ),
         InstrumentSpec(
             "system.linux.memory.available",
             _G,
@@ -56,7 +66,8 @@ class MemoryCollector:
         InstrumentSpec("system.paging.faults", _C, "{fault}", "Page faults, major and minor."),
     )
 
-    def __init__(self, proc_root: Path) -> None:
+    def __init__(self, proc_root: Path, sys_root: Path = Path("/sys")) -> None:
+        self._proc_root, self._sys_root = proc_root, sys_root
         self._meminfo = proc_root / "meminfo"
         self._vmstat = proc_root / "vmstat"
 
@@ -69,6 +80,23 @@ class MemoryCollector:
         text = read_text(self._vmstat)
         if text is not None:
             out.extend(self._paging(text))
+        return out
+
+    def _capacity(self, total: int, available: int | None) -> list[Reading]:
+        # Inside a memory-limited cgroup the limit is what this node has, and what is left of
+        # it bounds what is available.
+        limits = cgroup_limits(self._proc_root, self._sys_root)
+        capacity = total
+        if limits.memory_bytes is not None and limits.memory_bytes < total:
+            capacity = limits.memory_bytes
+            if available is not None and limits.memory_usage_bytes is not None:
+                available = min(available, max(0, capacity - limits.memory_usage_bytes))
+        out = [
+            Reading("system.memory.limit", float(capacity)),
+            Reading("continuum.node.host.memory.limit", float(total)),
+        ]
+        if available is not None:
+            out.append(Reading("system.linux.memory.available", float(available)))
         return out
 
     def _memory(self, info: dict[str, int]) -> list[Reading]:
@@ -93,9 +121,7 @@ class MemoryCollector:
             Reading("system.memory.utilization", v / total, {"system.memory.state": s})
             for s, v in states.items()
         ]
-        out.append(Reading("system.memory.limit", float(total)))
-        if "MemAvailable" in info:
-            out.append(Reading("system.linux.memory.available", float(info["MemAvailable"])))
+        out.extend(self._capacity(total, info.get("MemAvailable")))
         swap_total = info.get("SwapTotal")
         if swap_total is not None:
             swap_free = info.get("SwapFree", 0)

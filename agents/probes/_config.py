@@ -24,6 +24,7 @@ from typing import Annotated
 from msgspec import Meta, Struct, field
 
 from agents._otel._settings import AgentSettings, check_listen
+from agents.probes._inventory import InventorySettings
 
 __all__ = [
     "DEFAULT_LISTEN",
@@ -127,6 +128,7 @@ class ProbesSettings(AgentSettings, kw_only=True):
         max_concurrency: probes in flight at once, all targets together.
         targets: what to probe.
         throughput: the responder and throughput test bounds.
+        inventory: where to discover peers (the API's inventory); None: configured targets only.
     """
 
     listen: Annotated[str, Meta(description="host:port where /metrics is served")] = DEFAULT_LISTEN
@@ -145,6 +147,9 @@ class ProbesSettings(AgentSettings, kw_only=True):
     throughput: Annotated[
         ThroughputSettings, Meta(description="throughput responder and test bounds")
     ] = field(default_factory=ThroughputSettings)
+    inventory: Annotated[
+        InventorySettings | None, Meta(description="{api_url, token_file, refresh_s, port}")
+    ] = None
 
     def __post_init__(self) -> None:
         super().__post_init__()

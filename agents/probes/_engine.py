@@ -25,9 +25,13 @@ import zlib
 from collections.abc import Awaitable, Callable
 from functools import partial
 
+import httpx
+import msgspec
+
 from agents.probes._config import ProbeKind, ProbesSettings, ProbeTarget
 from agents.probes._http import probe_http
 from agents.probes._icmp import icmp_permitted, probe_icmp
+from agents.probes._inventory import PEER_PREFIX, InventorySettings, fetch_peers
 from agents.probes._net import split_host_port
 from agents.probes._results import FailureReason, ProbeResult, ResultStore
 from agents.probes._tcp import probe_tcp
@@ -92,6 +96,7 @@ class ProbeRunner:
         section: the probes configuration.
         store: where results go.
         icmp_allowed: whether ICMP targets run (default: ask the kernel once).
+        self_node: this node's id, left out of peers found in the inventory.
     """
 
     def __init__(
@@ -100,7 +105,9 @@ class ProbeRunner:
         store: ResultStore,
         *,
         icmp_allowed: bool | None = None,
+        self_node: str = "",
     ) -> None:
+        self.self_node = self_node
         self.section = section
         self.store = store
         self.icmp_allowed = icmp_permitted() if icmp_allowed is None else icmp_allowed
@@ -146,20 +153,46 @@ class ProbeRunner:
         self._started.set()
         slots = asyncio.Semaphore(self.section.max_concurrency)
         throughput_slot = asyncio.Semaphore(1)
-        tasks = [
-            asyncio.create_task(self._target_loop(target, slots, throughput_slot))
+        tasks = {
+            target.name: asyncio.create_task(self._target_loop(target, slots, throughput_slot))
             for target in self.section.targets
             if self._should_run(target)
-        ]
+        }
+        if self.section.inventory is not None:
+            discover = self._discover(self.section.inventory, tasks, slots, throughput_slot)
+            tasks[""] = asyncio.create_task(discover)
         await self._stop.wait()
-        for task in tasks:
+        for task in tasks.values():
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*tasks.values(), return_exceptions=True)
         if server is not None:
             server.close()
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(2.0):
                     await server.wait_closed()
+
+    async def _discover(
+        self,
+        inventory: InventorySettings,
+        tasks: dict[str, asyncio.Task[None]],
+        slots: asyncio.Semaphore,
+        throughput_slot: asyncio.Semaphore,
+    ) -> None:
+        """Keep one TCP target per peer in the API's inventory (none written by hand)."""
+        async with httpx.AsyncClient(timeout=self.section.timeout_s) as client:
+            while True:
+                peers = await fetch_peers(client, self.self_node, inventory)
+                if peers is not None:
+                    wanted = {peer["name"]: peer for peer in peers}
+                    for name in [n for n in tasks if n.startswith(PEER_PREFIX)]:
+                        if name not in wanted:
+                            tasks.pop(name).cancel()
+                    for name, peer in wanted.items():
+                        if name not in tasks:
+                            target = msgspec.convert(peer, ProbeTarget)
+                            loop = self._target_loop(target, slots, throughput_slot)
+                            tasks[name] = asyncio.create_task(loop)
+                await asyncio.sleep(inventory.refresh_s)
 
     async def _start_responder(self) -> asyncio.Server | None:
         settings = self.section.throughput

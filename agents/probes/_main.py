@@ -30,7 +30,7 @@ def run(config_file: Path | None) -> None:
     kafka = load_section(KafkaSettings, "kafka", config_file)
     settings = load_section(ProbesSettings, "probes", config_file)
     store = ResultStore()
-    runner = ProbeRunner(settings, store)
+    runner = ProbeRunner(settings, store, self_node=identity.node_id)
     agent = Agent(
         "probes",
         [ProbeCollector(store, runner)],

@@ -1,0 +1,49 @@
+"""The pull-mode worker (``continuum agent worker``): runs its node's tasks from Kafka.
+
+It takes the assignments addressed to its node (topic ``continuum.tasks.<node>``) over the
+same outbound connection the telemetry uses, runs each in a child process inside the node's
+cgroup, and reports started, finished and failed task events (``continuum.task_events``) with
+wall time, CPU time, peak memory and bytes read and written, plus a heartbeat every second::
+
+    agents.worker.run(Path("continuum.yaml"))     # blocks until SIGINT or SIGTERM
+
+Reads sections ``identity``, ``kafka`` and ``worker``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+from pathlib import Path
+
+from agents._otel import IdentitySettings, KafkaSettings, load_section
+from agents.worker._execute import Outcome, run_attempt
+from agents.worker._settings import WorkerSettings
+from agents.worker._worker import Worker
+
+__all__ = ["Outcome", "Worker", "WorkerSettings", "run", "run_attempt"]
+
+_log = logging.getLogger(__name__)
+
+
+def run(config_file: Path | None) -> None:
+    """Run the worker until SIGINT or SIGTERM, letting running attempts finish.
+
+    Raises:
+        ConfigError: a setting is invalid (the message names the key).
+    """
+    from agents.node._cgroup_limits import cgroup_limits
+
+    identity = load_section(IdentitySettings, "identity", config_file)
+    kafka = load_section(KafkaSettings, "kafka", config_file)
+    settings = load_section(WorkerSettings, "worker", config_file)
+    limits = cgroup_limits(Path("/proc"), Path("/sys"))
+    capacity = limits.cpu_cores or float(os.cpu_count() or 1)
+    worker = Worker(identity.node_id, kafka, settings, cpu_capacity=capacity)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    _log.info("worker for node %s taking assignments", identity.node_id)
+    worker.run(stop)

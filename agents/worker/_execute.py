@@ -1,0 +1,109 @@
+"""One attempt of one assignment, run in a child process and measured.
+
+::
+
+    outcome = run_attempt(assignment, Path("/tmp/worker"))
+    outcome.cpu_s, outcome.peak_memory_bytes, outcome.read_bytes
+
+The child inherits the worker's cgroup, so a lab node's CPU and memory limits hold for its tasks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from scheduler_api.workflow._events import Assignment, TaskEvent
+
+__all__ = ["Outcome", "run_attempt"]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What an attempt cost and returned."""
+
+    ok: bool
+    value: Any
+    error: str
+    started_s: float
+    wall_s: float
+    cpu_s: float
+    peak_memory_bytes: int
+    read_bytes: int
+    written_bytes: int
+
+    def event(self, assignment: Assignment) -> TaskEvent:
+        """The ``finished`` or ``failed`` task event of this attempt."""
+        return TaskEvent(
+            "finished" if self.ok else "failed",
+            assignment.workflow,
+            assignment.task,
+            assignment.attempt,
+            assignment.node,
+            at_s=self.started_s + self.wall_s,
+            started_s=self.started_s,
+            wall_s=self.wall_s,
+            cpu_s=self.cpu_s,
+            peak_memory_bytes=self.peak_memory_bytes,
+            read_bytes=self.read_bytes,
+            written_bytes=self.written_bytes,
+            error=self.error,
+            value=self.value if self.ok else None,
+        )
+
+
+def run_attempt(assignment: Assignment, workdir: Path) -> Outcome:
+    """Run the assignment in a child process, killed after its ``timeout_s``."""
+    stem = f"{assignment.workflow}-{assignment.task}-{assignment.attempt}".replace("/", "_")
+    spec_path, result_path = workdir / f"{stem}.spec.json", workdir / f"{stem}.result.json"
+    workdir.mkdir(parents=True, exist_ok=True)
+    spec_path.write_text(json.dumps(asdict(assignment)))
+    result_path.unlink(missing_ok=True)
+    started_s, started = time.time(), time.monotonic()
+    child = subprocess.Popen(
+        [sys.executable, "-m", "agents.worker._runner", str(spec_path), str(result_path)],
+        cwd=workdir,
+        stdin=subprocess.DEVNULL,
+    )
+    timer = threading.Timer(assignment.timeout_s, child.kill)
+    timer.start()
+    try:
+        # wait4, not Popen.wait: its rusage holds the task's CPU and peak RSS, children included.
+        _, status, usage = os.wait4(child.pid, 0)
+    finally:
+        timer.cancel()
+    child.returncode = os.waitstatus_to_exitcode(status)
+    wall_s = time.monotonic() - started
+    try:
+        result = json.loads(result_path.read_text())
+    except (OSError, ValueError):
+        result = {"ok": False, "error": _death(child.returncode, assignment.timeout_s, wall_s)}
+    finally:
+        spec_path.unlink(missing_ok=True)
+        result_path.unlink(missing_ok=True)
+    return Outcome(
+        ok=bool(result.get("ok")),
+        value=result.get("value"),
+        error=str(result.get("error", "")),
+        started_s=started_s,
+        wall_s=wall_s,
+        cpu_s=usage.ru_utime + usage.ru_stime,
+        peak_memory_bytes=usage.ru_maxrss * 1024,  # Linux reports kilobytes
+        read_bytes=int(result.get("read_bytes", 0)),
+        written_bytes=int(result.get("written_bytes", 0)),
+    )
+
+
+def _death(code: int, timeout_s: float, wall_s: float) -> str:
+    if code < 0 and wall_s >= timeout_s:
+        return f"killed after its timeout of {timeout_s:g} s"
+    if code == -9:
+        return "killed (SIGKILL; out of memory in its cgroup?)"
+    return f"the task process exited with status {code} before reporting"

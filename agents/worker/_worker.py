@@ -1,0 +1,189 @@
+"""The pull-mode worker loop: assignments in from Kafka, task events and heartbeats out.
+
+It only ever dials out (to the brokers), so a node behind NAT takes work as well as any::
+
+    worker = Worker(identity.node_id, kafka, WorkerSettings())
+    worker.run(stop_event)
+
+Offsets are committed as soon as assignments are handed to the pool: a worker that dies takes
+its running attempts with it, and the executor sees that from the missing heartbeats and places
+them again (at most once per worker, never twice at once).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Protocol
+
+from agents._otel import KafkaSettings
+from agents.worker._execute import run_attempt
+from agents.worker._settings import WorkerSettings
+from scheduler_api.workflow._events import (
+    HEARTBEATS_TOPIC,
+    TASK_EVENTS_TOPIC,
+    Assignment,
+    EventError,
+    TaskEvent,
+    WorkerHeartbeat,
+    assignments_topic,
+)
+
+__all__ = ["Worker"]
+
+_log = logging.getLogger(__name__)
+_SEND_TIMEOUT_S = 10.0
+
+
+class _Producer(Protocol):
+    def send(self, topic: str, value: bytes, key: bytes) -> Any: ...
+    def flush(self, timeout: float | None = None) -> None: ...
+    def close(self, timeout: float | None = None) -> None: ...
+
+
+class _Consumer(Protocol):
+    def poll(self, timeout_ms: int) -> dict[Any, list[Any]]: ...
+    def commit(self) -> None: ...
+    def close(self) -> None: ...
+
+
+def _kafka_clients(node: str, kafka: KafkaSettings) -> tuple[_Producer, _Consumer]:
+    from kafka import KafkaConsumer, KafkaProducer
+
+    options = kafka.client_options()
+    # No idempotence: against a broker restart it turns fatal (docs/platform.md); acks=1 replays.
+    producer = KafkaProducer(enable_idempotence=False, acks=1, linger_ms=0, **options)
+    consumer = KafkaConsumer(
+        assignments_topic(node),
+        group_id=f"continuum-worker-{node}",
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        session_timeout_ms=6000,
+        heartbeat_interval_ms=1000,
+        **options,
+    )
+    return producer, consumer
+
+
+class Worker:
+    """Takes a node's assignments and runs them.
+
+    Args:
+        node: this node's id (the identity's ``node_id``).
+        kafka: the brokers (the same connection settings the agents use).
+        settings: the ``worker`` section.
+        cpu_capacity: the node's cores (for ``max_parallel: 0``).
+        clients: producer and consumer (tests inject them; default: kafka-python).
+    """
+
+    def __init__(
+        self,
+        node: str,
+        kafka: KafkaSettings,
+        settings: WorkerSettings,
+        *,
+        cpu_capacity: float = 1.0,
+        clients: tuple[_Producer, _Consumer] | None = None,
+    ) -> None:
+        self.node = node
+        self.settings = settings
+        self._producer, self._consumer = clients or _kafka_clients(node, kafka)
+        parallel = settings.max_parallel or max(1, math.ceil(cpu_capacity - 1e-9))
+        self._pool = ThreadPoolExecutor(parallel, thread_name_prefix="task")
+        self._running: set[str] = set()
+        self._lock = threading.Lock()
+        self.rejected = 0
+        self.send_errors = 0
+
+    def run(self, stop: threading.Event) -> None:
+        """Poll, dispatch and beat until ``stop`` is set; then finish running attempts."""
+        beat = threading.Thread(target=self._beat, args=(stop,), name="heartbeat", daemon=True)
+        beat.start()
+        try:
+            while not stop.is_set():
+                try:
+                    batches = self._consumer.poll(timeout_ms=self.settings.poll_ms)
+                except Exception:  # a broker hiccup: log, wait, go on
+                    _log.warning("polling assignments failed; retrying", exc_info=True)
+                    stop.wait(1.0)
+                    continue
+                dispatched = False
+                for records in batches.values():
+                    for record in records:
+                        self._dispatch(record.value)
+                        dispatched = True
+                if dispatched:
+                    self._commit()
+        finally:
+            self._pool.shutdown(wait=True)
+            beat.join(self.settings.heartbeat_s + 1.0)
+            self._consumer.close()
+            self._producer.flush(_SEND_TIMEOUT_S)
+            self._producer.close(_SEND_TIMEOUT_S)
+
+    def _commit(self) -> None:
+        try:
+            self._consumer.commit()
+        except Exception:
+            _log.warning("committing assignment offsets failed", exc_info=True)
+
+    def _dispatch(self, raw: bytes) -> None:
+        try:
+            assignment = Assignment.decode(raw)
+        except EventError as err:
+            self.rejected += 1
+            _log.warning(
+                "dropping an assignment that does not parse (%d so far): %s", self.rejected, err
+            )
+            return
+        if assignment.node != self.node:
+            self.rejected += 1
+            _log.warning("dropping an assignment for node %s", assignment.node)
+            return
+        self._pool.submit(self._attempt, assignment)
+
+    def _attempt(self, assignment: Assignment) -> None:
+        key = f"{assignment.workflow}/{assignment.task}/{assignment.attempt}"
+        with self._lock:
+            self._running.add(key)
+        try:
+            started = TaskEvent.started(
+                workflow=assignment.workflow,
+                task=assignment.task,
+                attempt=assignment.attempt,
+                node=self.node,
+            )
+            self._send(TASK_EVENTS_TOPIC, assignment.workflow, started.encode())
+            outcome = run_attempt(assignment, self.settings.workdir)
+            self._send(TASK_EVENTS_TOPIC, assignment.workflow, outcome.event(assignment).encode())
+            _log.info(
+                "%s %s in %.3f s", key, "finished" if outcome.ok else "failed", outcome.wall_s
+            )
+        except Exception:
+            _log.exception("attempt %s could not be run", key)
+        finally:
+            with self._lock:
+                self._running.discard(key)
+
+    def _beat(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            with self._lock:
+                running = sorted(self._running)
+            beat = WorkerHeartbeat(self.node, time.time(), running)
+            self._send(HEARTBEATS_TOPIC, self.node, beat.encode(), flush=False)
+            stop.wait(self.settings.heartbeat_s)
+
+    def _send(self, topic: str, key: str, value: bytes, *, flush: bool = True) -> None:
+        try:
+            self._producer.send(topic, value=value, key=key.encode())
+            if flush:
+                self._producer.flush(_SEND_TIMEOUT_S)
+        except Exception:
+            self.send_errors += 1
+            if self.send_errors == 1 or self.send_errors % 100 == 0:
+                _log.warning(
+                    "sending to %s failed (%d so far)", topic, self.send_errors, exc_info=True
+                )

@@ -1,0 +1,223 @@
+"""The ``pull`` executor: tasks go to each node's worker over Kafka; workers report back.
+
+A worker (``continuum agent worker``) only dials out to the brokers, so nodes behind NAT take
+work like any other. ``submit`` publishes an ``Assignment`` on the node's topic; ``wait`` reads
+the task events (started, finished, failed) and the workers' heartbeats. A node whose worker
+has been silent for ``heartbeat_timeout_s`` is dead to this executor: its running attempts end
+as failed, and ``live`` leaves it out of the node list, so the session re-places its tasks::
+
+    executor = PullExecutor(nodes, kafka_options={"bootstrap_servers": ["10.213.0.1:9092"]})
+    executor.submit("square-1", "edge-1", square, (3,), {})
+    [completion] = executor.wait(timeout_s=30.0)
+
+Arguments and results travel as JSON; a task is found on the worker by its module (or, for a
+workflow script, its file) and qualified name.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from scheduler_api.executors._base import Completion
+from scheduler_api.placement import NodeInfo
+from scheduler_api.workflow._events import (
+    HEARTBEATS_TOPIC,
+    TASK_EVENTS_TOPIC,
+    Assignment,
+    EventError,
+    TaskEvent,
+    WorkerHeartbeat,
+    assignments_topic,
+)
+
+__all__ = ["PullExecutor", "task_reference"]
+
+_log = logging.getLogger(__name__)
+DEFAULT_HEARTBEAT_TIMEOUT_S = 6.0
+_POLL_SLICE_MS = 200
+
+
+def task_reference(function: Any) -> tuple[str, str, str]:
+    """(module, file, qualified name) by which a worker finds a task function."""
+    plain = getattr(function, "function", function)
+    module = str(getattr(plain, "__module__", "") or "")
+    file = str(getattr(plain, "__globals__", {}).get("__file__") or "")
+    return module, file, str(plain.__qualname__)
+
+
+@dataclass(slots=True)
+class _Attempt:
+    task_id: str
+    node_id: str
+    attempt: int
+    submitted_s: float
+    started_s: float | None = None
+
+
+class PullExecutor:
+    """Dispatches tasks to pull-mode workers through Kafka.
+
+    Args:
+        nodes: the nodes (from the API); each needs a running worker.
+        kafka_options: kafka-python connection options (``bootstrap_servers`` and security).
+        workflow_id: this run's id on the wire (default: a fresh random one).
+        heartbeat_timeout_s: silence after which a worker's node counts as dead.
+        clients: producer and consumer (tests inject them; default: kafka-python).
+    """
+
+    name = "pull"
+
+    def __init__(
+        self,
+        nodes: list[NodeInfo],
+        *,
+        kafka_options: dict[str, Any],
+        workflow_id: str | None = None,
+        heartbeat_timeout_s: float = DEFAULT_HEARTBEAT_TIMEOUT_S,
+        clients: tuple[Any, Any] | None = None,
+    ) -> None:
+        self._nodes = list(nodes)
+        self.workflow_id = workflow_id or f"run-{secrets.token_hex(6)}"
+        self.heartbeat_timeout_s = heartbeat_timeout_s
+        self._producer, self._consumer = clients or self._clients(kafka_options)
+        self._attempts: dict[str, int] = {}
+        self._running: dict[str, _Attempt] = {}
+        self._last_beat: dict[str, float] = {}
+        self._started_s = time.time()
+        #: Every task event of this run, in arrival order (history, costs and charts read it).
+        self.events: list[TaskEvent] = []
+
+    def _clients(self, options: dict[str, Any]) -> tuple[Any, Any]:
+        from kafka import KafkaConsumer, KafkaProducer
+
+        producer = KafkaProducer(enable_idempotence=False, acks=1, linger_ms=0, **options)
+        # A group of this run alone, from the earliest offset: no event is missed between
+        # joining and the first submit; other runs' events are skipped by workflow id.
+        consumer = KafkaConsumer(
+            TASK_EVENTS_TOPIC,
+            HEARTBEATS_TOPIC,
+            group_id=f"continuum-run-{self.workflow_id}",
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+            session_timeout_ms=6000,
+            heartbeat_interval_ms=1000,
+            **options,
+        )
+        return producer, consumer
+
+    def nodes(self) -> list[NodeInfo]:
+        return list(self._nodes)
+
+    def live(self, nodes: list[NodeInfo]) -> list[NodeInfo]:
+        """The nodes whose worker is alive (heard within the timeout, or not yet overdue)."""
+        return [n for n in nodes if not self._silent(n.node_id)]
+
+    def _silent(self, node_id: str) -> bool:
+        now = time.time()
+        last = self._last_beat.get(node_id)
+        if last is None:  # not heard yet: give it a timeout from the start of the run
+            return now - self._started_s > self.heartbeat_timeout_s * 3
+        return now - last > self.heartbeat_timeout_s
+
+    def submit(
+        self,
+        task_id: str,
+        node_id: str,
+        function: Any,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> None:
+        attempt = self._attempts.get(task_id, 0) + 1
+        self._attempts[task_id] = attempt
+        module, file, qualname = task_reference(function)
+        assignment = Assignment(
+            self.workflow_id,
+            task_id,
+            attempt,
+            node_id,
+            module=module,
+            file=file,
+            function=qualname,
+            args=list(args),
+            kwargs=dict(kwargs),
+        )
+        self._producer.send(
+            assignments_topic(node_id), value=assignment.encode(), key=task_id.encode()
+        )
+        self._producer.flush(10.0)
+        self._running[task_id] = _Attempt(task_id, node_id, attempt, time.time())
+
+    def wait(self, timeout_s: float) -> list[Completion]:
+        if not self._running:
+            return []
+        deadline = time.monotonic() + timeout_s
+        out: list[Completion] = []
+        while True:
+            batches = self._consumer.poll(timeout_ms=_POLL_SLICE_MS)
+            for records in batches.values():
+                for record in records:
+                    out.extend(self._on_record(record.topic, record.value))
+            out.extend(self._overdue())
+            if out or time.monotonic() >= deadline:
+                return out
+
+    def _on_record(self, topic: str, raw: bytes) -> list[Completion]:
+        try:
+            if topic == HEARTBEATS_TOPIC:
+                beat = WorkerHeartbeat.decode(raw)
+                self._last_beat[beat.node] = max(self._last_beat.get(beat.node, 0.0), beat.at_s)
+                return []
+            event = TaskEvent.decode(raw)
+        except EventError as err:
+            _log.warning("skipping a record on %s that does not parse: %s", topic, err)
+            return []
+        if event.workflow != self.workflow_id:
+            return []
+        self.events.append(event)
+        self._last_beat[event.node] = max(self._last_beat.get(event.node, 0.0), event.at_s)
+        running = self._running.get(event.task)
+        if running is None or running.attempt != event.attempt:
+            return []  # an attempt this run already gave up on
+        if event.kind == "started":
+            running.started_s = event.started_s
+            return []
+        del self._running[event.task]
+        return [
+            Completion(
+                event.task,
+                event.node,
+                event.kind == "finished",
+                event.value,
+                event.error,
+                event.started_s,
+                event.at_s,
+            )
+        ]
+
+    def _overdue(self) -> list[Completion]:
+        out = []
+        for task_id, attempt in list(self._running.items()):
+            if not self._silent(attempt.node_id):
+                continue
+            del self._running[task_id]
+            error = (
+                f"node {attempt.node_id}'s worker sent no heartbeat for over "
+                f"{self.heartbeat_timeout_s:g} s"
+            )
+            started = attempt.started_s or attempt.submitted_s
+            out.append(
+                Completion(task_id, attempt.node_id, False, None, error, started, time.time())
+            )
+        return out
+
+    def close(self) -> None:
+        self._running.clear()
+        for client in (self._consumer, self._producer):
+            try:
+                client.close()
+            except Exception:  # closing is best effort: the run is over either way
+                _log.debug("closing a Kafka client failed", exc_info=True)

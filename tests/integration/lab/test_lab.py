@@ -1,0 +1,165 @@
+"""The lab as a continuum: three unequal nodes, one behind NAT, real agents and workers.
+
+One lab serves the module, in order: rankings over cgroup capacities, the NAT'd edge node's
+telemetry and tasks, a node killed mid-workflow, and a teardown that leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from continuum._services import wait_until
+from continuum.lab import Lab
+from continuum.lab._daemons import AGENT_PORT
+from scheduler_api.executors._pull import PullExecutor
+from scheduler_api.placement import NodeInfo
+from scheduler_api.workflow import Session, session, wait_on
+from tests.integration.lab import workload
+from tests.integration.lab.conftest import LabStack
+
+LAB_NODES = {"edge-1", "cloud-1", "hpc-1"}
+
+
+def _fresh(stack: LabStack) -> dict[str, dict[str, Any]]:
+    nodes = stack.nodes()
+    return {k: v for k, v in nodes.items() if k in LAB_NODES and v.get("health") == "healthy"}
+
+
+def _node_infos(stack: LabStack, executor: PullExecutor | None = None) -> list[NodeInfo]:
+    infos = [
+        NodeInfo(
+            node_id=node_id,
+            cpu_cores=max(1, int(item["capacity"]["cpu_cores"])),
+            memory_bytes=int(item["capacity"]["memory_bytes"]),
+            tier=item["tier"],
+            site=item["site"],
+        )
+        for node_id, item in _fresh(stack).items()
+    ]
+    return executor.live(infos) if executor is not None else infos
+
+
+def _connects(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1.5):
+            return True
+    except OSError:
+        return False
+
+
+def test_api_ranks_three_nodes_with_their_cgroup_capacities(lab_stack: LabStack) -> None:
+    wait_until(lambda: set(_fresh(lab_stack)) == LAB_NODES, 90, "three fresh lab nodes")
+    nodes = lab_stack.nodes()
+    for node in lab_stack.topology.nodes:
+        capacity = nodes[node.node_id]["capacity"]
+        assert capacity["cpu_cores"] == node.cpu_cores
+        assert capacity["memory_bytes"] == node.memory_bytes
+        assert nodes[node.node_id]["tier"] == node.tier
+    response = httpx.post(
+        lab_stack.api_url + "/v1/rankings",
+        # Oversubscription allowed: the nodes' own agents are starting, and busy is not the point.
+        json={"cpu_cores": 0.2, "memory_bytes": 64 << 20, "allow_oversubscribe": True},
+        headers=lab_stack.stack.headers(),
+        timeout=5.0,
+    )
+    response.raise_for_status()
+    ranked = {r["node"]: r for r in response.json()["ranked"]}
+    assert set(ranked) >= LAB_NODES
+    for node in lab_stack.topology.nodes:
+        assert ranked[node.node_id]["capacity"]["cpu_cores"] == node.cpu_cores
+
+
+def test_edge_behind_nat_reports_and_runs_tasks_though_nothing_reaches_it(
+    lab_stack: LabStack,
+) -> None:
+    wait_until(lambda: "edge-1" in _fresh(lab_stack), 90, "edge-1 telemetry")
+    edge, cloud = lab_stack.topology.node("edge-1"), lab_stack.topology.node("cloud-1")
+    # The edge agent listens, but behind NAT; the cloud node's agent, equally up, is reachable.
+    assert _connects(cloud.address, AGENT_PORT)
+    assert not _connects(edge.address, AGENT_PORT)
+    executor = PullExecutor(
+        _node_infos(lab_stack), kafka_options={"bootstrap_servers": [lab_stack.tansu.bootstrap]}
+    )
+    active = Session(executor)
+    try:
+        with session(active):
+            assert wait_on(workload.on_edge(41)) == 42
+    finally:
+        active.close()
+    finished = [e for e in executor.events if e.kind == "finished"]
+    assert [(e.node, e.task) for e in finished] == [("edge-1", finished[0].task)]
+    event = finished[0]
+    assert event.cpu_s >= 0.2  # its busy loop, charged to the task
+    assert event.wall_s >= event.cpu_s / edge.cpu_cores * 0.8  # under the edge node's quota
+    assert event.peak_memory_bytes > 1 << 20
+
+
+def test_a_node_killed_mid_workflow_alerts_and_its_tasks_finish_elsewhere(
+    lab_stack: LabStack,
+) -> None:
+    wait_until(lambda: set(_fresh(lab_stack)) == LAB_NODES, 90, "three fresh lab nodes")
+    executor = PullExecutor(
+        _node_infos(lab_stack), kafka_options={"bootstrap_servers": [lab_stack.tansu.bootstrap]}
+    )
+    active = Session(executor, node_source=lambda: _node_infos(lab_stack, executor), refresh_s=1.0)
+    result: dict[str, Any] = {}
+
+    def drive() -> None:
+        try:
+            with session(active):
+                result["value"] = wait_on(workload.gather(*[workload.crunch(i) for i in range(8)]))
+        except BaseException as err:  # reported by the test thread
+            result["error"] = err
+
+    runner = threading.Thread(target=drive, name="workflow")
+    runner.start()
+    try:
+
+        def running_on_cloud() -> bool:
+            events = list(executor.events)
+            ended = {e.task for e in events if e.kind != "started"}
+            return any(
+                e.kind == "started" and e.node == "cloud-1" and e.task not in ended for e in events
+            )
+
+        wait_until(running_on_cloud, 120, "a task running on cloud-1")
+        lab_stack.lab.kill("cloud-1")
+        runner.join(180)
+        assert not runner.is_alive(), "the workflow did not finish after the kill"
+    finally:
+        active.close()
+    assert "error" not in result, result.get("error")
+    assert result["value"] == 8
+    finished = [e for e in executor.events if e.kind == "finished"]
+    on_cloud = {e.task for e in executor.events if e.kind == "started" and e.node == "cloud-1"}
+    # Cut short by the kill: started on cloud-1, never finished there.
+    cut = on_cloud - {e.task for e in finished if e.node == "cloud-1"}
+    assert cut, "the kill caught no task running on cloud-1"
+    assert {e.task for e in finished} >= cut
+    for task_id in cut:
+        assert next(e.node for e in finished if e.task == task_id) != "cloud-1"
+
+    def node_down_alert() -> bool:
+        unhealthy = lab_stack.get("/v1/alerts").json()["unhealthy"]
+        return "ContinuumNodeDown" in unhealthy.get("cloud-1", [])
+
+    wait_until(node_down_alert, 60, "ContinuumNodeDown for cloud-1")
+
+
+def test_down_leaves_no_namespace_link_cgroup_or_process(lab_stack: LabStack) -> None:
+    lab: Lab = lab_stack.lab
+    record = lab._record()
+    pids = [p for p in record.processes]
+    cgroups = [Path(p) for p in record.cgroups]
+    assert lab.down() == []
+    namespaces = Path("/run/netns")
+    prefix = f"continuum-{lab_stack.topology.name}-"
+    assert not [p.name for p in namespaces.iterdir() if p.name.startswith(prefix)]
+    assert not Path(f"/sys/class/net/c{lab_stack.topology.name}-root").exists()
+    assert not [p for p in cgroups if p.exists()]
+    assert not [p for p in pids if p.alive()]
