@@ -56,6 +56,8 @@ _SCHEMA = (
     )
     """,
     "CREATE INDEX IF NOT EXISTS placement_plans_created ON placement_plans (created_at_s)",
+    # finished_runs reads the latest finished attempts without scanning every transition.
+    "CREATE INDEX IF NOT EXISTS placement_transitions_state ON placement_transitions (state, at_s)",
 )
 # What attempts measured, added to histories written before they were recorded.
 _MEASURED_COLUMNS = {
@@ -73,13 +75,15 @@ _INSERT_TRANSITION = """
 """
 # A session's call ids are "<task name>-<call number>".
 _CALL_ID = re.compile(r"^(?P<name>.+)-\d+$")
-# Finished attempts, newest first, each with the start of the attempt it ends.
+# Finished attempts, newest first, each with the start of the attempt it ends. The unary plus
+# keeps SQLite from answering the inner lookup through the (state, at_s) index, which would scan
+# every start of every plan per row (seconds on 150k transitions, against 0.14 s through the key).
 _FINISHED_RUNS = """
     SELECT f.task_id, f.name, f.node_id, f.at_s, f.run_s, f.cpu_s, f.read_bytes,
            f.written_bytes,
            (SELECT MAX(s.at_s) FROM placement_transitions s
              WHERE s.plan_id = f.plan_id AND s.task_id = f.task_id
-               AND s.state = 'started' AND s.seq < f.seq) AS started_at_s
+               AND +s.state = 'started' AND s.seq < f.seq) AS started_at_s
       FROM placement_transitions f
      WHERE f.state = 'finished'
      ORDER BY f.at_s DESC
