@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 from collections import deque
 
+from pipeline._power import POWER_NAMES, NodePower
 from pipeline._remote_write import SeriesKey
 
 __all__ = ["INPUT_NAMES", "Aggregator", "MeanWindow", "MinMaxWindow", "RateWindow"]
@@ -50,6 +51,7 @@ INPUT_NAMES = frozenset(
         NETWORK_IO,
         PRESSURE,
         DATA_PATH_AVAILABLE,
+        *POWER_NAMES,
     }
 )
 _CAPACITY = {
@@ -190,6 +192,7 @@ class _NodeWindows:
         self.mem_avg5m = MeanWindow(_FIVE_MINUTES_MS)
         self.network = {"receive": _Counters(), "transmit": _Counters()}
         self.pressure = {"cpu": _Counters(), "memory": _Counters(), "io": _Counters()}
+        self.power = NodePower()
         self.data_path: tuple[int, float, str] | None = None
         self.data_path_new = False
         self.last_seen_ms = 0
@@ -254,6 +257,8 @@ class Aggregator:
                 counters = w.network.get(_label(series, "network_io_direction"))
                 if counters is not None:
                     counters.observe(series, ts_ms, value)
+        elif name in POWER_NAMES:
+            w.power.observe(name, dict(series), ts_ms, value)
         elif name == DATA_PATH_AVAILABLE:
             if w.data_path is None or ts_ms > w.data_path[0]:
                 w.data_path = (ts_ms, value, _label(series, "continuum_data_path"))
@@ -323,7 +328,30 @@ class Aggregator:
             if steal is not None:
                 w.cpu_steal1m.push(ts_ms, min(max(steal, 0.0), 1.0))
                 out.append((w.key("continuum:node_cpu_steal:avg1m"), ts_ms, w.cpu_steal1m.mean()))
+            Aggregator._collect_power(w, ts_ms, busy, out)
         w.cpu_modes.clear()
+
+    @staticmethod
+    def _collect_power(
+        w: _NodeWindows, ts_ms: int, busy: float, out: list[tuple[SeriesKey, int, float]]
+    ) -> None:
+        measured = w.power.power_at(ts_ms)
+        if measured is None:
+            return
+        watts, source = measured
+        w.power.fit.add(ts_ms, busy, watts)
+        key = tuple(sorted((*w.key("continuum:node_power_watts"), ("power_source", source))))
+        out.append((key, ts_ms, watts))
+        line = w.power.fit.line()
+        if line is None:
+            return
+        for name, value in (
+            ("continuum:node_power_idle_watts:fit1h", line.idle_watts),
+            ("continuum:node_power_slope_watts:fit1h", line.slope_watts),
+            ("continuum:node_power_fit_samples:fit1h", float(line.samples)),
+            ("continuum:node_power_residual_watts:fit1h", line.residual_watts),
+        ):
+            out.append((w.key(name), ts_ms, value))
 
     @staticmethod
     def _collect_rate(

@@ -96,6 +96,17 @@ class LinksOut(BaseModel):
     uplink_bandwidth_bytes_per_s: float | None = None
 
 
+class PowerOut(BaseModel):
+    """The node's measured power and its idle-to-busy line over the last hour."""
+
+    measured_watts: float | None = None
+    source: str = Field("", description="rapl, hwmon or power_supply, with +gpu for GPUs.")
+    idle_watts: float | None = None
+    slope_watts: float | None = Field(None, description="Watts from idle to fully busy.")
+    samples: int = Field(0, description="Samples of the last hour the line was fitted to.")
+    residual_watts: float | None = None
+
+
 class NodeOut(BaseModel):
     """One node of the inventory."""
 
@@ -115,6 +126,7 @@ class NodeOut(BaseModel):
     power_watts: float | None
     links: LinksOut | None = None
     data_path: str = Field("", description="The directory disk_available_bytes is measured on.")
+    power: PowerOut | None = None
 
 
 class NodesOut(SnapshotInfo):
@@ -171,6 +183,11 @@ class RankingRequest(BaseModel):
         description="Prefer nodes holding the datasets in this kind of store (the `storage` "
         "score component).",
     )
+    minimize_energy: bool = Field(
+        False,
+        description="Rank feasible nodes by the joules the task would add (fewest first, "
+        "unknown power last), the score breaking ties.",
+    )
     limit: int = Field(10, ge=1, le=10000, description="Ranked nodes to return at most.")
     rejected_limit: int = Field(100, ge=0, le=10000, description="Rejected nodes to list.")
     reserve: bool = Field(
@@ -195,6 +212,12 @@ class RankedOut(BaseModel):
     transfer_bytes: float
     transfer_s: float
     estimated_duration_s: float | None
+    estimated_joules: float | None = Field(
+        None, description="Energy the task would add on the node (null: power unknown)."
+    )
+    energy_source: str = Field(
+        "unknown", description="How estimated_joules was estimated: fit, measured or label."
+    )
 
 
 class RejectedOut(BaseModel):

@@ -23,6 +23,7 @@ from scheduler_api.ranking import (
     Network,
     NodeLinks,
     NodeSnapshot,
+    PowerModel,
     Pressure,
     Usage,
 )
@@ -51,6 +52,11 @@ AGGREGATES: Mapping[str, str] = MappingProxyType(
         "continuum:node_cpu_utilization:max1m": "cpu_utilization_max1m",
         "continuum:node_cpu_steal:avg1m": "cpu_steal",
         "continuum:node_data_path_available_bytes": "disk_available_bytes",
+        "continuum:node_power_watts": "power_measured_watts",
+        "continuum:node_power_idle_watts:fit1h": "power_idle_watts",
+        "continuum:node_power_slope_watts:fit1h": "power_slope_watts",
+        "continuum:node_power_fit_samples:fit1h": "power_fit_samples",
+        "continuum:node_power_residual_watts:fit1h": "power_residual_watts",
         "continuum:node_memory_available_bytes:min1m": "memory_available_bytes",
         "continuum:node_memory_available_bytes:avg5m": "memory_available_avg5m_bytes",
         "continuum:node_network_receive_bytes:rate1m": "network_receive_bytes_per_s",
@@ -116,6 +122,7 @@ def build_nodes(
     values: dict[str, dict[str, float]] = {}
     identity: dict[str, tuple[str, str]] = {}
     data_paths: dict[str, str] = {}
+    power_sources: dict[str, str] = {}
     for sample in answers.get("aggregates", ()):
         node = sample.labels.get("node")
         field = AGGREGATES.get(sample.labels.get("__name__", ""))
@@ -124,6 +131,8 @@ def build_nodes(
         values.setdefault(node, {})[field] = sample.value
         if field == "disk_available_bytes":
             data_paths[node] = sample.labels.get("data_path", "")
+        elif field == "power_measured_watts":
+            power_sources[node] = sample.labels.get("power_source", "")
         identity.setdefault(node, (sample.labels.get("tier", ""), sample.labels.get("site", "")))
     seen = {s.labels["node"]: s.value for s in answers.get("freshness", ()) if s.labels.get("node")}
     info = {s.labels["node"]: s.labels for s in answers.get("info", ()) if s.labels.get("node")}
@@ -173,9 +182,24 @@ def build_nodes(
                 power_watts=_number(operator_labels.get(_POWER_LABEL)),
                 links=links.get(node_id),
                 data_path=data_paths.get(node_id, ""),
+                power=_power(v, power_sources.get(node_id, "")),
             )
         )
     return nodes
+
+
+def _power(values: Mapping[str, float], source: str) -> PowerModel | None:
+    """The node's measured power and fitted line, or None when it reports no power."""
+    if "power_measured_watts" not in values and "power_slope_watts" not in values:
+        return None
+    return PowerModel(
+        measured_watts=values.get("power_measured_watts"),
+        source=source,
+        idle_watts=values.get("power_idle_watts"),
+        slope_watts=values.get("power_slope_watts"),
+        samples=int(values.get("power_fit_samples", 0.0)),
+        residual_watts=values.get("power_residual_watts"),
+    )
 
 
 def _per_node(

@@ -18,6 +18,7 @@ from scheduler_api._schemas import (
     CapacityOut,
     LinksOut,
     NodeOut,
+    PowerOut,
     PressureOut,
     RankingRequest,
     SnapshotInfo,
@@ -28,6 +29,7 @@ from scheduler_api.ranking import (
     DatasetLocation,
     NodeLinks,
     NodeSnapshot,
+    PowerModel,
     Pressure,
     Ranking,
     Reservation,
@@ -109,6 +111,7 @@ def node_out(node: NodeSnapshot, now_s: float, stale_after_s: float) -> NodeOut:
         power_watts=node.power_watts,
         links=None if node.links is None else LinksOut(**dataclasses.asdict(node.links)),
         data_path=node.data_path,
+        power=None if node.power is None else PowerOut(**dataclasses.asdict(node.power)),
     )
 
 
@@ -139,6 +142,7 @@ def snapshot_of(document: Mapping[str, Any]) -> NodeSnapshot:
         power_watts=out.power_watts,
         links=None if out.links is None else NodeLinks(**out.links.model_dump()),
         data_path=out.data_path,
+        power=None if out.power is None else PowerModel(**out.power.model_dump()),
     )
 
 
@@ -176,6 +180,7 @@ def requirements_of(ctx: ApiContext, request: RankingRequest) -> TaskRequirement
         not_before_s=request.not_before_s,
         deadline_s=request.deadline_s,
         storage=request.storage,
+        minimize_energy=request.minimize_energy,
     )
 
 
@@ -250,6 +255,8 @@ def _ranking_document(
                 "transfer_bytes": entry.transfer_bytes,
                 "transfer_s": entry.transfer_s,
                 "estimated_duration_s": entry.estimated_duration_s,
+                "estimated_joules": entry.estimated_joules,
+                "energy_source": entry.energy_source,
             }
             for entry in ranking.ranked
         ],

@@ -52,6 +52,36 @@ AGGREGATE_SERIES: tuple[Series, ...] = (
         labels=("data_path",),
         source="pipeline",
     ),
+    Series(
+        "continuum:node_power_watts",
+        _G,
+        "watts",
+        "Measured power of the node: RAPL, else hwmon, else its power supply, plus its GPUs "
+        "(labelled power_source).",
+        labels=("power_source",),
+        source="pipeline",
+    ),
+    _agg(
+        "continuum:node_power_idle_watts:fit1h",
+        "watts",
+        "Idle power of the node: intercept of the least-squares line of its measured power "
+        "against CPU utilisation over the last hour.",
+    ),
+    _agg(
+        "continuum:node_power_slope_watts:fit1h",
+        "watts",
+        "Power from idle to fully busy: slope of that line (watts per unit of utilisation).",
+    ),
+    _agg(
+        "continuum:node_power_fit_samples:fit1h",
+        "",
+        "Samples of the last hour the power line was fitted to.",
+    ),
+    _agg(
+        "continuum:node_power_residual_watts:fit1h",
+        "watts",
+        "Root-mean-square residual of the power line.",
+    ),
     _agg(
         "continuum:node_memory_available_bytes:min1m",
         "bytes",

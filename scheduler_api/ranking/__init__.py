@@ -16,6 +16,7 @@ Filter, then score, like kube-scheduler, but on measured load (DESIGN.md §3.6):
 
 from __future__ import annotations
 
+from scheduler_api.ranking._energy import MIN_FIT_SAMPLES, plan_joules
 from scheduler_api.ranking._formulas import (
     balanced_allocation,
     least_allocated,
@@ -28,6 +29,7 @@ from scheduler_api.ranking._model import (
     Network,
     NodeLinks,
     NodeSnapshot,
+    PowerModel,
     Pressure,
     RankedNode,
     Ranking,
@@ -42,6 +44,7 @@ from scheduler_api.ranking._table import NodeTable
 
 __all__ = [
     "DEFAULT_STALE_AFTER_S",
+    "MIN_FIT_SAMPLES",
     "Capacity",
     "DatasetLocation",
     "LinkCost",
@@ -49,6 +52,7 @@ __all__ = [
     "NodeLinks",
     "NodeSnapshot",
     "NodeTable",
+    "PowerModel",
     "Pressure",
     "RankedNode",
     "Ranking",
@@ -60,5 +64,6 @@ __all__ = [
     "balanced_allocation",
     "least_allocated",
     "load_variation_risk",
+    "plan_joules",
     "rank",
 ]

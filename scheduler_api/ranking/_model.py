@@ -17,6 +17,7 @@ __all__ = [
     "Network",
     "NodeLinks",
     "NodeSnapshot",
+    "PowerModel",
     "Pressure",
     "RankedNode",
     "Ranking",
@@ -102,6 +103,28 @@ class NodeLinks:
 
 
 @dataclass(frozen=True, slots=True)
+class PowerModel:
+    """What the node's power measurements say.
+
+    Attributes:
+        measured_watts: the node's latest measured power.
+        source: where it came from (``rapl``, ``hwmon``, ``power_supply``, ``+gpu``).
+        idle_watts: intercept of the least-squares line of power against CPU utilisation
+            over the last hour.
+        slope_watts: its slope: watts from idle to fully busy.
+        samples: samples the line was fitted to.
+        residual_watts: root-mean-square residual of the line.
+    """
+
+    measured_watts: float | None = None
+    source: str = ""
+    idle_watts: float | None = None
+    slope_watts: float | None = None
+    samples: int = 0
+    residual_watts: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class NodeSnapshot:
     """One node as the monitoring sees it at one moment.
 
@@ -117,9 +140,11 @@ class NodeSnapshot:
         last_seen_s: Unix time of its newest data (freshness).
         alerts: names of firing node-level alerts (any makes it unhealthy).
         relative_speed: speed relative to a reference core (1.0 = reference).
-        power_watts: measured or rated power draw, when known.
+        power_watts: rated power draw from the operator's ``power_watts`` label, when known
+            (the fallback when nothing is measured).
         links: its link and its site's uplink as probed, when known.
         data_path: the directory whose free space ``usage.disk_available_bytes`` is.
+        power: measured power and its fitted idle-to-busy line, when the agent reports power.
     """
 
     id: str
@@ -136,6 +161,7 @@ class NodeSnapshot:
     power_watts: float | None = None
     links: NodeLinks | None = None
     data_path: str = ""
+    power: PowerModel | None = None
 
     @property
     def healthy(self) -> bool:
@@ -191,6 +217,8 @@ class TaskRequirements:
             (transfer plus run time, from ``not_before_s`` or now) is later are rejected.
         storage: preferred kind of store for its data (``memory``, ``disk``, ``object``):
             nodes holding its datasets in that kind score higher (the ``storage`` component).
+        minimize_energy: rank the feasible nodes by estimated joules first (nodes of unknown
+            power last), the score breaking ties.
     """
 
     cpu_cores: float = 1.0
@@ -208,6 +236,7 @@ class TaskRequirements:
     not_before_s: float | None = None
     deadline_s: float | None = None
     storage: str | None = None
+    minimize_energy: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -323,6 +352,9 @@ class RankedNode:
         transfer_bytes: bytes of input not already on the node.
         transfer_s: estimated time to bring the input to the node.
         estimated_duration_s: transfer plus run time scaled by speed (when a duration is given).
+        estimated_joules: energy the task adds on the node (see ``energy_source``), or None
+            when the node's power is unknown.
+        energy_source: how ``estimated_joules`` was estimated, in words.
     """
 
     node: NodeSnapshot
@@ -333,6 +365,8 @@ class RankedNode:
     transfer_bytes: float
     transfer_s: float
     estimated_duration_s: float | None
+    estimated_joules: float | None = None
+    energy_source: str = "unknown"
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from scheduler_api.ranking._energy import describe_source, task_joules
 from scheduler_api.ranking._formulas import load_variation_risk
 from scheduler_api.ranking._model import (
     Network,
@@ -298,13 +299,17 @@ def rank(
     )
     reference_s = req.duration_s if req.duration_s else _REFERENCE_DURATION_S
     fastest = float(speed[feasible].max()) if feasible.any() else 1.0
-    known_power = feasible & table.power_known
-    if known_power.any():
-        best_power = float(table.power_per_core[known_power].min())
+    # Energy: the joules the task adds on each node (measured line, measured power, or the
+    # rated label), scored against the least any feasible node would spend.
+    energy_run_s = reference_s / speed
+    joules, energy_codes = task_joules(table, req.cpu_cores, energy_run_s)
+    known_joules = feasible & ~np.isnan(joules)
+    if known_joules.any():
+        least = float(joules[known_joules].min())
         energy = np.where(
-            table.power_known,
-            best_power / np.maximum(np.nan_to_num(table.power_per_core, nan=1.0), 1e-9),
+            np.isnan(joules),
             _UNKNOWN_ENERGY_SCORE,
+            np.minimum(1.0, max(least, 1e-9) / np.maximum(np.nan_to_num(joules, nan=1.0), 1e-9)),
         )
     else:
         energy = np.full(n, _UNKNOWN_ENERGY_SCORE)
@@ -331,6 +336,10 @@ def rank(
     feasible_idx = np.flatnonzero(feasible)
     # Best first; ties broken by node order so answers are deterministic.
     order = feasible_idx[np.argsort(-score[feasible_idx], kind="stable")]
+    if req.minimize_energy:
+        # Fewest joules first (unknown last), the score breaking ties: lexsort's last key leads.
+        keyed = np.where(np.isnan(joules), np.inf, joules)
+        order = feasible_idx[np.lexsort((-score[feasible_idx], keyed[feasible_idx]))]
     if limit is not None:
         order = order[:limit]
     estimated = None if req.duration_s is None else transfer_s + run_s
@@ -345,6 +354,8 @@ def rank(
             transfer_bytes=float(moved_bytes[i]),
             transfer_s=float(transfer_s[i]),
             estimated_duration_s=None if estimated is None else float(estimated[i]),
+            estimated_joules=None if np.isnan(joules[i]) else float(joules[i]),
+            energy_source=describe_source(table, i, int(energy_codes[i])),
         )
         for i in order.tolist()
     )

@@ -91,6 +91,14 @@ class NodeTable:
         self.alerting: BoolArray = np.fromiter((bool(x.alerts) for x in ns), np.bool_, n)
         self.relative_speed = column(max(x.relative_speed, 1e-9) for x in ns)
         self.power_watts = column(np.nan if x.power_watts is None else x.power_watts for x in ns)
+        powers = [x.power for x in ns]
+        self.power_measured_watts = column(
+            np.nan if p is None or p.measured_watts is None else p.measured_watts for p in powers
+        )
+        self.power_slope_watts = column(
+            np.nan if p is None or p.slope_watts is None else p.slope_watts for p in powers
+        )
+        self.power_fit_samples = column(0.0 if p is None else float(p.samples) for p in powers)
         self.tier_codes, self.tiers = _codes([x.tier for x in ns])
         self.site_codes, self.sites = _codes([x.site for x in ns])
         self.arch_codes, self.archs = _codes([x.arch for x in ns])
@@ -99,8 +107,6 @@ class NodeTable:
         self.cores_safe = np.maximum(self.cpu_cores, 1e-9)
         self.memory_safe = np.maximum(self.memory_bytes, 1.0)
         self.idle_cores = self.cores_safe * (1.0 - self.cpu_utilization)
-        self.power_per_core = self.power_watts / self.cores_safe
-        self.power_known: BoolArray = ~np.isnan(self.power_per_core)
         self._label_masks: dict[tuple[str, str], BoolArray] = {}
 
     @classmethod

@@ -27,7 +27,7 @@ from scheduler_api.placement import (
     TaskSpec,
     plan,
 )
-from scheduler_api.ranking import NodeSnapshot
+from scheduler_api.ranking import NodeSnapshot, plan_joules
 from scheduler_api.workflow import (
     CostEstimate,
     PlacementHistory,
@@ -118,6 +118,13 @@ class PlacementOut(PlanSummary):
     tasks: list[PlacedTask]
     unplaced: list[UnplacedTask]
     nodes_considered: int
+    estimated_joules: float = Field(
+        description="Energy the plan's tasks would add on their nodes, from each node's "
+        "measured power line, measured power or rated label."
+    )
+    joules_unknown_tasks: int = Field(
+        description="Placed tasks on nodes whose power is unknown, left out of the estimate."
+    )
 
 
 class TransitionIn(BaseModel):
@@ -312,6 +319,13 @@ def create_placement(
             task_id: f"work_s {e.work_s:.3g} ({e.describe()})" for task_id, e in estimates.items()
         },
     )
+    joules, unknown = plan_joules(
+        view.table,
+        (
+            (p.node_id, by_id[p.task_id].requirements.cpu_cores, p.est_finish_s - p.est_start_s)
+            for p in result.assignments.values()
+        ),
+    )
     return PlacementOut(
         id=plan_id,
         created_at_s=now_s,
@@ -333,6 +347,8 @@ def create_placement(
         ],
         unplaced=[UnplacedTask(id=k, reason=v) for k, v in unplaced.items()],
         nodes_considered=sum(1 for n in nodes if n.healthy),
+        estimated_joules=joules,
+        joules_unknown_tasks=unknown,
     )
 
 

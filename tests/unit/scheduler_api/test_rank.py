@@ -15,6 +15,7 @@ from scheduler_api.ranking import (
     Network,
     NodeSnapshot,
     NodeTable,
+    PowerModel,
     Pressure,
     Reservation,
     TaskRequirements,
@@ -385,3 +386,40 @@ def test_an_object_store_serves_the_nodes_of_its_site() -> None:
         e.node.id: e.components["storage"] for e in rank(wanted, nodes, now_s=NOW_S).ranked
     }
     assert components == {"near": 1.0, "far": 0.0}
+
+
+def _powered(node_id: str, **power: object) -> NodeSnapshot:
+    return node(node_id, cores=4, power=PowerModel(**power))  # type: ignore[arg-type]
+
+
+def test_energy_comes_from_the_fitted_line_then_measurement_then_the_label() -> None:
+    # 100 s of one core of four. Slope 80 W from idle to busy: 80 * 1/4 * 100 = 2,000 J.
+    fitted = _powered("fitted", measured_watts=150.0, slope_watts=80.0, samples=40,
+                      residual_watts=2.5, source="rapl")  # fmt: skip
+    # Too few samples for the line: the measured 160 W shared per core, 4,000 J.
+    young = _powered("young", measured_watts=160.0, slope_watts=10.0, samples=5, source="hwmon")
+    rated = node("rated", cores=4, power_watts=240.0)  # 6,000 J from the label
+    dark = node("dark")
+    ranking = rank(TaskRequirements(duration_s=100.0), [dark, rated, young, fitted], now_s=NOW_S)
+    by_id = {entry.node.id: entry for entry in ranking.ranked}
+    assert by_id["fitted"].estimated_joules == pytest.approx(2000.0)
+    assert by_id["fitted"].energy_source == (
+        "fit: 80.0 W idle-to-busy over 40 samples of the last hour, residual 2.5 W (rapl)"
+    )
+    assert by_id["young"].estimated_joules == pytest.approx(4000.0)
+    assert by_id["young"].energy_source == "measured: 160.0 W (hwmon), shared per core"
+    assert by_id["rated"].estimated_joules == pytest.approx(6000.0)
+    assert by_id["rated"].energy_source.startswith("label: rated 240.0 W")
+    assert by_id["dark"].estimated_joules is None
+    assert by_id["dark"].energy_source == "unknown: no power measured or rated"
+    # The component: the least joules over each node's; unknown is neutral.
+    energy = {k: v.components["energy"] for k, v in by_id.items()}
+    assert energy == pytest.approx({"fitted": 1.0, "young": 0.5, "rated": 1 / 3, "dark": 0.5})
+
+
+def test_energy_can_be_minimised_beside_the_score() -> None:
+    fitted = _powered("fitted", slope_watts=80.0, samples=40)
+    rated = node("rated", cores=4, power_watts=240.0)
+    nodes = [node("dark"), rated, fitted]
+    wanted = TaskRequirements(duration_s=100.0, minimize_energy=True)
+    assert ids(rank(wanted, nodes, now_s=NOW_S).ranked) == ["fitted", "rated", "dark"]

@@ -16,7 +16,7 @@ from scheduler_api._snapshot import (
     build_network,
     build_nodes,
 )
-from scheduler_api.ranking import Network
+from scheduler_api.ranking import Network, PowerModel
 
 
 def _series_names(expr: str) -> set[str]:
@@ -176,3 +176,22 @@ def test_nodes_carry_their_data_paths_free_space() -> None:
     [node] = build_nodes(answers)
     assert node.usage.disk_available_bytes == 5e9
     assert node.data_path == "/data"
+
+
+def test_nodes_carry_their_measured_power_and_its_line() -> None:
+    answers = {
+        "aggregates": [
+            _agg("continuum:node_cpu_cores", "a1", 4),
+            _agg("continuum:node_memory_bytes", "a1", 8e9),
+            _agg("continuum:node_power_watts", "a1", 95.0, power_source="rapl+gpu"),
+            _agg("continuum:node_power_idle_watts:fit1h", "a1", 40.0),
+            _agg("continuum:node_power_slope_watts:fit1h", "a1", 110.0),
+            _agg("continuum:node_power_fit_samples:fit1h", "a1", 42),
+            _agg("continuum:node_power_residual_watts:fit1h", "a1", 3.5),
+            _agg("continuum:node_cpu_cores", "b1", 4),
+            _agg("continuum:node_memory_bytes", "b1", 8e9),
+        ],
+    }
+    a1, b1 = build_nodes(answers)
+    assert a1.power == PowerModel(95.0, "rapl+gpu", 40.0, 110.0, 42, 3.5)
+    assert b1.power is None
