@@ -288,6 +288,14 @@ def _api_traffic(live: LiveStack) -> None:
                 ],
             },
         )
+        # A run as `continuum run` records it: one task running for half a minute, one queued.
+        run_id = client.post("/v1/placements/runs", json={"heuristic": "heft"}).json()["id"]
+        started_s = time.time() - 30
+        for task_id, state in (("dash-1", "placed"), ("dash-1", "started"), ("dash-2", "placed")):
+            client.post(
+                f"/v1/placements/{run_id}/transitions",
+                json={"task_id": task_id, "state": state, "node": live.node_id, "at_s": started_s},
+            ).raise_for_status()
 
 
 @pytest.fixture(scope="session")
