@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import configparser
 import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -75,3 +76,26 @@ def test_exec_start_is_a_real_cli_command(unit: Path) -> None:
     result = CliRunner().invoke(cli, [*command, "--help"])
     assert result.exit_code == 0, result.output
     assert "--config" in result.output
+
+
+def test_the_rapl_rule_lets_the_continuum_group_read_energy_counters_only(tmp_path: Path) -> None:
+    tmpfiles = shutil.which("systemd-tmpfiles")
+    if tmpfiles is None:
+        pytest.skip("systemd-tmpfiles is not installed")
+    # A powercap tree as recent kernels leave it: energy_uj readable by root only.
+    zones = tmp_path / "sys/class/powercap"
+    for zone in ("intel-rapl:0", "intel-rapl:0:0", "intel-rapl:1"):
+        (zones / zone).mkdir(parents=True)
+        for name in ("energy_uj", "max_energy_range_uj"):
+            (zones / zone / name).write_text("1\n")
+            (zones / zone / name).chmod(0o400)
+    (tmp_path / "etc").mkdir()
+    (tmp_path / "etc/group").write_text("root:x:0:\ncontinuum:x:4242:\n")
+    (tmp_path / "etc/passwd").write_text("root:x:0:0::/root:/bin/sh\n")
+    rule = SYSTEMD_DIR / "continuum-rapl.tmpfiles.conf"
+    subprocess.run([tmpfiles, f"--root={tmp_path}", "--create", str(rule)], check=True)
+    for zone in ("intel-rapl:0", "intel-rapl:0:0", "intel-rapl:1"):
+        energy = (zones / zone / "energy_uj").stat()
+        assert (oct(energy.st_mode & 0o777), energy.st_gid) == (oct(0o440), 4242)
+        untouched = (zones / zone / "max_energy_range_uj").stat()
+        assert oct(untouched.st_mode & 0o777) == oct(0o400)
