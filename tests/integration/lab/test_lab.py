@@ -99,6 +99,22 @@ def test_edge_behind_nat_reports_and_runs_tasks_though_nothing_reaches_it(
     assert event.peak_memory_bytes > 1 << 20
 
 
+def test_probe_agents_find_their_peers_in_the_inventory(lab_stack: LabStack) -> None:
+    def probed() -> set[tuple[str, str]]:
+        found = lab_stack.prometheus.query('continuum_probe_success{probe=~"peer-.*"} == 1')
+        return {(s["metric"]["node"], s["metric"]["peer"]) for s in found}
+
+    # No peer list was written: each node dials every other it can reach, and not the NAT'd one.
+    expected = {
+        ("cloud-1", "hpc-1"),
+        ("hpc-1", "cloud-1"),
+        ("edge-1", "cloud-1"),
+        ("edge-1", "hpc-1"),
+    }
+    wait_until(lambda: probed() >= expected, 90, "peer probes from the inventory")
+    assert not {pair for pair in probed() if pair[1] == "edge-1" or pair[0] == pair[1]}
+
+
 def test_a_node_killed_mid_workflow_alerts_and_its_tasks_finish_elsewhere(
     lab_stack: LabStack,
 ) -> None:

@@ -1,0 +1,115 @@
+"""The pull executor against injected Kafka clients: dispatch, completions, dead workers."""
+
+from __future__ import annotations
+
+import time
+from collections import namedtuple
+from typing import Any
+
+from continuum._services import wait_until
+from scheduler_api.executors._pull import PullExecutor, task_reference
+from scheduler_api.placement import NodeInfo
+from scheduler_api.workflow._events import (
+    HEARTBEATS_TOPIC,
+    TASK_EVENTS_TOPIC,
+    Assignment,
+    TaskEvent,
+    WorkerHeartbeat,
+)
+
+Record = namedtuple("Record", "topic value")
+
+
+class Wire:
+    """Producer and consumer in one: what is sent is kept, what is queued is polled."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, bytes]] = []
+        self.queued: list[Record] = []
+
+    def send(self, topic: str, value: bytes, key: bytes) -> None:
+        self.sent.append((topic, value))
+
+    def flush(self, timeout: float | None = None) -> None:
+        pass
+
+    def poll(self, timeout_ms: int) -> dict[Any, list[Record]]:
+        batch, self.queued = self.queued, []
+        return {"tp": batch} if batch else {}
+
+    def close(self) -> None:
+        pass
+
+
+def square(x: int) -> int:
+    return x * x
+
+
+def _executor(wire: Wire, timeout_s: float = 5.0) -> PullExecutor:
+    nodes = [NodeInfo("edge-1"), NodeInfo("cloud-1")]
+    return PullExecutor(
+        nodes,
+        kafka_options={},
+        workflow_id="wf",
+        heartbeat_timeout_s=timeout_s,
+        clients=(wire, wire),
+    )
+
+
+def test_a_task_goes_to_its_nodes_topic_and_its_finished_event_completes_it() -> None:
+    wire = Wire()
+    executor = _executor(wire)
+    executor.submit("sq-1", "edge-1", square, (3,), {})
+    [(topic, raw)] = wire.sent
+    assignment = Assignment.decode(raw)
+    assert topic == "continuum.tasks.edge-1"
+    assert (assignment.module, assignment.function, assignment.args) == (__name__, "square", [3])
+    assert assignment.file == __file__
+    done = TaskEvent("finished", "wf", "sq-1", 1, "edge-1", time.time(), time.time(), value=9)
+    other_run = TaskEvent("finished", "other", "sq-1", 1, "edge-1", time.time())
+    wire.queued = [
+        Record(TASK_EVENTS_TOPIC, other_run.encode()),
+        Record(TASK_EVENTS_TOPIC, done.encode()),
+    ]
+    [completion] = executor.wait(1.0)
+    assert (completion.task_id, completion.node_id, completion.ok, completion.value) == (
+        "sq-1",
+        "edge-1",
+        True,
+        9,
+    )
+    assert [e.workflow for e in executor.events] == ["wf"]
+
+
+def test_a_silent_worker_fails_its_attempts_and_drops_out_of_the_live_nodes() -> None:
+    wire = Wire()
+    executor = _executor(wire, timeout_s=0.2)
+    now = time.time()
+    wire.queued = [
+        Record(HEARTBEATS_TOPIC, WorkerHeartbeat("edge-1", now).encode()),
+        Record(HEARTBEATS_TOPIC, WorkerHeartbeat("cloud-1", now).encode()),
+    ]
+    executor.submit("sq-1", "edge-1", square, (3,), {})
+    assert executor.wait(0.05) == []
+    assert {n.node_id for n in executor.live(executor.nodes())} == {"edge-1", "cloud-1"}
+    live = lambda: {n.node_id for n in executor.live(executor.nodes())}  # noqa: E731
+    wait_until(lambda: "edge-1" not in live(), 5, "edge-1's heartbeat to age out")
+    wire.queued = [Record(HEARTBEATS_TOPIC, WorkerHeartbeat("cloud-1", time.time()).encode())]
+    [completion] = executor.wait(1.0)
+    assert not completion.ok
+    assert "no heartbeat" in completion.error
+    assert [n.node_id for n in executor.live(executor.nodes())] == ["cloud-1"]
+
+
+def test_a_late_event_of_an_abandoned_attempt_is_ignored() -> None:
+    wire = Wire()
+    executor = _executor(wire)
+    executor.submit("sq-1", "edge-1", square, (3,), {})
+    executor.submit("sq-1", "cloud-1", square, (3,), {})  # placed again: attempt 2
+    late = TaskEvent("finished", "wf", "sq-1", 1, "edge-1", time.time(), value=9)
+    wire.queued = [Record(TASK_EVENTS_TOPIC, late.encode())]
+    assert executor.wait(0.1) == []
+
+
+def test_task_reference_names_module_file_and_qualname() -> None:
+    assert task_reference(square) == (__name__, __file__, "square")
