@@ -33,6 +33,7 @@ from scheduler_api._workload_metrics import WorkloadCollector
 from scheduler_api.routes import (
     alerts,
     datasets,
+    efficiency,
     extender,
     health,
     logs,
@@ -174,7 +175,7 @@ def create_app(
     app.state.context = context
     install_error_handlers(app)
     app.include_router(health.router)
-    for module in (nodes, rankings, datasets, alerts, logs, workload):
+    for module in (nodes, rankings, datasets, alerts, logs, efficiency, workload):
         app.include_router(module.router)
     extender_deps: list[Any] = [SCHEDULE] if settings.extender_requires_token else []
     app.include_router(extender.router, dependencies=extender_deps)

@@ -8,7 +8,8 @@ since Ray is a heavy optional dependency)::
 
 A task that raises is not an executor error: its ``Completion`` has ``ok=False`` and the
 traceback text, and the session re-places it. Every attempt's stdout and stderr come back in
-``Completion.output``, at most ``LogCapture.max_bytes_per_stream`` per stream, redacted.
+``Completion.output``, at most ``LogCapture.max_bytes_per_stream`` per stream, redacted, and
+what it used (CPU seconds, bytes read and written, peak memory) in ``Completion.usage``.
 """
 
 from scheduler_api.executors._base import Completion, Executor
@@ -21,6 +22,7 @@ from scheduler_api.executors._capture import (
     secret_values,
 )
 from scheduler_api.executors._local import LocalExecutor, local_node
+from scheduler_api.executors._usage import TaskUsage, measuring
 
 __all__ = [
     "DEFAULT_MAX_BYTES_PER_STREAM",
@@ -29,8 +31,10 @@ __all__ = [
     "LocalExecutor",
     "LogCapture",
     "TaskOutput",
+    "TaskUsage",
     "bound_text",
     "local_node",
+    "measuring",
     "redact",
     "secret_values",
 ]

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from scheduler_api.executors._capture import TaskOutput
+from scheduler_api.executors._usage import TaskUsage
 from scheduler_api.placement import NodeInfo
 
 __all__ = ["Completion", "Executor"]
@@ -24,6 +25,7 @@ class Completion:
         started_s: Unix time the worker began.
         finished_s: Unix time the worker ended.
         output: What the attempt wrote to stdout and stderr (bounded, redacted).
+        usage: What it used where it ran (CPU seconds, bytes, peak memory), when measured.
     """
 
     task_id: str
@@ -34,6 +36,7 @@ class Completion:
     started_s: float
     finished_s: float
     output: TaskOutput = field(default_factory=TaskOutput)
+    usage: TaskUsage = field(default_factory=TaskUsage)
 
 
 class Executor(Protocol):

@@ -23,6 +23,7 @@ import psutil
 
 from scheduler_api.executors._base import Completion
 from scheduler_api.executors._capture import LogCapture, TaskOutput
+from scheduler_api.executors._usage import TaskUsage, measuring
 from scheduler_api.placement import NodeInfo
 
 __all__ = ["LocalExecutor", "local_node"]
@@ -49,22 +50,22 @@ def local_node(node_id: str | None = None) -> NodeInfo:
     )
 
 
-_Outcome = tuple[bool, Any, str, float, float, TaskOutput]
+_Outcome = tuple[bool, Any, str, float, float, TaskOutput, TaskUsage]
 
 
 def _run(
     function: Any, args: tuple[Any, ...], kwargs: dict[str, Any], capture: LogCapture
 ) -> _Outcome:
-    """Worker side: run, time, capture output, and turn any exception into text (exceptions
-    may not pickle)."""
+    """Worker side: run, time, measure, capture output, and turn any exception into text
+    (exceptions may not pickle)."""
     started = time.time()
     ok, value, text = True, None, ""
-    with capture.capturing() as output:
+    with capture.capturing() as output, measuring() as meter:
         try:
             value = function.run_inline(*args, **kwargs)
         except Exception as err:
             ok, text = False, "".join(traceback.format_exception(err)).strip()
-    return ok, value, text, started, time.time(), output.result
+    return ok, value, text, started, time.time(), output.result, meter.usage
 
 
 class LocalExecutor:
@@ -121,8 +122,10 @@ class LocalExecutor:
             task_id, node_id, submitted = self._running.pop(future)
             error = future.exception()
             if error is None:
-                ok, value, text, started, finished, output = future.result()
-                out.append(Completion(task_id, node_id, ok, value, text, started, finished, output))
+                ok, value, text, started, finished, output, usage = future.result()
+                out.append(
+                    Completion(task_id, node_id, ok, value, text, started, finished, output, usage)
+                )
                 continue
             if isinstance(error, BrokenProcessPool):
                 _log.warning("a worker on node %s died; rebuilding its pool", node_id)

@@ -22,6 +22,7 @@ from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from scheduler_api.executors._base import Completion
 from scheduler_api.executors._capture import LogCapture
+from scheduler_api.executors._usage import measuring
 from scheduler_api.placement import NodeInfo
 
 __all__ = ["NODE_RESOURCE_PREFIX", "RayExecutor"]
@@ -33,15 +34,15 @@ _log = logging.getLogger(__name__)
 def _run(
     function: Any, args: tuple[Any, ...], kwargs: dict[str, Any], capture: LogCapture
 ) -> tuple[Any, ...]:
-    """Worker side: run, time, capture output, and turn any exception into text."""
+    """Worker side: run, time, measure, capture output, and turn any exception into text."""
     started = time.time()
     ok, value, text = True, None, ""
-    with capture.capturing() as output:
+    with capture.capturing() as output, measuring() as meter:
         try:
             value = function(*args, **kwargs)
         except Exception as err:  # a task's failure is data, reported to the driver
             ok, text = False, "".join(traceback.format_exception(err)).strip()
-    return ok, value, text, started, time.time(), output.result
+    return ok, value, text, started, time.time(), output.result, meter.usage
 
 
 def _continuum_id(ray_node: dict[str, Any]) -> str | None:
@@ -135,12 +136,14 @@ class RayExecutor:
         for ref in ready:
             task_id, node_id, submitted = self._running.pop(ref)
             try:
-                ok, value, text, started, finished, output = ray.get(ref)
+                ok, value, text, started, finished, output, usage = ray.get(ref)
             except ray.exceptions.RayError as err:  # worker or node died
                 text = f"{type(err).__name__}: {err}"
                 out.append(Completion(task_id, node_id, False, None, text, submitted, time.time()))
                 continue
-            out.append(Completion(task_id, node_id, ok, value, text, started, finished, output))
+            out.append(
+                Completion(task_id, node_id, ok, value, text, started, finished, output, usage)
+            )
         return out
 
     def close(self) -> None:

@@ -20,7 +20,7 @@ from scheduler_api._errors import ERROR_RESPONSES, ApiError, error_response
 from scheduler_api.workflow import PlacementHistory
 from scheduler_api.workflow._logs import AttemptLog, TaskLogStore
 
-__all__ = ["router"]
+__all__ = ["NOT_FOUND", "WorkflowId", "known_workflow", "log_store", "router"]
 
 router = APIRouter(prefix="/v1", tags=["logs"], responses=ERROR_RESPONSES)
 
@@ -28,7 +28,7 @@ WorkflowId = Annotated[
     str, Path(pattern=r"^[0-9a-f]{32}$", description="Placement history id of the run.")
 ]
 TaskId = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,252}$")]
-_NOT_FOUND: dict[int | str, dict[str, Any]] = {404: error_response("No workflow run with this id.")}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: error_response("No workflow run with this id.")}
 
 
 class AttemptLogIn(BaseModel):
@@ -44,6 +44,10 @@ class AttemptLogIn(BaseModel):
     stderr: str = ""
     stdout_dropped_bytes: int = Field(0, ge=0)
     stderr_dropped_bytes: int = Field(0, ge=0)
+    cpu_s: float = Field(0.0, ge=0, description="CPU seconds it used (0: not measured).")
+    peak_memory_bytes: int = Field(0, ge=0, description="Its peak resident memory.")
+    cpu_cores_requested: int = Field(1, ge=1)
+    memory_bytes_requested: int = Field(0, ge=0)
 
 
 class AttemptLogOut(AttemptLogIn):
@@ -67,7 +71,7 @@ class WorkflowLogsOut(BaseModel):
     attempts: list[AttemptLogOut] = Field(description="By task, then attempt.")
 
 
-def _store(request: Request, ctx: Context) -> TaskLogStore:
+def log_store(request: Request, ctx: Context) -> TaskLogStore:
     store: TaskLogStore | None = getattr(request.app.state, "task_logs", None)
     if store is None:
         store = TaskLogStore(ctx.db, ctx.settings.task_logs)
@@ -75,7 +79,7 @@ def _store(request: Request, ctx: Context) -> TaskLogStore:
     return store
 
 
-def _known(ctx: Context, workflow_id: str) -> None:
+def known_workflow(ctx: Context, workflow_id: str) -> None:
     if PlacementHistory(ctx.db).get(workflow_id) is None:
         raise ApiError(404, f"no workflow run {workflow_id!r}: see GET /v1/placements")
 
@@ -89,13 +93,13 @@ def _out(log: AttemptLog) -> AttemptLogOut:
     "/workflows/{workflow_id}/tasks/{task_id}/logs",
     summary="A task's stdout and stderr, per kept attempt, with each failure's reason",
     dependencies=[READ],
-    responses=_NOT_FOUND,
+    responses=NOT_FOUND,
 )
 def task_logs(
     request: Request, ctx: Context, workflow_id: WorkflowId, task_id: TaskId
 ) -> TaskLogsOut:
-    _known(ctx, workflow_id)
-    attempts = _store(request, ctx).get(workflow_id, task_id)
+    known_workflow(ctx, workflow_id)
+    attempts = log_store(request, ctx).get(workflow_id, task_id)
     return TaskLogsOut(
         workflow_id=workflow_id, task_id=task_id, attempts=[_out(a) for a in attempts]
     )
@@ -105,11 +109,11 @@ def task_logs(
     "/workflows/{workflow_id}/logs",
     summary="Every task's kept attempts",
     dependencies=[READ],
-    responses=_NOT_FOUND,
+    responses=NOT_FOUND,
 )
 def workflow_logs(request: Request, ctx: Context, workflow_id: WorkflowId) -> WorkflowLogsOut:
-    _known(ctx, workflow_id)
-    attempts = _store(request, ctx).get(workflow_id)
+    known_workflow(ctx, workflow_id)
+    attempts = log_store(request, ctx).get(workflow_id)
     return WorkflowLogsOut(workflow_id=workflow_id, attempts=[_out(a) for a in attempts])
 
 
@@ -117,12 +121,12 @@ def workflow_logs(request: Request, ctx: Context, workflow_id: WorkflowId) -> Wo
     "/workflows/{workflow_id}/tasks/{task_id}/logs",
     summary="Report an ended attempt's output (continuum run does)",
     dependencies=[SCHEDULE],
-    responses=_NOT_FOUND,
+    responses=NOT_FOUND,
 )
 def add_task_log(
     request: Request, ctx: Context, workflow_id: WorkflowId, task_id: TaskId, body: AttemptLogIn
 ) -> AttemptLogOut:
-    _known(ctx, workflow_id)
+    known_workflow(ctx, workflow_id)
     fields = body.model_dump()
     log = AttemptLog(task_id=task_id, node_id=fields.pop("node"), **fields)
-    return _out(_store(request, ctx).add(workflow_id, log))
+    return _out(log_store(request, ctx).add(workflow_id, log))

@@ -13,7 +13,7 @@ each task in :class:`TaskLogStore`, with the failure reason of a failed one::
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from scheduler_api._settings import TaskLogSettings
@@ -25,7 +25,7 @@ from scheduler_api.executors import (
     bound_text,
     secret_values,
 )
-from scheduler_api.placement import NodeInfo
+from scheduler_api.placement import NodeInfo, Requirements
 
 __all__ = [
     "AttemptLog",
@@ -37,7 +37,7 @@ __all__ = [
 
 _SCHEMA = (
     """
-    CREATE TABLE IF NOT EXISTS task_logs (
+    CREATE TABLE IF NOT EXISTS task_attempts (
         workflow_id TEXT NOT NULL,
         task_id TEXT NOT NULL,
         attempt INTEGER NOT NULL,
@@ -50,6 +50,10 @@ _SCHEMA = (
         stderr TEXT NOT NULL,
         stdout_dropped_bytes INTEGER NOT NULL,
         stderr_dropped_bytes INTEGER NOT NULL,
+        cpu_s REAL NOT NULL,
+        peak_memory_bytes INTEGER NOT NULL,
+        cpu_cores_requested INTEGER NOT NULL,
+        memory_bytes_requested INTEGER NOT NULL,
         PRIMARY KEY (workflow_id, task_id, attempt)
     )
     """,
@@ -63,7 +67,8 @@ def log_capture(settings: TaskLogSettings) -> LogCapture:
 
 @dataclass(frozen=True, slots=True)
 class AttemptLog:
-    """One attempt of a task: where it ran, how it ended, what it wrote."""
+    """One attempt of a task: where it ran, how it ended, what it wrote, what it used against
+    what it asked for (``cpu_s`` and ``peak_memory_bytes`` are 0 where not measured)."""
 
     task_id: str
     attempt: int
@@ -76,6 +81,18 @@ class AttemptLog:
     stderr: str = ""
     stdout_dropped_bytes: int = 0
     stderr_dropped_bytes: int = 0
+    cpu_s: float = 0.0
+    peak_memory_bytes: int = 0
+    cpu_cores_requested: int = 1
+    memory_bytes_requested: int = 0
+
+
+_COLUMNS = tuple(f.name for f in fields(AttemptLog))
+# Built once from the record's own field names (no outside input reaches it).
+_INSERT = (
+    f"INSERT OR REPLACE INTO task_attempts (workflow_id, {', '.join(_COLUMNS)})"  # noqa: S608
+    f" VALUES (?{', ?' * len(_COLUMNS)})"
+)
 
 
 class TaskLogStore:
@@ -97,26 +114,10 @@ class TaskLogStore:
         configured differently)."""
         log = self._bounded(log)
         with self._db.transaction() as conn:
+            conn.execute(_INSERT, (workflow_id, *(getattr(log, name) for name in _COLUMNS)))
             conn.execute(
-                "INSERT OR REPLACE INTO task_logs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    workflow_id,
-                    log.task_id,
-                    log.attempt,
-                    log.node_id,
-                    int(log.ok),
-                    log.error,
-                    log.started_s,
-                    log.finished_s,
-                    log.stdout,
-                    log.stderr,
-                    log.stdout_dropped_bytes,
-                    log.stderr_dropped_bytes,
-                ),
-            )
-            conn.execute(
-                "DELETE FROM task_logs WHERE workflow_id = ? AND task_id = ? AND attempt NOT IN"
-                " (SELECT attempt FROM task_logs WHERE workflow_id = ? AND task_id = ?"
+                "DELETE FROM task_attempts WHERE workflow_id = ? AND task_id = ? AND attempt NOT IN"
+                " (SELECT attempt FROM task_attempts WHERE workflow_id = ? AND task_id = ?"
                 "  ORDER BY attempt DESC LIMIT ?)",
                 (workflow_id, log.task_id, workflow_id, log.task_id, self._settings.attempts_kept),
             )
@@ -126,12 +127,13 @@ class TaskLogStore:
         """Kept attempts of one task (or of every task), by task then attempt."""
         if task_id is None:
             rows = self._db.query(
-                "SELECT * FROM task_logs WHERE workflow_id = ? ORDER BY task_id, attempt",
+                "SELECT * FROM task_attempts WHERE workflow_id = ? ORDER BY task_id, attempt",
                 (workflow_id,),
             )
         else:
             rows = self._db.query(
-                "SELECT * FROM task_logs WHERE workflow_id = ? AND task_id = ? ORDER BY attempt",
+                "SELECT * FROM task_attempts WHERE workflow_id = ? AND task_id = ?"
+                " ORDER BY attempt",
                 (workflow_id, task_id),
             )
         return [_attempt(row) for row in rows]
@@ -157,19 +159,9 @@ class TaskLogStore:
 
 
 def _attempt(row: Any) -> AttemptLog:
-    return AttemptLog(
-        task_id=str(row["task_id"]),
-        attempt=int(row["attempt"]),
-        node_id=str(row["node_id"]),
-        ok=bool(row["ok"]),
-        error=str(row["error"]),
-        started_s=float(row["started_s"]),
-        finished_s=float(row["finished_s"]),
-        stdout=str(row["stdout"]),
-        stderr=str(row["stderr"]),
-        stdout_dropped_bytes=int(row["stdout_dropped_bytes"]),
-        stderr_dropped_bytes=int(row["stderr_dropped_bytes"]),
-    )
+    values = {name: row[name] for name in _COLUMNS}
+    values["ok"] = bool(values["ok"])
+    return AttemptLog(**values)
 
 
 class LogRecordingExecutor:
@@ -185,6 +177,7 @@ class LogRecordingExecutor:
         self.name = inner.name
         self._sink = sink
         self._attempts: dict[str, int] = {}
+        self._asked: dict[str, Requirements] = {}
 
     def nodes(self) -> list[NodeInfo]:
         return self.inner.nodes()
@@ -198,21 +191,27 @@ class LogRecordingExecutor:
         kwargs: dict[str, Any],
     ) -> None:
         self._attempts[task_id] = self._attempts.get(task_id, 0) + 1
+        self._asked[task_id] = getattr(function, "requirements", None) or Requirements()
         self.inner.submit(task_id, node_id, function, args, kwargs)
 
     def wait(self, timeout_s: float) -> list[Completion]:
         done = self.inner.wait(timeout_s)
         for completion in done:
-            self._sink(attempt_log(completion, self._attempts.get(completion.task_id, 1)))
+            attempt = self._attempts.get(completion.task_id, 1)
+            asked = self._asked.get(completion.task_id) or Requirements()
+            self._sink(attempt_log(completion, attempt, asked))
         return done
 
     def close(self) -> None:
         self.inner.close()
 
 
-def attempt_log(completion: Completion, attempt: int) -> AttemptLog:
-    """The log of an ended attempt."""
-    output = completion.output
+def attempt_log(
+    completion: Completion, attempt: int, asked: Requirements | None = None
+) -> AttemptLog:
+    """The record of an ended attempt; ``asked`` is what the task requested."""
+    asked = asked or Requirements()
+    output, usage = completion.output, completion.usage
     return AttemptLog(
         task_id=completion.task_id,
         attempt=attempt,
@@ -225,4 +224,8 @@ def attempt_log(completion: Completion, attempt: int) -> AttemptLog:
         stderr=output.stderr,
         stdout_dropped_bytes=output.stdout_dropped_bytes,
         stderr_dropped_bytes=output.stderr_dropped_bytes,
+        cpu_s=usage.cpu_s,
+        peak_memory_bytes=usage.peak_memory_bytes,
+        cpu_cores_requested=asked.lanes,
+        memory_bytes_requested=asked.memory_bytes,
     )

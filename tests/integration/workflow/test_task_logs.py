@@ -89,6 +89,13 @@ def test_failed_task_logs_by_api_and_cli(
     (greeted,) = greet.json()["attempts"]
     assert greeted["ok"]
     assert greeted["stdout"] == "hello ada, the password is [REDACTED]\n"
+    # What each task used against what it asked for.
+    efficiency = httpx.get(f"{base}/efficiency", headers=live_stack.headers(), timeout=5).json()
+    assert [(t["task_id"], t["cpu_cores_requested"]) for t in efficiency["per_task"]] == [
+        ("doomed-1", 1),
+        ("greet-1", 1),
+    ]
+    assert all(t["peak_memory_bytes"] > 0 for t in efficiency["per_task"])
     # The failure reason sits in the placement history too.
     history = httpx.get(
         f"{live_stack.api_url}/v1/placements/{run_id}", headers=live_stack.headers(), timeout=5
