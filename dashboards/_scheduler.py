@@ -125,6 +125,31 @@ _WORKLOAD = Row(
             description="Placements (and re-placements) onto each node over the last five minutes.",
         ),
         Panel(
+            "Request efficiency by workflow",
+            (
+                Query(
+                    'continuum_api_workflow_efficiency{resource="cpu"}',
+                    "{{workflow}} cpu",
+                    instant=True,
+                ),
+                Query(
+                    'continuum_api_workflow_efficiency{resource="memory"}',
+                    "{{workflow}} memory",
+                    instant=True,
+                ),
+            ),
+            kind=PanelKind.BARGAUGE,
+            unit="percentunit",
+            description="CPU seconds over requested core-seconds, peak over requested memory.",
+        ),
+        Panel(
+            "Most over-requested tasks",
+            (Query("continuum_api_task_idle_core_seconds", "{{workflow}} {{task}}", instant=True),),
+            kind=PanelKind.TABLE,
+            unit="s",
+            description="Requested core-seconds each task left idle, the ten largest.",
+        ),
+        Panel(
             "Workflow shares of each node",
             (Query("continuum_api_workload_share", "{{node}} {{workflow}}", instant=True),),
             kind=PanelKind.BARGAUGE,

@@ -43,6 +43,7 @@ from scheduler_api.routes import (
     workload,
 )
 from scheduler_api.workflow import PlacementHistory
+from scheduler_api.workflow._logs import TaskLogStore
 
 __all__ = ["create_app"]
 
@@ -105,7 +106,11 @@ def build_context(
     tokens = TokenBook.from_settings(settings)
     db = Database(settings.database)
     metrics = ApiMetrics()
-    metrics.registry.register(WorkloadCollector(lambda: PlacementHistory(db), clock))
+    metrics.registry.register(
+        WorkloadCollector(
+            lambda: PlacementHistory(db), clock, lambda: TaskLogStore(db, settings.task_logs)
+        )
+    )
     alert_book = AlertBook(db, settings.unhealthy_severities)
     client = PrometheusClient(
         settings.prometheus_url, timeout_s=settings.query_timeout_s, transport=prometheus_transport

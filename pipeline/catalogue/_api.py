@@ -99,4 +99,19 @@ API_SERIES: tuple[Series, ...] = (
         "Each workflow's share of a node's busy time over the last hour.",
         ("node", "workflow"),
     ),
+    _api(
+        "continuum_api_workflow_efficiency",
+        SeriesType.GAUGE,
+        "ratio",
+        "Used over requested, per workflow run of the last hour: CPU seconds over requested "
+        "core-seconds (cpu), peak over requested memory (memory).",
+        ("workflow", "resource"),
+    ),
+    _api(
+        "continuum_api_task_idle_core_seconds",
+        SeriesType.GAUGE,
+        "seconds",
+        "Requested core-seconds the most over-requested tasks of the last hour left unused.",
+        ("workflow", "task"),
+    ),
 )
