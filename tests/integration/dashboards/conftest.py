@@ -296,6 +296,21 @@ def _api_traffic(live: LiveStack) -> None:
                 f"/v1/placements/{run_id}/transitions",
                 json={"task_id": task_id, "state": state, "node": live.node_id, "at_s": started_s},
             ).raise_for_status()
+        # An earlier task's attempt as the runner reports it: two cores asked, one kept busy.
+        client.post(
+            f"/v1/workflows/{run_id}/tasks/dash-0/logs",
+            json={
+                "attempt": 1,
+                "node": live.node_id,
+                "ok": True,
+                "started_s": started_s - 10,
+                "finished_s": started_s,
+                "cpu_s": 10.0,
+                "cpu_cores_requested": 2,
+                "peak_memory_bytes": 64 << 20,
+                "memory_bytes_requested": 256 << 20,
+            },
+        ).raise_for_status()
 
 
 @pytest.fixture(scope="session")
