@@ -178,6 +178,11 @@ class TransitionOut(BaseModel):
     est_start_s: float | None
     est_finish_s: float | None
     detail: str
+    name: str = Field("", description="The task's name, that learned costs are keyed by.")
+    run_s: float | None = Field(None, description="Seconds the attempt ran, when measured.")
+    cpu_s: float | None = None
+    read_bytes: int | None = None
+    written_bytes: int | None = None
 
 
 class TaskStateOut(BaseModel):
@@ -243,7 +248,7 @@ def _specs(
                     tier=item.tier,
                     site=item.site,
                     arch=item.arch,
-                    labels=tuple(sorted(item.labels.items())),
+                    labels=item.labels,
                 ),
                 depends_on=dict(item.depends_on),
                 inputs=tuple(inputs),
@@ -431,6 +436,11 @@ def get_placement(request: Request, ctx: Context, plan_id: PlanId) -> PlanDetail
                 est_start_s=t.est_start_s,
                 est_finish_s=t.est_finish_s,
                 detail=t.detail,
+                name=t.name,
+                run_s=t.run_s,
+                cpu_s=t.cpu_s,
+                read_bytes=t.read_bytes,
+                written_bytes=t.written_bytes,
             )
             for t in record.transitions
         ],

@@ -37,6 +37,10 @@ def test_measured_attempts_become_learned_costs(served_api: str, auth: HeadersOf
         http.post(f"/v1/placements/{run_id}/transitions", json=measured | {"state": "placed"})
         assert http.post(f"/v1/placements/{run_id}/transitions", json=measured).status_code == 204
         costs = {c["name"]: c for c in http.get("/v1/placements/costs").json()["costs"]}
+        stored = http.get(f"/v1/placements/{run_id}").json()["transitions"]
+        (kept,) = [t for t in stored if t["task_id"] == "crunch-1" and t["state"] == "finished"]
+        assert (kept["name"], kept["run_s"], kept["cpu_s"]) == ("crunch", 1.0, 0.5)
+        assert (kept["read_bytes"], kept["written_bytes"]) == (1000, 10)
         assert costs["square"] == {
             "name": "square",
             "work_s": 3.0,  # median of 2 s and 4 s on nodes of reference speed
