@@ -159,9 +159,9 @@ def _random_plan(
                 finish += other.latency_s + node.latency_s + size / link
             ready = max(ready, finish)
         free = sorted(lanes[idx])
-        start = max(ready, free[req.cpu_cores - 1])
+        start = max(ready, free[req.lanes - 1])
         end = start + spec.work_s / share[idx]
-        chosen = sorted(range(len(lanes[idx])), key=lanes[idx].__getitem__)[: req.cpu_cores]
+        chosen = sorted(range(len(lanes[idx])), key=lanes[idx].__getitem__)[: req.lanes]
         for lane in chosen:
             lanes[idx][lane] = end
         where[task_id] = (idx, end)

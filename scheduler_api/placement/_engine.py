@@ -570,7 +570,7 @@ class PlacementEngine:
                 if override is not None:
                     duration[position] = override
         ready = self._ready_s(spec, found)
-        cores = spec.requirements.cpu_cores
+        cores = spec.requirements.lanes
         start = np.maximum(ready, table.sorted_ends[cand, cores - 1])
         penalty = found.penalty_s
         cost = start + duration + penalty
@@ -798,7 +798,7 @@ def _validate(engine: PlacementEngine) -> None:
         held = reserved.get(task_id, [])
         if state in _HOLDS_NODE:
             assert bool(table.alive[task.node]), f"{task_id} on dead node"
-            assert len(held) == task.spec.requirements.cpu_cores, f"{task_id}: lanes {len(held)}"
+            assert len(held) == task.spec.requirements.lanes, f"{task_id}: lanes {len(held)}"
             assert {idx for idx, _ in held} == {task.node}, f"{task_id}: reserved elsewhere"
             assert task.est_finish_s >= task.est_start_s, f"{task_id}: finish before start"
             for parent_id in task.spec.depends_on:

@@ -279,11 +279,11 @@ def meets(info: NodeInfo, req: Requirements) -> bool:
         info.memory_bytes if info.memory_available_bytes is None else info.memory_available_bytes
     )
     return (
-        info.cpu_cores >= req.cpu_cores
+        info.cpu_cores >= req.lanes
         and (req.memory_bytes == 0 or memory >= req.memory_bytes)
         and info.gpus >= req.gpus
         and (req.tier is None or info.tier == req.tier)
         and (req.site is None or info.site == req.site)
         and (req.arch is None or info.arch == req.arch)
-        and all(info.labels.get(key) == value for key, value in req.labels)
+        and all(info.labels.get(key) == value for key, value in req.labels.items())
     )

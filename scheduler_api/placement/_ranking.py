@@ -76,20 +76,8 @@ class ModelRanker:
     def __call__(self, requirements: Requirements, nodes: Sequence[NodeInfo]) -> dict[str, float]:
         table = self._table_for(nodes)
         answer = ranking.rank(
-            ranking.TaskRequirements(
-                cpu_cores=float(requirements.cpu_cores),
-                memory_bytes=requirements.memory_bytes,
-                gpus=requirements.gpus,
-                arch=requirements.arch,
-                tier=requirements.tier,
-                site=requirements.site,
-                labels=dict(requirements.labels),
-                disk_bytes=requirements.disk_bytes,
-                max_utilization=requirements.max_utilization,
-                storage=requirements.storage,
-                # The engine queues work on a node's lanes: a busy node is slower, not closed.
-                allow_oversubscribe=True,
-            ),
+            # The engine queues work on a node's lanes: a busy node is slower, not closed.
+            dataclasses.replace(requirements, allow_oversubscribe=True),
             table,
             now_s=0.0,
             weights=self._weights,

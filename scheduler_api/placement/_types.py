@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from scheduler_api.ranking import TaskRequirements
+
 __all__ = [
     "Abandon",
     "DataInput",
@@ -54,40 +56,9 @@ class Heuristic(StrEnum):
     HEFT = "heft"
 
 
-@dataclass(frozen=True, slots=True)
-class Requirements:
-    """Hard constraints a node must meet to run a task.
-
-    Attributes:
-        cpu_cores: Cores the task occupies while it runs (lanes of the node's timeline).
-        memory_bytes: Memory the task needs.
-        gpus: GPUs the task needs.
-        tier: Required tier (``edge``, ``cloud``, ``hpc``), or None for any.
-        site: Required site, or None for any.
-        arch: Required CPU architecture (``amd64``, ``arm64``), or None for any.
-        labels: Labels the node must carry with these values.
-        disk_bytes: Free space the task's data needs on the node's data path (checked by the
-            ranking model against the measured space).
-        max_utilization: Highest 5-minute mean CPU utilisation a node may show.
-        storage: Preferred kind of store for its data (``memory``, ``disk``, ``object``).
-    """
-
-    cpu_cores: int = 1
-    memory_bytes: int = 0
-    gpus: int = 0
-    tier: str | None = None
-    site: str | None = None
-    arch: str | None = None
-    labels: tuple[tuple[str, str], ...] = ()
-    disk_bytes: int = 0
-    max_utilization: float | None = None
-    storage: str | None = None
-
-    def __post_init__(self) -> None:
-        if self.cpu_cores < 1:
-            raise ValueError(f"cpu_cores must be >= 1, got {self.cpu_cores}")
-        if self.memory_bytes < 0 or self.gpus < 0:
-            raise ValueError("memory_bytes and gpus must be >= 0")
+#: Hard constraints a node must meet to run a task: the ranking model's one requirements type.
+#: The engine holds ``lanes`` (whole cores) of a node's timeline for it.
+Requirements = TaskRequirements
 
 
 @dataclass(frozen=True, slots=True)

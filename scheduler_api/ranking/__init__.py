@@ -25,6 +25,7 @@ from scheduler_api.ranking._formulas import (
 from scheduler_api.ranking._model import (
     Capacity,
     DatasetLocation,
+    Labels,
     LinkCost,
     Network,
     NodeLinks,
@@ -47,6 +48,7 @@ __all__ = [
     "MIN_FIT_SAMPLES",
     "Capacity",
     "DatasetLocation",
+    "Labels",
     "LinkCost",
     "Network",
     "NodeLinks",

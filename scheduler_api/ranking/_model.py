@@ -6,13 +6,15 @@ API and the simulator can build them cheaply and share them between threads.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
 __all__ = [
     "Capacity",
     "DatasetLocation",
+    "Labels",
     "LinkCost",
     "Network",
     "NodeLinks",
@@ -29,6 +31,39 @@ __all__ = [
 ]
 
 _EMPTY: Mapping[str, str] = MappingProxyType({})
+
+
+class Labels(Mapping[str, str]):
+    """An immutable, hashable mapping of label keys to values (sorted by key).
+
+    Requirements key the placement engine's caches, so their labels must hash; built from a
+    mapping or from ``(key, value)`` pairs.
+    """
+
+    __slots__ = ("_items", "_map")
+
+    def __init__(self, labels: Mapping[str, str] | Iterable[tuple[str, str]] = ()) -> None:
+        pairs = labels.items() if isinstance(labels, Mapping) else labels
+        self._map = dict(sorted((str(k), str(v)) for k, v in pairs))
+        self._items = tuple(self._map.items())
+
+    def __getitem__(self, key: str) -> str:
+        return self._map[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._map)
+
+    def __len__(self) -> int:
+        return len(self._map)
+
+    def __hash__(self) -> int:
+        return hash(self._items)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Mapping) and dict(self._map) == dict(other.items())
+
+    def __repr__(self) -> str:
+        return f"Labels({self._map!r})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,7 +229,9 @@ class DatasetLocation:
 
 @dataclass(frozen=True, slots=True)
 class TaskRequirements:
-    """What one task needs. Unset constraints (``None``) match every node.
+    """What one task needs: the one requirements type of the ranking, the API, the extender,
+    the placement engine (as ``scheduler_api.placement.Requirements``) and the workflow DSL.
+    Unset constraints (``None``) match every node; the value hashes, so it can key caches.
 
     Attributes:
         cpu_cores: cores the task keeps busy.
@@ -227,7 +264,7 @@ class TaskRequirements:
     arch: str | None = None
     tier: str | None = None
     site: str | None = None
-    labels: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
+    labels: Mapping[str, str] = field(default_factory=Labels)
     datasets: tuple[DatasetLocation, ...] = ()
     duration_s: float | None = None
     disk_bytes: int = 0
@@ -237,6 +274,21 @@ class TaskRequirements:
     deadline_s: float | None = None
     storage: str | None = None
     minimize_energy: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.cpu_cores > 0:
+            raise ValueError(f"cpu_cores must be > 0, got {self.cpu_cores}")
+        if self.memory_bytes < 0 or self.gpus < 0 or self.disk_bytes < 0:
+            raise ValueError("memory_bytes, gpus and disk_bytes must be >= 0")
+        if self.max_utilization is not None and not 0 < self.max_utilization <= 1:
+            raise ValueError(f"max_utilization must be in (0, 1], got {self.max_utilization}")
+        if not isinstance(self.labels, Labels):
+            object.__setattr__(self, "labels", Labels(self.labels))
+
+    @property
+    def lanes(self) -> int:
+        """Whole cores the task holds on a node's timeline (a fraction takes one)."""
+        return max(1, math.ceil(self.cpu_cores - 1e-9))
 
 
 @dataclass(frozen=True, slots=True)

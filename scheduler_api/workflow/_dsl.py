@@ -330,7 +330,7 @@ def constraint(
         tier=tier,
         site=site,
         arch=None if architecture is None else _arch(str(architecture)),
-        labels=tuple(sorted((labels or {}).items())),
+        labels=dict(labels or {}),
         max_utilization=_fraction("max_utilization", max_utilization),
         disk_bytes=_size(disk_value, storage_size is not None),
     )

@@ -57,8 +57,8 @@ def explain_unsatisfiable(req: Requirements, nodes: Sequence[NodeInfo]) -> str |
         return "no healthy node is known"
     reasons: list[str] = []
     cores = max(n.cpu_cores for n in live)
-    if cores < req.cpu_cores:
-        reasons.append(f"cpu_cores={req.cpu_cores} (largest node has {cores})")
+    if cores < req.lanes:
+        reasons.append(f"cpu_cores={req.cpu_cores:g} (largest node has {cores})")
     memory = max(
         n.memory_bytes if n.memory_available_bytes is None else n.memory_available_bytes
         for n in live
@@ -75,7 +75,7 @@ def explain_unsatisfiable(req: Requirements, nodes: Sequence[NodeInfo]) -> str |
     ):
         if wanted is not None and wanted not in have:
             reasons.append(f"{key}={wanted} (nodes have {', '.join(sorted(have)) or 'none'})")
-    for key, value in req.labels:
+    for key, value in req.labels.items():
         if all(n.labels.get(key) != value for n in live):
             reasons.append(f"label {key}={value} (no node carries it)")
     return "; ".join(reasons) or "no single node meets all constraints together"

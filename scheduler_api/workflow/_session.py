@@ -263,7 +263,7 @@ class Session:
             if any(parent not in self._results for parent in call.parents):
                 continue
             node_id = self._where[task_id]
-            cores = call.function.requirements.cpu_cores
+            cores = call.function.requirements.lanes
             # Honour the node's cores: a task starts only when they are free.
             if self._busy.get(node_id, 0) + cores > max(cores, self._cores.get(node_id, 1)):
                 continue

@@ -166,7 +166,7 @@ def test_bad_constraint_values_are_named(kwargs: dict[str, Any], message: str) -
 
 def test_labels_are_given_explicitly() -> None:
     labelled = constraint(labels={"zone": "a"})(task()(lambda: None))
-    assert labelled.requirements.labels == (("zone", "a"),)
+    assert labelled.requirements.labels == {"zone": "a"}
 
 
 def test_storage_kinds_are_checked_and_its_place_too() -> None:
