@@ -64,7 +64,7 @@ def workload(
     records = [r for p in history.list_plans(plans) if (r := history.get(p.plan_id)) is not None]
     until_s = ctx.clock()
     since_s = until_s - window_s
-    bucket_s = min(bucket_s, window_s)
+    bucket_s = min(max(bucket_s, window_s / 1000.0), window_s)
     view = node_workload(records, since_s=since_s, until_s=until_s, bucket_s=bucket_s)
     return WorkloadOut(
         since_s=since_s,
