@@ -154,6 +154,10 @@ def _executor(kind: str, nodes: list[Any]) -> Any:
                 "the ray executor needs the `ray` package: pip install ray"
             ) from err
         return RayExecutor(nodes, capture=capture)
+    if kind == "pull":
+        from scheduler_api.executors._pull import PullExecutor, kafka_options
+
+        return PullExecutor(nodes, kafka_options=kafka_options(StateDir.default().config_path))
     from scheduler_api.executors import LocalExecutor
 
     return LocalExecutor(nodes, capture=capture)
@@ -205,7 +209,7 @@ def _summary(console: Console, records: list[Any], makespan_s: float) -> None:
 @click.option(
     "--executor",
     "executor_kind",
-    type=click.Choice(["local", "ray"]),
+    type=click.Choice(["local", "ray", "pull"]),
     default="local",
     show_default=True,
 )
@@ -290,6 +294,11 @@ def run(
         )
 
     executor = _executor(executor_kind, nodes)
+    live = getattr(executor, "live", None)
+    if node_source is not None and live is not None:
+        # Pull mode: a node whose worker went silent is gone too, as if the inventory said so.
+        follow = node_source
+        node_source = lambda: live(follow())  # noqa: E731
     if recorder is not None:
         from scheduler_api.workflow._logs import LogRecordingExecutor
 

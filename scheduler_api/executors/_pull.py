@@ -17,10 +17,15 @@ workflow script, its file) and qualified name.
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
 
 from scheduler_api.executors._base import Completion
 from scheduler_api.placement import NodeInfo
@@ -34,11 +39,37 @@ from scheduler_api.workflow._events import (
     assignments_topic,
 )
 
-__all__ = ["PullExecutor", "task_reference"]
+__all__ = ["PullExecutor", "kafka_options", "task_reference"]
 
 _log = logging.getLogger(__name__)
 DEFAULT_HEARTBEAT_TIMEOUT_S = 6.0
 _POLL_SLICE_MS = 200
+
+
+_N = TypeVar("_N")
+_DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
+
+
+def kafka_options(config_file: Path | None) -> dict[str, Any]:
+    """Where the workers' brokers are: ``CONTINUUM_KAFKA__BOOTSTRAP_SERVERS``, else the
+    ``kafka.bootstrap_servers`` of continuum.yaml (the one `continuum up` writes), else
+    ``127.0.0.1:9092``."""
+    bootstrap = os.environ.get("CONTINUUM_KAFKA__BOOTSTRAP_SERVERS")
+    if not bootstrap and config_file is not None:
+        try:
+            loaded = yaml.safe_load(config_file.read_text()) or {}
+        except (OSError, yaml.YAMLError):
+            loaded = {}
+        section = loaded.get("kafka") if isinstance(loaded, dict) else None
+        if isinstance(section, dict):
+            bootstrap = str(section.get("bootstrap_servers") or "")
+    servers = (bootstrap or _DEFAULT_BOOTSTRAP).split(",")
+    return {"bootstrap_servers": [s.strip() for s in servers if s.strip()]}
+
+
+def _node_id(node: Any) -> str:
+    # Engine nodes name it node_id, the inventory's views id.
+    return str(getattr(node, "node_id", None) or node.id)
 
 
 def task_reference(function: Any) -> tuple[str, str, str]:
@@ -112,9 +143,9 @@ class PullExecutor:
     def nodes(self) -> list[NodeInfo]:
         return list(self._nodes)
 
-    def live(self, nodes: list[NodeInfo]) -> list[NodeInfo]:
-        """The nodes whose worker is alive (heard within the timeout, or not yet overdue)."""
-        return [n for n in nodes if not self._silent(n.node_id)]
+    def live(self, nodes: Sequence[_N]) -> list[_N]:
+        """The nodes (``NodeInfo`` or node views) whose worker is alive, or not yet overdue."""
+        return [n for n in nodes if not self._silent(_node_id(n))]
 
     def _silent(self, node_id: str) -> bool:
         now = time.time()

@@ -144,7 +144,7 @@ def lab_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabStack]:
         stack = LiveStack(stack_dir, tansu, prometheus)
         # The API on the lab's root address: the probe agents read its inventory from inside.
         config = yaml.safe_load(stack.config_path.read_text())
-        config["api"].update(listen=f"{topology.root_address}:{api_port}", stale_after_s=6)
+        config["api"].update(listen=f"{topology.root_address}:{api_port}", stale_after_s=15)
         stack.config_path.write_text(yaml.safe_dump(config))
         stack.api_url = topology.api_url
         token_file.write_text(stack.token)
