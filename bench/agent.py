@@ -219,7 +219,8 @@ class RunFigures:
 
     @property
     def agent_cpu_per_sample_s(self) -> float:
-        return self.agent_cpu_per_cycle_s / max(self.agent_points_per_cycle, 1.0)
+        # Per exposed sample, as for node_exporter: the samples its /metrics serves.
+        return self.agent_cpu_per_cycle_s / max(self.agent_metrics_samples, 1)
 
     @property
     def exporter_cpu_per_sample_s(self) -> float:
@@ -363,6 +364,11 @@ def _median(values: list[float]) -> float:
     return float(statistics.median(values))
 
 
+def _median_of(runs: list[RunFigures], field: str, scale: float, digits: int) -> float:
+    """The runs' median of one figure, scaled to the JSON line's unit and rounded."""
+    return round(_median([float(getattr(r, field)) for r in runs]) * scale, digits)
+
+
 def summarise(runs: list[RunFigures], interval_s: float, cycles: int) -> dict[str, object]:
     """The JSON line's figures: medians over the paired runs, and each run's ratios."""
     cpu_ratio = _median([r.cpu_ratio for r in runs])
@@ -377,27 +383,17 @@ def summarise(runs: list[RunFigures], interval_s: float, cycles: int) -> dict[st
         "runs": len(runs),
         "agent_cycles_run": [r.agent_cycles for r in runs],
         "node_exporter_scrapes_run": [r.exporter_scrapes for r in runs],
-        "agent_cpu_per_cycle_ms": round(_median([r.agent_cpu_per_cycle_s for r in runs]) * 1e3, 3),
-        "node_exporter_cpu_per_scrape_ms": round(
-            _median([r.exporter_cpu_per_scrape_s for r in runs]) * 1e3, 3
-        ),
+        "agent_cpu_per_cycle_ms": _median_of(runs, "agent_cpu_per_cycle_s", 1e3, 3),
+        "node_exporter_cpu_per_scrape_ms": _median_of(runs, "exporter_cpu_per_scrape_s", 1e3, 3),
         "cpu_ratio": round(cpu_ratio, 3),
         "cpu_ratio_per_run": [round(r.cpu_ratio, 3) for r in runs],
-        "agent_cpu_per_sample_us": round(
-            _median([r.agent_cpu_per_sample_s for r in runs]) * 1e6, 2
-        ),
-        "node_exporter_cpu_per_sample_us": round(
-            _median([r.exporter_cpu_per_sample_s for r in runs]) * 1e6, 2
-        ),
+        "agent_cpu_per_sample_us": _median_of(runs, "agent_cpu_per_sample_s", 1e6, 2),
+        "node_exporter_cpu_per_sample_us": _median_of(runs, "exporter_cpu_per_sample_s", 1e6, 2),
         "cpu_per_sample_ratio": round(per_sample_ratio, 3),
         "cpu_per_sample_ratio_per_run": [round(r.cpu_per_sample_ratio, 3) for r in runs],
-        "node_exporter_scrape_wall_median_ms": round(
-            _median([r.exporter_scrape_wall_s for r in runs]) * 1e3, 3
-        ),
+        "node_exporter_scrape_wall_median_ms": _median_of(runs, "exporter_scrape_wall_s", 1e3, 3),
         "agent_rss_mb": round(agent_rss / 1e6, 1),
-        "node_exporter_rss_mb": round(
-            _median([float(r.exporter_rss_bytes) for r in runs]) / 1e6, 1
-        ),
+        "node_exporter_rss_mb": _median_of(runs, "exporter_rss_bytes", 1e-6, 1),
         "agent_samples": runs[-1].agent_metrics_samples,
         "agent_otlp_points_per_cycle": round(runs[-1].agent_points_per_cycle),
         "node_exporter_samples": runs[-1].exporter_samples,
