@@ -1,11 +1,11 @@
 """OTel instrument names, units and attribute keys as Prometheus names.
 
 The translation of the OTel "Prometheus and OpenMetrics compatibility" specification as
-``opentelemetry-exporter-prometheus`` 0.66b2 implements it (DESIGN.md §3.2: both delivery paths
-give identical names, and tests pin this against that exporter). prometheus_client's metric
-families then append the unit suffix and ``_total``, as they do for the exporter. The pipeline's
-``pipeline/_naming.py`` holds the same tables: DESIGN.md §2 lets neither package import the
-other, and each is pinned to the exporter by its own test::
+``opentelemetry-exporter-prometheus`` 0.66b2 implements it (docs/contracts.md §3.2: both
+delivery paths give identical names, and tests pin this against that exporter).
+prometheus_client's metric families then append the unit suffix and ``_total``, as they do for
+the exporter. The pipeline's ``pipeline/_naming.py`` holds the same tables: docs/contracts.md §2
+lets neither package import the other, and each is pinned to the exporter by its own test::
 
     family_name("system.cpu.time")     # "system_cpu_time"
     unit_suffix("s")                   # "seconds" -> system_cpu_time_seconds_total

@@ -1,6 +1,6 @@
 """The ranking model: which nodes can run a task, and how well (pure, no I/O).
 
-Filter, then score, like kube-scheduler, but on measured load (DESIGN.md §3.6)::
+Filter, then score, like kube-scheduler, but on measured load (docs/contracts.md §3.6)::
 
     import time
     from scheduler_api.ranking import Capacity, NodeSnapshot, NodeTable, TaskRequirements, rank

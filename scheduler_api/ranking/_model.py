@@ -56,11 +56,9 @@ class Labels(Mapping[str, str]):
     def __len__(self) -> int:
         return len(self._map)
 
+    # Equality is Mapping's (the same items, whatever the mapping type); the hash agrees.
     def __hash__(self) -> int:
         return hash(self._items)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Mapping) and dict(self._map) == dict(other.items())
 
     def __repr__(self) -> str:
         return f"Labels({self._map!r})"

@@ -56,7 +56,7 @@ class WorkloadOut(BaseModel):
 @router.get("/workload", summary="Tasks running and queued per node, placements, workflow shares")
 def workload(
     ctx: Context,
-    window_s: Annotated[float, Query(gt=0, le=30 * 86400)] = 3600.0,
+    window_s: Annotated[float, Query(ge=1, le=30 * 86400)] = 3600.0,
     bucket_s: Annotated[float, Query(gt=0, le=86400)] = 300.0,
     plans: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> WorkloadOut:

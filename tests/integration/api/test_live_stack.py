@@ -47,10 +47,18 @@ def test_ranking_uses_the_dataset_catalogue(live_stack: LiveStack) -> None:
     assert put.status_code == 200
     body = httpx.post(
         f"{live_stack.api_url}/v1/rankings",
-        json={"cpu_cores": 1, "memory_bytes": 2**20, "datasets": [{"id": "itest-data"}]},
+        # The suite loads this host's cores; locality is the subject here, not free capacity.
+        json={
+            "cpu_cores": 1,
+            "memory_bytes": 2**20,
+            "datasets": [{"id": "itest-data"}],
+            "allow_oversubscribe": True,
+        },
         headers=headers,
     ).json()
-    (entry,) = [r for r in body["ranked"] if r["node"] == live_stack.node_id]
+    entries = [r for r in body["ranked"] if r["node"] == live_stack.node_id]
+    assert len(entries) == 1, body["rejected"]
+    (entry,) = entries
     assert entry["transfer_bytes"] == 0
     assert entry["components"]["locality"] == 1.0
 
