@@ -30,6 +30,7 @@ from bench.sim._heft import OnlineHeft, StaticHeft
 from bench.sim._metrics import (
     RunMetrics,
     SchedulerSummary,
+    failed_run,
     per_instance,
     run_metrics,
     summarise,
@@ -66,6 +67,7 @@ __all__ = [
     "Workflow",
     "all_schedulers",
     "build_continuum",
+    "failed_run",
     "gantt_plot",
     "generate_workflow",
     "load_schema",

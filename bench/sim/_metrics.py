@@ -9,7 +9,7 @@ Example::
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -22,6 +22,7 @@ __all__ = [
     "TIE_TOLERANCE",
     "RunMetrics",
     "SchedulerSummary",
+    "failed_run",
     "per_instance",
     "run_metrics",
     "summarise",
@@ -34,7 +35,11 @@ TIE_TOLERANCE = 0.01
 
 @dataclass(frozen=True, slots=True)
 class RunMetrics:
-    """One scheduler's run of one instance under one seed."""
+    """One scheduler's run of one instance under one seed.
+
+    A run that failed or crashed has an infinite makespan and SLR (:func:`failed_run`): it ranks
+    last, counts as a loss for the scheduler that failed, and stays in every median.
+    """
 
     instance: str
     seed: int
@@ -45,6 +50,7 @@ class RunMetrics:
     cross_tier_bytes: int
     overloaded_node_s: float
     ratio_to_best: float = float("nan")
+    failed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +70,7 @@ class SchedulerSummary:
     wins: int
     ties: int
     losses: int
+    failed: int = 0
 
     def as_dict(self) -> dict[str, object]:
         """Plain dict for the JSON line."""
@@ -88,6 +95,26 @@ def run_metrics(
     )
 
 
+def failed_run(instance: str, seed: int, scheduler: str) -> RunMetrics:
+    """The row of a run that raised: it never finished, so its makespan is infinite."""
+    return RunMetrics(
+        instance=instance,
+        seed=seed,
+        scheduler=scheduler,
+        makespan_s=float("inf"),
+        slr=float("inf"),
+        bytes_moved=0,
+        cross_tier_bytes=0,
+        overloaded_node_s=0.0,
+        failed=True,
+    )
+
+
+def _ratio(makespan_s: float, best_s: float) -> float:
+    # Every scheduler failed on this run: none is better than another.
+    return 1.0 if makespan_s == best_s else makespan_s / best_s
+
+
 def with_ratios(rows: Iterable[RunMetrics]) -> list[RunMetrics]:
     """Fill ``ratio_to_best``: makespan over the best makespan of the same instance and seed."""
     rows = list(rows)
@@ -97,14 +124,32 @@ def with_ratios(rows: Iterable[RunMetrics]) -> list[RunMetrics]:
         best[key] = min(best.get(key, float("inf")), r.makespan_s)
     out = []
     for r in rows:
-        ratio = r.makespan_s / best[(r.instance, r.seed)]
+        ratio = _ratio(r.makespan_s, best[(r.instance, r.seed)])
         out.append(RunMetrics(**{**asdict(r), "ratio_to_best": ratio}))
     return out
 
 
 def _iqr(values: Sequence[float]) -> tuple[float, float]:
-    q1, q3 = np.percentile(values, [25, 75])
+    # "lower": a quartile is a run's value, so failed runs (inf) never interpolate to nan.
+    q1, q3 = np.percentile(values, [25, 75], method="lower")
     return float(q1), float(q3)
+
+
+def _outcome(mine: RunMetrics, theirs: RunMetrics) -> str:
+    """Ours' ``win``, ``tie`` or ``loss`` on one run: a failure of ours is always a loss."""
+    if mine.failed:
+        return "loss"
+    if theirs.failed:
+        return "win"
+    if abs(mine.makespan_s - theirs.makespan_s) <= TIE_TOLERANCE * theirs.makespan_s:
+        return "tie"
+    return "win" if mine.makespan_s < theirs.makespan_s else "loss"
+
+
+def _completed_median(runs: Sequence[RunMetrics], value: Callable[[RunMetrics], float]) -> float:
+    # Bytes and overload of a run that never finished are not comparable: completed runs only.
+    values = [value(r) for r in runs if not r.failed]
+    return float(np.median(values)) if values else float("nan")
 
 
 def summarise(rows: Iterable[RunMetrics], ours: str) -> list[SchedulerSummary]:
@@ -116,26 +161,21 @@ def summarise(rows: Iterable[RunMetrics], ours: str) -> list[SchedulerSummary]:
     """
     rows = with_ratios(rows)
     by_sched: dict[str, list[RunMetrics]] = defaultdict(list)
-    ours_ms: dict[tuple[str, int], float] = {}
+    ours_runs: dict[tuple[str, int], RunMetrics] = {}
     for r in rows:
         by_sched[r.scheduler].append(r)
         if r.scheduler == ours:
-            ours_ms[(r.instance, r.seed)] = r.makespan_s
+            ours_runs[(r.instance, r.seed)] = r
     summaries = []
     for name, runs in by_sched.items():
-        wins = ties = losses = 0
+        counts = {"win": 0, "tie": 0, "loss": 0}
         rel = []
         for r in runs:
-            mine = ours_ms.get((r.instance, r.seed))
+            mine = ours_runs.get((r.instance, r.seed))
             if mine is None:
                 continue
-            rel.append(mine / r.makespan_s)
-            if abs(mine - r.makespan_s) <= TIE_TOLERANCE * r.makespan_s:
-                ties += 1
-            elif mine < r.makespan_s:
-                wins += 1
-            else:
-                losses += 1
+            rel.append(_ratio(mine.makespan_s, r.makespan_s))
+            counts[_outcome(mine, r)] += 1
         ratios = [r.ratio_to_best for r in runs]
         slrs = [r.slr for r in runs]
         summaries.append(
@@ -146,13 +186,14 @@ def summarise(rows: Iterable[RunMetrics], ours: str) -> list[SchedulerSummary]:
                 makespan_ratio_iqr=_iqr(ratios),
                 slr_median=float(np.median(slrs)),
                 slr_iqr=_iqr(slrs),
-                gb_moved_median=float(np.median([r.bytes_moved for r in runs])) / 1e9,
-                cross_tier_gb_median=float(np.median([r.cross_tier_bytes for r in runs])) / 1e9,
-                overloaded_node_s_median=float(np.median([r.overloaded_node_s for r in runs])),
+                gb_moved_median=_completed_median(runs, lambda r: r.bytes_moved) / 1e9,
+                cross_tier_gb_median=_completed_median(runs, lambda r: r.cross_tier_bytes) / 1e9,
+                overloaded_node_s_median=_completed_median(runs, lambda r: r.overloaded_node_s),
                 ours_over_this_median=float(np.median(rel)) if rel else float("nan"),
-                wins=wins,
-                ties=ties,
-                losses=losses,
+                wins=counts["win"],
+                ties=counts["tie"],
+                losses=counts["loss"],
+                failed=sum(r.failed for r in runs),
             )
         )
     return summaries
@@ -176,7 +217,7 @@ def per_instance(
         out[instance] = {}
         for base in against:
             ratios = [
-                makespan[(instance, s, ours)] / makespan[(instance, s, base)]
+                _ratio(makespan[(instance, s, ours)], makespan[(instance, s, base)])
                 for s in seeds
                 if (instance, s, ours) in makespan and (instance, s, base) in makespan
             ]

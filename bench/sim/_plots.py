@@ -26,15 +26,28 @@ __all__ = ["gantt_plot", "makespan_plot"]
 _TIER_COLOURS = {"edge": "#2a9d8f", "cloud": "#457b9d", "hpc": "#e76f51"}
 
 
+def _median_or_inf(values: list[float]) -> float:
+    return sorted(values)[len(values) // 2] if values else float("inf")
+
+
 def makespan_plot(rows: Iterable[RunMetrics], path: Path) -> None:
-    """Box plot of makespan / best makespan per scheduler (1.0 = best of that run)."""
-    ratios: dict[str, list[float]] = defaultdict(list)
+    """Box plot of makespan / best makespan per scheduler (1.0 = best of that run).
+
+    Failed runs have no finite ratio to draw: the label counts them instead.
+    """
+    ratios: dict[str, list[float]] = {}
+    failed: dict[str, int] = defaultdict(int)
     for r in rows:
-        ratios[r.scheduler].append(r.ratio_to_best)
-    names = sorted(ratios, key=lambda n: sorted(ratios[n])[len(ratios[n]) // 2])
+        finite = ratios.setdefault(r.scheduler, [])
+        if r.failed:
+            failed[r.scheduler] += 1
+        else:
+            finite.append(r.ratio_to_best)
+    names = sorted(ratios, key=lambda n: _median_or_inf(ratios[n]))
     fig, ax = plt.subplots(figsize=(9, 0.45 * len(names) + 1.5))
     ax.boxplot([ratios[n] for n in names], orientation="horizontal", showfliers=True)
-    ax.set_yticks(range(1, len(names) + 1), names)
+    labels = [f"{n} ({failed[n]} failed)" if failed[n] else n for n in names]
+    ax.set_yticks(range(1, len(names) + 1), labels)
     ax.set_xscale("log")
     ax.set_xlabel("makespan / best makespan of the same instance and seed (log)")
     ax.set_title("Placement quality on the simulated continuum")

@@ -38,7 +38,7 @@ def test_tiny_configuration_end_to_end(wf_data: Path, tmp_path: Path) -> None:
 
 
 def test_the_mild_world_is_a_flag_away(wf_data: Path, tmp_path: Path) -> None:
-    args = ["--workflow", str(wf_data / "srasearch-chameleon-10a-001.json"), "--no-recipes",
+    args = ["--workflow", str(wf_data / "srasearch-chameleon-10a-001.json"),
             "--seeds", "1", "--out-dir", str(tmp_path)]  # fmt: skip
     mild = CliRunner().invoke(command, [*args, "--world", "mild"])
     shared = CliRunner().invoke(command, args)
@@ -83,7 +83,49 @@ def test_an_invalid_instance_is_named_not_a_traceback(wf_data: Path, tmp_path: P
     doc = json.loads((wf_data / "srasearch-chameleon-10a-001.json").read_text())
     del doc["workflow"]["specification"]["tasks"][0]["id"]
     bad.write_text(json.dumps(doc))
-    result = CliRunner().invoke(command, ["--workflow", str(bad), "--no-recipes"])
+    result = CliRunner().invoke(command, ["--workflow", str(bad)])
     assert result.exit_code == 1
     assert "bad.json: not valid WfFormat" in result.output
     assert "'id' is a required property" in result.output
+
+
+def test_the_protocol_holds_out_seeds_and_sizes() -> None:
+    from bench.placement import HELD_OUT_SEEDS, TUNING_SEEDS, protocol_sets
+
+    tuning, seeds, sizes = protocol_sets()
+    assert [tuning.held_out, seeds.held_out, sizes.held_out] == [False, True, True]
+    assert set(tuning.seeds).isdisjoint(HELD_OUT_SEEDS)
+    assert list(tuning.seeds) == list(TUNING_SEEDS) == list(range(10))
+    assert list(seeds.seeds) == list(sizes.seeds) == list(range(100, 120))
+    assert [w.name for w in tuning.workflows] == [w.name for w in seeds.workflows]
+    tuned_sizes = {len(w.tasks) for w in tuning.workflows}
+    assert sizes.workflows
+    assert all(len(w.tasks) > max(tuned_sizes) for w in sizes.workflows)
+
+
+def test_a_crashing_scheduler_counts_as_a_loss(
+    wf_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bench.placement as placement
+
+    real = placement.simulate
+
+    def crash_ours(workflow, continuum, scheduler):  # type: ignore[no-untyped-def]
+        if scheduler.name == "ours-heft":
+            raise RuntimeError("engine crashed")
+        return real(workflow, continuum, scheduler)
+
+    monkeypatch.setattr(placement, "simulate", crash_ours)
+    result = CliRunner().invoke(
+        command,
+        ["--workflow", str(wf_data / "srasearch-chameleon-10a-001.json"), "--seeds", "1",
+         "--first-seed", "100", "--out-dir", str(tmp_path)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.output.strip().splitlines()[-1])
+    assert figures["seed_values"] == [100]
+    assert figures["failed"] == 1
+    assert figures["max_loss_share"] == 1.0
+    assert "engine crashed" in figures["failed_runs"][0]
+    assert all(s["losses"] == 1 for n, s in figures["schedulers"].items() if n != "ours-heft")
+    assert "no Gantt chart" in result.output
