@@ -29,6 +29,7 @@ _BENCHMARKS = {
     "placement": "Placement quality on workflow traces against baseline schedulers.",
     "placement-speed": "Placement engine speed against a random placer.",
     "soak": "The full stack under load for minutes: throughput, freshness, memory, loss.",
+    "report": "Regenerate docs/benchmarks.md's tables from bench/results/*.jsonl.",
 }
 #: Module of each command whose name is not its module's.
 _MODULES = {"placement-speed": "placement_speed"}
