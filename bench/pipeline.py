@@ -19,7 +19,15 @@ Starts its own Tansu broker and Prometheus on free loopback ports, then measures
    sustains when the storage's cost does not share its cores (the receiver's CPU is reported);
 4. **real time**: ``--nodes`` nodes x ``--series`` series every ``--interval-s`` seconds for
    ``--duration-s``; freshness is a sample's collection timestamp to Prometheus's
-   acknowledgement (after which it is queryable), p50/p99.
+   acknowledgement (after which it is queryable), p50/p99. The phase ends once every produced
+   point is acknowledged: the worker's group has committed the end offset of every partition
+   (it commits a record only after all its samples are acknowledged).
+
+Every producer sends as the agents do (gzip, acks=1, 5 ms linger). Rates are reported twice:
+**written samples/s**, what Prometheus acknowledges (the agents' points plus the per-node
+aggregates and ``target_info`` the worker adds), and **ingested points/s**, the agents' points
+behind them; ``written_per_point`` is the ratio of one round, from the worker's own decoder.
+The max-rate phases also end on every record acknowledged.
 
 Ends with one JSON line of the figures::
 
@@ -78,7 +86,7 @@ from pipeline._selfmetrics import SelfMetrics
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)  # kafka-python 3.0.12 at import
-    from kafka import KafkaProducer
+    from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 __all__ = ["build_node_export", "command"]
 
@@ -86,6 +94,7 @@ _TARGET_SAMPLES_PER_S = 250_000
 _DEFAULTS = PipelineSettings()
 _TARGET_P99_FRESHNESS_S = 2.0
 _CPU_MODES = ("idle", "user", "system", "iowait", "nice", "irq", "softirq", "steal")
+_ACK_TIMEOUT_S = 120.0  # after the last record is produced, for all of them to be acknowledged
 
 
 def _kv(key: str, value: str) -> Any:
@@ -214,16 +223,25 @@ def _rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _worker_series(exports: list[tuple[Any, list[Any]]]) -> list[SeriesKey]:
-    """The series one round of the fleet's exports becomes, labelled as the worker labels them."""
+def _worker_series(exports: list[tuple[Any, list[Any]]]) -> tuple[int, list[SeriesKey]]:
+    """What the worker writes of the fleet's exports, labelled as the worker labels them.
+
+    Returns:
+        the samples of a node's first round, and the series of a steady round (rates and other
+        aggregates over two exports appear from a node's second one).
+    """
     decoder = OtlpDecoder(SampleBuilder(Cleaner(CleaningRules()), Aggregator()))
     ts_ns = time.time_ns()
-    series: list[SeriesKey] = []
-    for request, points in exports:
-        node = request.resource_metrics[0].resource.attributes[0].value.string_value
-        for group in decoder.decode(_stamp(request, points, ts_ns, 0.0), node):
-            series.extend(s.labels for s, _ts, _value in (*group.samples, *group.aggregates))
-    return series
+    rounds: list[list[SeriesKey]] = []
+    for r in range(2):
+        series: list[SeriesKey] = []
+        for request, points in exports:
+            node = request.resource_metrics[0].resource.attributes[0].value.string_value
+            value = _stamp(request, points, ts_ns + r * 10_000_000_000, float(r))
+            for group in decoder.decode(value, node):
+                series.extend(s.labels for s, _ts, _value in (*group.samples, *group.aggregates))
+        rounds.append(series)
+    return len(rounds[0]), rounds[1]
 
 
 def _cpu_s(pid: int | None) -> float:
@@ -252,7 +270,7 @@ def _ceiling(
     ts_ms = int(time.time() * 1000) + 1000
     refs = [
         SeriesRef(tuple((k, f"bench_ceiling_{v}" if k == "__name__" else v) for k, v in labels))
-        for labels in _worker_series(exports)
+        for labels in _worker_series(exports)[1]
     ]
     encoder = RemoteWriteEncoder()
     bodies: list[list[bytes]] = [[] for _ in range(shards)]
@@ -289,6 +307,69 @@ def _ceiling(
             cpu_us = (_cpu_s(pid) - cpu_started) * 1e6 / samples
             return samples / (time.perf_counter() - started), cpu_us
     raise AssertionError("unreachable")
+
+
+def _producer(bootstrap: str) -> KafkaProducer:
+    """A producer configured as the agents' (gzip, acks=1, no idempotence, 5 ms linger)."""
+    return KafkaProducer(
+        bootstrap_servers=bootstrap,
+        acks=1,
+        enable_idempotence=False,
+        linger_ms=5,
+        compression_type="gzip",
+    )
+
+
+class _Produced:
+    """Records sent to one topic, their agent points, and the end offset of each partition."""
+
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        self.topic = topic
+        self.producer = _producer(bootstrap)
+        self.futures: list[Any] = []
+        self.points = 0
+
+    def send(self, node: str, value: bytes, points: int) -> None:
+        future = self.producer.send(
+            self.topic,
+            key=node.encode(),
+            value=value,
+            headers=[("content-type", b"application/x-protobuf")],
+        )
+        self.futures.append(future)
+        self.points += points
+
+    def close(self) -> dict[TopicPartition, int]:
+        """Flush, and the offset after the last record of each partition (from the acks)."""
+        self.producer.flush()
+        ends: dict[TopicPartition, int] = {}
+        for future in self.futures:
+            metadata = future.get(timeout=30)
+            tp = TopicPartition(metadata.topic, metadata.partition)
+            ends[tp] = max(ends.get(tp, 0), metadata.offset + 1)
+        self.producer.close()
+        return ends
+
+
+class _Acknowledged:
+    """Whether the worker's group has committed every produced offset.
+
+    The worker commits a record's offset only once the remote-write endpoint has acknowledged
+    every sample of it (and of the records before it), so a committed end offset on every
+    partition means every produced point was acknowledged.
+    """
+
+    def __init__(self, bootstrap: str, group_id: str, ends: dict[TopicPartition, int]) -> None:
+        self.ends = ends
+        self.consumer = KafkaConsumer(
+            bootstrap_servers=bootstrap, group_id=group_id, enable_auto_commit=False
+        )
+
+    def __call__(self) -> bool:
+        return all((self.consumer.committed(tp) or 0) >= end for tp, end in self.ends.items())
+
+    def close(self) -> None:
+        self.consumer.close(autocommit=False)
 
 
 @dataclass(frozen=True)
@@ -336,36 +417,31 @@ def _max_rate(
     broker: TansuBroker,
     sink: _Sink,
     exports: list[tuple[Any, list[Any]]],
+    written: tuple[int, int],
     rounds: int,
     shards: int,
     batch: int,
 ) -> dict[str, float]:
+    """Drain ``rounds`` preloaded exports of every node into ``sink`` with one worker.
+
+    Samples/s count what the worker writes (agent points plus the aggregates and
+    ``target_info`` it adds; ``written`` holds its first round's samples and the total it
+    should write); points/s the agent points of those samples' records.
+    """
+    first_round, expected = written
     topic = f"bench-max-rate-{sink.name}"
-    producer = KafkaProducer(
-        bootstrap_servers=broker.bootstrap,
-        acks=1,
-        enable_idempotence=False,
-        linger_ms=20,
-        compression_type="gzip",  # the agents' default
-    )
+    produced = _Produced(broker.bootstrap, topic)
     now_ns = time.time_ns()
-    raw = 0
     for r in range(rounds):
         ts_ns = now_ns - (rounds - r) * 2_000_000_000
         for request, points in exports:
             node = request.resource_metrics[0].resource.attributes[0].value.string_value
-            producer.send(
-                topic,
-                key=node.encode(),
-                value=_stamp(request, points, ts_ns, 1.0),
-                headers=[("content-type", b"application/x-protobuf")],
-            )
-            raw += len(points)
-    producer.flush()
-    producer.close()
-    worker, stop, thread = _run_worker(
-        _settings(broker.bootstrap, topic, sink.remote_write_url, shards, batch)
-    )
+            produced.send(node, _stamp(request, points, ts_ns, 1.0), len(points))
+    ends = produced.close()
+    raw = produced.points
+    settings = _settings(broker.bootstrap, topic, sink.remote_write_url, shards, batch)
+    acknowledged = _Acknowledged(broker.bootstrap, settings.pipeline.group_id, ends)
+    worker, stop, thread = _run_worker(settings)
     assert broker.process is not None
     pids = (None, sink.pid, broker.process.pid)  # worker (this process), ...
     first_cpu = last_cpu = [0.0, 0.0, 0.0]
@@ -376,11 +452,17 @@ def _max_rate(
     deadline = time.monotonic() + 600
     last_change = time.monotonic()
     last_n = 0.0
-    while time.monotonic() < deadline:
+    while True:
+        if time.monotonic() > deadline:
+            stop.set()
+            raise click.ClickException(
+                f"max-rate phase ({sink.name}): {last_n:,.0f} of {expected:,} "
+                "samples acknowledged after 600 s"
+            )
         n = _written(worker)
         peak_pending = max(peak_pending, worker.metrics.pending_samples._value.get())
         # Clock starts after the first round, which creates the series (as for the ceiling).
-        if n >= raw / rounds and not first_t:
+        if n >= first_round and not first_t:
             first_t, first_n = time.perf_counter(), n
             first_cpu = [_cpu_s(pid) for pid in pids]
             first_paused_s = worker.metrics.backpressure._value.get()
@@ -388,9 +470,12 @@ def _max_rate(
             last_n, last_change = n, time.monotonic()
             last_t = time.perf_counter()
             last_cpu = [_cpu_s(pid) for pid in pids]
-        elif n >= raw and time.monotonic() - last_change > 1.0:
+        # Ends on the condition that every produced record is acknowledged (its offset
+        # committed), asked of the broker once every expected sample is written or writes stop.
+        elif (n >= expected or time.monotonic() - last_change > 1.0) and acknowledged():
             break
         time.sleep(0.02)
+    acknowledged.close()
     sink_rss_mib = psutil.Process(sink.pid).memory_info().rss / 2**20
     stop.set()
     thread.join(60)
@@ -428,12 +513,10 @@ def _real_time(
     shards: int,
     batch: int,
 ) -> dict[str, float]:
-    worker, stop, thread = _run_worker(
-        _settings(broker.bootstrap, "bench-real-time", prometheus.remote_write_url, shards, batch)
-    )
-    producer = KafkaProducer(
-        bootstrap_servers=broker.bootstrap, acks=1, enable_idempotence=False, linger_ms=5
-    )
+    topic = "bench-real-time"
+    settings = _settings(broker.bootstrap, topic, prometheus.remote_write_url, shards, batch)
+    worker, stop, thread = _run_worker(settings)
+    produced = _Produced(broker.bootstrap, topic)
     # Let the worker join the group (~3 s) before the clock starts.
     while not worker.consumer_assigned():
         time.sleep(0.1)
@@ -449,21 +532,21 @@ def _real_time(
             if delay > 0:
                 time.sleep(delay)
             node = request.resource_metrics[0].resource.attributes[0].value.string_value
-            producer.send(
-                "bench-real-time",
-                key=node.encode(),
-                value=_stamp(request, points, time.time_ns(), 1.0),
-                headers=[("content-type", b"application/x-protobuf")],
-            )
+            produced.send(node, _stamp(request, points, time.time_ns(), 1.0), len(points))
             sent += 1
-    producer.flush()
-    producer.close()
-    time.sleep(2.0)
-    stop.set()
-    thread.join(60)
+    ends = produced.close()
+    acknowledged = _Acknowledged(broker.bootstrap, settings.pipeline.group_id, ends)
+    try:
+        # The phase ends when every produced point is acknowledged, not after a fixed wait.
+        wait_until(acknowledged, _ACK_TIMEOUT_S, "acknowledgement of every produced point", 0.2)
+    finally:
+        acknowledged.close()
+        stop.set()
+        thread.join(60)
     values = sorted(lags.values) or [0.0]
     return {
         "records": float(sent),
+        "points": float(produced.points),
         "samples_per_s_offered": sum(len(p) for _r, p in exports) / interval_s,
         "freshness_p50_s": statistics.median(values),
         "freshness_p99_s": values[min(int(len(values) * 0.99), len(values) - 1)],
@@ -517,6 +600,14 @@ def command(
     """Pipeline throughput and freshness against Prometheus's own ceiling."""
     console = Console(stderr=True)
     exports = [build_node_export(f"bench-node-{i:05d}", series) for i in range(nodes)]
+    points_per_round = sum(len(points) for _request, points in exports)
+    # What the worker writes of a steady round: the points plus the aggregates and target_info.
+    first_round, steady = _worker_series(exports)
+    written_per_round = len(steady)
+    expected_written = first_round + written_per_round * (rounds - 1)
+    written = (first_round, expected_written)
+    # The timed window follows the first round, so its samples are steady rounds'.
+    point_share = points_per_round / written_per_round
     with tempfile.TemporaryDirectory(prefix="bench-pipeline-") as tmp:
         broker = TansuBroker("127.0.0.1", free_port(), Path(tmp) / "kafka")
         prometheus = PrometheusServer(
@@ -533,10 +624,10 @@ def command(
             into_prometheus = _Sink(
                 "prometheus", prometheus.remote_write_url, prometheus.process.pid
             )
-            max_rate = _max_rate(broker, into_prometheus, exports, rounds, shards, batch)
+            max_rate = _max_rate(broker, into_prometheus, exports, written, rounds, shards, batch)
             console.print("max-rate phase, the worker alone (an acknowledging receiver) ...")
             with _ack_receiver(Path(tmp)) as receiver:
-                alone = _max_rate(broker, receiver, exports, rounds, shards, batch)
+                alone = _max_rate(broker, receiver, exports, written, rounds, shards, batch)
             console.print("real-time phase ...")
             real_time = _real_time(
                 broker, prometheus, exports, interval_s, duration_s, shards, batch
@@ -552,6 +643,10 @@ def command(
         "prometheus_gogc": prometheus_gogc,
         "ceiling_samples_per_s": round(ceiling),
         "worker_samples_per_s": round(max_rate["samples_per_s"]),
+        "worker_points_per_s": round(max_rate["samples_per_s"] * point_share),
+        "points_per_round": points_per_round,
+        "written_samples_per_round": written_per_round,
+        "written_per_point": round(written_per_round / points_per_round, 3),
         "ratio_to_ceiling": round(max_rate["samples_per_s"] / ceiling, 3) if ceiling else 0.0,
         "target_samples_per_s": _TARGET_SAMPLES_PER_S,
         "ceiling_prometheus_cpu_us_per_sample": round(ceiling_cpu_us, 2),
@@ -559,19 +654,27 @@ def command(
         "prometheus_cpu_us_per_sample": round(max_rate["sink_cpu_us_per_sample"], 2),
         "broker_cpu_us_per_sample": round(max_rate["broker_cpu_us_per_sample"], 2),
         "worker_alone_samples_per_s": round(alone["samples_per_s"]),
+        "worker_alone_points_per_s": round(alone["samples_per_s"] * point_share),
         "worker_alone_cpu_us_per_sample": round(alone["worker_cpu_us_per_sample"], 2),
         "receiver_cpu_us_per_sample": round(alone["sink_cpu_us_per_sample"], 2),
         "paused_share": round(max_rate["paused_share"], 3),
         "max_rate_written_samples": int(max_rate["written_samples"]),
+        "max_rate_expected_samples": expected_written,
         "peak_pending_samples": int(max_rate["peak_pending_samples"]),
         "max_pending_samples": int(max_rate["max_pending_samples"]),
         "peak_rss_mib": round(max_rate["rss_mib"], 1),
         "prometheus_rss_mib": round(max_rate["sink_rss_mib"], 1),
         "offered_samples_per_s": round(real_time["samples_per_s_offered"]),
+        "real_time_records": int(real_time["records"]),
+        "real_time_points_produced": int(real_time["points"]),
+        "real_time_all_acknowledged": True,  # the phase ends on it (or the bench fails)
+        "producer_compression": "gzip",
         "freshness_p50_s": round(real_time["freshness_p50_s"], 3),
         "freshness_p99_s": round(real_time["freshness_p99_s"], 3),
         "freshness_max_s": round(real_time["freshness_max_s"], 3),
         "target_p99_freshness_s": _TARGET_P99_FRESHNESS_S,
+        "meets_throughput_target": max_rate["samples_per_s"] >= _TARGET_SAMPLES_PER_S,
+        "meets_freshness_target": real_time["freshness_p99_s"] < _TARGET_P99_FRESHNESS_S,
     }
     table = Table(title=f"pipeline: {nodes} nodes x {series} series")
     table.add_column("figure")
