@@ -24,7 +24,7 @@ from scheduler_api.placement._links import (
     crossed,
     transfer_finish_s,
 )
-from scheduler_api.placement._nodes import FloatArray, IntArray, Lane, NodeTable, meets
+from scheduler_api.placement._nodes import FloatArray, IntArray, Lane, LaneTable, meets
 from scheduler_api.placement._types import (
     Abandon,
     Decision,
@@ -209,7 +209,7 @@ class PlacementEngine:
     ) -> None:
         self.config = config or EngineConfig()
         self._ranker: NodeRanker = ranker or feasibility_ranker
-        self._nodes = NodeTable()
+        self._nodes = LaneTable()
         self._links = LinkBook()
         self._tasks: dict[str, _Task] = {}
         self._heap: list[tuple[float, int, str]] = []

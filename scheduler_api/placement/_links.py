@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from scheduler_api.placement._nodes import FloatArray, IntArray, NodeTable
+    from scheduler_api.placement._nodes import FloatArray, IntArray, LaneTable
 
 __all__ = [
     "DOWN",
@@ -84,13 +84,13 @@ class Source:
     site: int
 
 
-def _between_sites(table: NodeTable, source: Source) -> bool:
+def _between_sites(table: LaneTable, source: Source) -> bool:
     """Whether a transfer from ``source`` may cross uplinks (its site and some uplink known)."""
     return table.has_uplinks and source.site >= 0
 
 
 def transfer_finish_s(
-    table: NodeTable, dst: IntArray, source: Source, size_bytes: int, start_s: float,
+    table: LaneTable, dst: IntArray, source: Source, size_bytes: int, start_s: float,
     drains: Drains | None,
 ) -> FloatArray:  # fmt: skip
     """When ``size_bytes`` from ``source``, leaving at ``start_s``, are on each of ``dst``.
@@ -136,7 +136,7 @@ def _wait(
     return np.maximum(drains.of(kind)[index] - start_s, 0.0)
 
 
-def crossed(table: NodeTable, source: Source, node: int) -> list[Link]:
+def crossed(table: LaneTable, source: Source, node: int) -> list[Link]:
     """The links a transfer from ``source`` to ``node`` books."""
     links = [Link(IN, node)]
     if source.node >= 0:
@@ -242,7 +242,7 @@ class LinkBook:
             del self._copies[key]
         return entry
 
-    def drains(self, now_s: float, table: NodeTable) -> Drains:
+    def drains(self, now_s: float, table: LaneTable) -> Drains:
         """The time each link finishes its booked bytes (``-inf`` where nothing is booked)."""
         key = (now_s, self._version, table.version)
         if self._cache is not None and self._cache[:3] == key:

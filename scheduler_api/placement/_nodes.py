@@ -17,8 +17,9 @@ import numpy as np
 import numpy.typing as npt
 
 from scheduler_api.placement._types import NodeInfo, Requirements
+from scheduler_api.ranking import meets
 
-__all__ = ["MIN_SPEED_SHARE", "Lane", "NodeTable"]
+__all__ = ["MIN_SPEED_SHARE", "Lane", "LaneTable", "meets"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -88,8 +89,12 @@ class Lane:
         self.max_gap_s = gap
 
 
-class NodeTable:
-    """Nodes by dense index, with numpy columns the engine's estimates vectorise over."""
+class LaneTable:
+    """The engine's nodes as lanes, by dense index, with numpy columns its estimates vectorise over.
+
+    The ranking's ``scheduler_api.ranking.NodeTable`` holds the measured node view; this one
+    holds what the policy made of it (lanes, speeds, links) and each lane's reservations.
+    """
 
     def __init__(self) -> None:
         self.infos: list[NodeInfo] = []
@@ -271,19 +276,3 @@ class NodeTable:
             grown_flags = np.zeros(new_capacity, dtype=bool)
             grown_flags[:capacity] = flags
             setattr(self, name, grown_flags)
-
-
-def meets(info: NodeInfo, req: Requirements) -> bool:
-    """Whether ``info`` satisfies the hard constraints of ``req`` (capacity, not load)."""
-    memory = (
-        info.memory_bytes if info.memory_available_bytes is None else info.memory_available_bytes
-    )
-    return (
-        info.cpu_cores >= req.lanes
-        and (req.memory_bytes == 0 or memory >= req.memory_bytes)
-        and info.gpus >= req.gpus
-        and (req.tier is None or info.tier == req.tier)
-        and (req.site is None or info.site == req.site)
-        and (req.arch is None or info.arch == req.arch)
-        and all(info.labels.get(key) == value for key, value in req.labels.items())
-    )

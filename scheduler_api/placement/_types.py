@@ -126,7 +126,12 @@ class TaskSpec:
 
 @dataclass(frozen=True, slots=True)
 class NodeInfo:
-    """What the monitoring says about one node.
+    """One node as the engine plans on it: lanes, speed, links.
+
+    The node view is ``scheduler_api.ranking.NodeSnapshot``, built from the Prometheus series;
+    :class:`~scheduler_api.placement.PlacementPolicy` turns it into this (its ``node_info``), so
+    lanes and speeds mean what the policy decided from the measurements. Tests and simple
+    callers may build one directly.
 
     Attributes:
         node_id: Stable node id (the ``node`` label).
@@ -182,6 +187,19 @@ class NodeInfo:
         uplink = self.uplink_bandwidth_bytes_per_s
         if (uplink is not None and uplink <= 0) or self.uplink_latency_s < 0:
             raise ValueError(f"node {self.node_id}: uplink must be > 0 and its latency >= 0")
+
+    # What the hard constraints read (scheduler_api.ranking's ``Fit``): memory it can give now.
+    @property
+    def memory_free_bytes(self) -> float:
+        """Measured free memory, or the capacity when nothing is measured."""
+        if self.memory_available_bytes is None:
+            return float(self.memory_bytes)
+        return float(self.memory_available_bytes)
+
+    @property
+    def gpus_free(self) -> float:
+        """GPUs the node offers (the engine books them by lane, not by count)."""
+        return float(self.gpus)
 
 
 # ---------------------------------------------------------------- events (in)

@@ -16,6 +16,15 @@ Filter, then score, like kube-scheduler, but on measured load (docs/contracts.md
 
 from __future__ import annotations
 
+from scheduler_api.ranking._constraints import (
+    Constraint,
+    Fit,
+    NodeFit,
+    explain_unmet,
+    hard_constraints,
+    meets,
+    unmet,
+)
 from scheduler_api.ranking._energy import MIN_FIT_SAMPLES, plan_joules
 from scheduler_api.ranking._formulas import (
     balanced_allocation,
@@ -47,10 +56,13 @@ __all__ = [
     "DEFAULT_STALE_AFTER_S",
     "MIN_FIT_SAMPLES",
     "Capacity",
+    "Constraint",
     "DatasetLocation",
+    "Fit",
     "Labels",
     "LinkCost",
     "Network",
+    "NodeFit",
     "NodeLinks",
     "NodeSnapshot",
     "NodeTable",
@@ -64,8 +76,12 @@ __all__ = [
     "Usage",
     "Weights",
     "balanced_allocation",
+    "explain_unmet",
+    "hard_constraints",
     "least_allocated",
     "load_variation_risk",
+    "meets",
     "plan_joules",
     "rank",
+    "unmet",
 ]

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from scheduler_api.ranking._constraints import NodeFit, unmet
 from scheduler_api.ranking._energy import describe_source, task_joules
 from scheduler_api.ranking._formulas import load_variation_risk
 from scheduler_api.ranking._model import (
@@ -160,20 +161,26 @@ def _describe_failures(
         reasons.append(f"stale: no data for {age_s:.0f} s (bound {stale_after_s:.0f} s)")
     if node.alerts:
         reasons.append("unhealthy: firing " + ", ".join(sorted(node.alerts)))
-    if node.capacity.cpu_cores < req.cpu_cores:
-        reasons.append(f"cpu: needs {req.cpu_cores:g} cores, node has {node.capacity.cpu_cores:g}")
-    elif not req.allow_oversubscribe and free.cpu_cores < req.cpu_cores - _EPSILON:
+    fit = NodeFit(
+        node.id,
+        cpu_cores=node.capacity.cpu_cores,
+        memory_free_bytes=free.memory_bytes,
+        gpus_free=free.gpus,
+        arch=node.arch,
+        tier=node.tier,
+        site=node.site,
+        labels=node.labels,
+    )
+    reasons.extend(unmet(fit, req))
+    if (
+        node.capacity.cpu_cores >= req.cpu_cores
+        and not req.allow_oversubscribe
+        and free.cpu_cores < req.cpu_cores - _EPSILON
+    ):
         reasons.append(
             f"cpu: needs {req.cpu_cores:g} free cores, {max(free.cpu_cores, 0.0):.2f} free "
             f"of {node.capacity.cpu_cores:g} (allow_oversubscribe to accept busy cores)"
         )
-    if free.memory_bytes < req.memory_bytes:
-        reasons.append(
-            f"memory: needs {req.memory_bytes / _GIB:.2f} GiB, "
-            f"{max(free.memory_bytes, 0.0) / _GIB:.2f} GiB available"
-        )
-    if free.gpus < req.gpus:
-        reasons.append(f"gpu: needs {req.gpus}, {max(free.gpus, 0.0):g} free")
     if free.disk_bytes < free.disk_needed_bytes:
         reasons.append(
             f"disk: needs {free.disk_needed_bytes / _GIB:.2f} GiB on "
@@ -190,17 +197,6 @@ def _describe_failures(
     if req.deadline_s is not None and free.finish_s > req.deadline_s:
         late_s = free.finish_s - req.deadline_s
         reasons.append(f"deadline: estimated finish {late_s:.1f} s after the deadline")
-    for attribute, wanted in (
-        ("arch", req.arch),
-        ("tier", req.tier),
-        ("site", req.site),
-    ):
-        actual = getattr(node, attribute)
-        if wanted is not None and actual != wanted:
-            reasons.append(f"{attribute}: needs {wanted}, node is {actual or 'unknown'}")
-    for key, value in req.labels.items():
-        if node.labels.get(key) != value:
-            reasons.append(f"label: needs {key}={value}, node has {node.labels.get(key)!r}")
     if not resident:
         reasons.append("data residency: input may not leave " + _residency_sites(requirements))
     return tuple(reasons)
@@ -258,7 +254,8 @@ def rank(
         (age_s <= stale_after_s)
         & ~table.alerting
         & (table.cpu_cores >= req.cpu_cores)
-        & (memory_free >= req.memory_bytes)
+        # As the hard constraints judge it: a task asking no memory fits an overdrawn node.
+        & ((memory_free >= req.memory_bytes) | (req.memory_bytes == 0))
         & (gpus_free >= req.gpus)
         & (table.disk_available_bytes >= disk_needed)
         & resident

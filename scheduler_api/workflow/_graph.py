@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 
 from scheduler_api.placement import DataInput, NodeInfo, Requirements, TaskSpec
 from scheduler_api.placement._heuristics import topological_order
+from scheduler_api.ranking import explain_unmet
 from scheduler_api.workflow._costs import CostEstimate, estimate_work
 from scheduler_api.workflow._dsl import TaskCall, WorkflowError
 
@@ -47,38 +48,8 @@ def to_specs(
 
 
 def explain_unsatisfiable(req: Requirements, nodes: Sequence[NodeInfo]) -> str | None:
-    """Why no node meets ``req`` (each constraint no node meets), or None when one does."""
-    live = [n for n in nodes if n.healthy]
-    from scheduler_api.placement._nodes import meets
-
-    if any(meets(node, req) for node in live):
-        return None
-    if not live:
-        return "no healthy node is known"
-    reasons: list[str] = []
-    cores = max(n.cpu_cores for n in live)
-    if cores < req.lanes:
-        reasons.append(f"cpu_cores={req.cpu_cores:g} (largest node has {cores})")
-    memory = max(
-        n.memory_bytes if n.memory_available_bytes is None else n.memory_available_bytes
-        for n in live
-    )
-    if req.memory_bytes and memory < req.memory_bytes:
-        reasons.append(f"memory={req.memory_bytes} bytes (most available is {memory})")
-    gpus = max(n.gpus for n in live)
-    if gpus < req.gpus:
-        reasons.append(f"gpu={req.gpus} (most on a node is {gpus})")
-    for key, wanted, have in (
-        ("tier", req.tier, {n.tier for n in live}),
-        ("site", req.site, {n.site for n in live}),
-        ("arch", req.arch, {n.arch for n in live}),
-    ):
-        if wanted is not None and wanted not in have:
-            reasons.append(f"{key}={wanted} (nodes have {', '.join(sorted(have)) or 'none'})")
-    for key, value in req.labels.items():
-        if all(n.labels.get(key) != value for n in live):
-            reasons.append(f"label {key}={value} (no node carries it)")
-    return "; ".join(reasons) or "no single node meets all constraints together"
+    """Why no healthy node meets ``req`` (each constraint none meets), or None when one does."""
+    return explain_unmet(req, [n for n in nodes if n.healthy])
 
 
 def check_graph(specs: Sequence[TaskSpec], nodes: Sequence[NodeInfo], known: set[str]) -> None:

@@ -19,7 +19,7 @@ from scheduler_api.placement import (
     TaskStarted,
 )
 from scheduler_api.placement._links import IN, Link, LinkBook
-from scheduler_api.placement._nodes import NodeTable
+from scheduler_api.placement._nodes import LaneTable
 
 GB = 1_000_000_000
 
@@ -144,7 +144,7 @@ def test_a_task_placed_again_drops_its_old_bookings() -> None:
 
 
 def test_link_book_drains_booked_bytes_linearly_over_their_interval() -> None:
-    table = NodeTable()
+    table = LaneTable()
     table.upsert(NodeInfo("n", bandwidth_bytes_per_s=1e8))
     book = LinkBook()
     book.add("t", [Link(IN, 0)], size_bytes=10**9, start_s=0.0, finish_s=10.0)
