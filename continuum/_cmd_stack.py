@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import signal
 import time
 from pathlib import Path
@@ -17,6 +15,7 @@ from rich.table import Table
 from continuum._services import ServiceError
 from continuum._stack import LocalStack, check_health
 from continuum._stack_config import ConfigError, load_stack_settings, load_yaml
+from continuum._stack_record import RecordedComponent, StackRecord
 from continuum._state import StateDir, TokenFileError
 
 __all__ = ["down", "status", "token", "up"]
@@ -32,40 +31,40 @@ config_option = click.option(
 )
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _running_supervisor(state: StateDir) -> int | None:
-    recorded = state.read_json(state.stack_path)
-    if recorded is None:
-        return None
-    pid = int(recorded.get("supervisor_pid", 0))
-    return pid if pid > 0 and _pid_alive(pid) else None
-
-
-def _health_rows(state: StateDir) -> list[dict[str, Any]]:
-    recorded = state.read_json(state.stack_path) or {}
-    host = str(recorded.get("host", "127.0.0.1"))
+def _health_rows(record: StackRecord) -> list[dict[str, Any]]:
     rows = []
-    for component in recorded.get("components", []):
-        pid = component.get("pid")
-        healthy = check_health(component["health"], host, int(component["port"]))
+    for component in record.components:
+        healthy = check_health(component.health, record.host, component.port)
         rows.append(
             {
-                "name": component["name"],
-                "url": component["url"],
-                "pid": pid,
+                "name": component.name,
+                "url": component.url,
+                "pid": component.process.pid if component.process is not None else None,
                 "status": "healthy" if healthy else "down",
             }
         )
     return rows
+
+
+def _left_rows(components: list[RecordedComponent]) -> list[dict[str, Any]]:
+    return [{"name": c.name, "pid": c.process.pid} for c in components if c.process is not None]
+
+
+def _names(components: list[RecordedComponent]) -> str:
+    return ", ".join(f"{row['name']} (pid {row['pid']})" for row in _left_rows(components))
+
+
+def _supervisor_pid(record: StackRecord) -> str:
+    return str(record.supervisor.pid) if record.supervisor is not None else "unknown"
+
+
+def _end_dead_stack(record: StackRecord) -> str:
+    """End what a dead supervisor left, and say so (for `up`, before it starts afresh)."""
+    ended = record.end_left_over()
+    dead = f"the last stack's supervisor (pid {_supervisor_pid(record)}) is dead"
+    if not ended:
+        return f"{dead}; none of its processes was left"
+    return f"{dead}; ended the {len(ended)} processes it left: {_names(ended)}"
 
 
 def _print_table(rows: list[dict[str, Any]], title: str) -> None:
@@ -92,11 +91,17 @@ def up(config_file: Path | None) -> None:
         user_config = load_yaml(config_file)
     except ConfigError as err:
         raise click.ClickException(str(err)) from err
-    existing = _running_supervisor(state)
-    if existing is not None:
-        raise click.ClickException(
-            f"a stack is already running (pid {existing}); run `continuum down` first"
-        )
+    record = StackRecord.load(state)
+    if record is not None:
+        if record.supervisor_alive():
+            raise click.ClickException(
+                f"a stack is already running (supervisor pid {_supervisor_pid(record)}); "
+                "run `continuum down` first"
+            )
+        # A dead supervisor's components are not this process's children: they cannot be
+        # waited on, restarted or given their logs back, so they are ended, not adopted.
+        click.echo(_end_dead_stack(record), err=True)
+        StackRecord.remove(state)
     stack = LocalStack(state, settings, user_config)
     stack.plan()
     stack.install_signal_handlers()
@@ -110,7 +115,8 @@ def up(config_file: Path | None) -> None:
     except BaseException:
         stack.stop_all()
         raise
-    _print_table(_health_rows(state), "Continuum Observatory is up")
+    started = StackRecord.load(state)
+    _print_table(_health_rows(started) if started else [], "Continuum Observatory is up")
     click.echo(
         f"API token: `continuum token show`; logs: {state.logs}; stop: Ctrl-C or `continuum down`"
     )
@@ -124,26 +130,28 @@ def up(config_file: Path | None) -> None:
 
 @click.command()
 def down() -> None:
-    """Stop the stack that `continuum up` started (from any shell)."""
+    """Stop the stack that `continuum up` started (from any shell), or end what a killed
+    supervisor left.
+    """
     state = StateDir.default()
-    recorded = state.read_json(state.stack_path)
-    if recorded is None:
+    record = StackRecord.load(state)
+    if record is None:
         click.echo("no stack is running")
         return
-    pid = int(recorded.get("supervisor_pid", 0))
-    if pid > 0 and _pid_alive(pid):
-        os.kill(pid, signal.SIGTERM)
+    supervisor = record.supervisor
+    if supervisor is not None and supervisor.send(signal.SIGTERM):
         deadline = time.monotonic() + _DOWN_TIMEOUT_S
-        while _pid_alive(pid) and time.monotonic() < deadline:
+        while supervisor.alive() and time.monotonic() < deadline:
             time.sleep(0.1)
-    # Whatever the supervisor could not stop (it was killed, or timed out) goes now.
-    for component in recorded.get("components", []):
-        child = component.get("pid")
-        if child and _pid_alive(int(child)):
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(int(child), signal.SIGKILL)
-    if state.stack_path.exists():
-        state.stack_path.unlink()
+        # A supervisor that did not stop in time is killed: its components get their
+        # parent-death signal, and what stays is ended below.
+        supervisor.stop(timeout_s=0.0)
+    else:
+        click.echo(f"the stack's supervisor (pid {_supervisor_pid(record)}) is dead")
+    ended = record.end_left_over()
+    StackRecord.remove(state)
+    if ended:
+        click.echo(f"ended {len(ended)} left-over processes: {_names(ended)}")
     click.echo("stopped")
 
 
@@ -152,9 +160,18 @@ def down() -> None:
 def status(as_json: bool) -> None:
     """Show each local component's health (exit status 1 when any is down)."""
     state = StateDir.default()
-    rows = _health_rows(state) if _running_supervisor(state) is not None else []
+    record = StackRecord.load(state)
+    running = record is not None and record.supervisor_alive()
+    rows = _health_rows(record) if record is not None and running else []
+    left = record.left_over() if record is not None and not running else []
     if as_json:
-        click.echo(json.dumps({"running": bool(rows), "components": rows}))
+        document = {"running": running, "components": rows, "left_over": _left_rows(left)}
+        click.echo(json.dumps(document))
+    elif record is not None and left:
+        click.echo(
+            f"the stack's supervisor (pid {_supervisor_pid(record)}) is dead, leaving "
+            f"{_names(left)}: run `continuum down` to end them"
+        )
     elif not rows:
         click.echo("no stack is running; start one with `continuum up`")
     else:

@@ -29,6 +29,9 @@ from typing import IO, Any
 
 import yaml
 
+from continuum._processes import ProcessIdentity
+from continuum._processes import die_with_parent as parent_death_preexec
+
 __all__ = [
     "AlertmanagerServer",
     "ManagedProcess",
@@ -129,21 +132,40 @@ def wait_until(
 
 
 class ManagedProcess:
-    """One child process in its own process group, with its output in a log file."""
+    """One child process in its own process group, with its output in a log file.
+
+    Args:
+        die_with_parent: the child gets SIGTERM when this process dies, even by SIGKILL, so a
+            killed supervisor leaves no orphans (:func:`continuum._processes.die_with_parent`).
+            Start such a child from the main thread: the kernel ties the signal to the thread.
+    """
 
     def __init__(
-        self, name: str, argv: Sequence[str], log_path: Path, env: dict[str, str] | None = None
+        self,
+        name: str,
+        argv: Sequence[str],
+        log_path: Path,
+        env: dict[str, str] | None = None,
+        *,
+        die_with_parent: bool = False,
     ):
         self.name = name
         self.argv = list(argv)
         self.log_path = log_path
         self.env = env
+        self.die_with_parent = die_with_parent
         self._proc: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
+        self._identity: ProcessIdentity | None = None
 
     @property
     def pid(self) -> int | None:
         return self._proc.pid if self._proc is not None else None
+
+    @property
+    def identity(self) -> ProcessIdentity | None:
+        """Pid and start time of the running child (read at spawn, before it can be reaped)."""
+        return self._identity if self._proc is not None else None
 
     def start(self) -> None:
         if self.running():
@@ -157,7 +179,10 @@ class ManagedProcess:
             stdin=subprocess.DEVNULL,
             env=self.env,
             start_new_session=True,  # own process group: a stop reaches its children too
+            preexec_fn=parent_death_preexec() if self.die_with_parent else None,
         )
+        # Not yet waited for, so the pid is still this child's even if it has already exited.
+        self._identity = ProcessIdentity.of(self._proc.pid)
 
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
@@ -182,6 +207,7 @@ class ManagedProcess:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(proc.pid, signal.SIGKILL)
         self._proc = None
+        self._identity = None
         if self._log is not None:
             self._log.close()
             self._log = None
@@ -193,6 +219,7 @@ class ManagedProcess:
                 os.killpg(self._proc.pid, signal.SIGKILL)
             self._proc.wait(timeout=5)
             self._proc = None
+            self._identity = None
 
     def log_tail(self, lines: int = 20) -> str:
         try:
@@ -212,6 +239,8 @@ class _Service:
         self.port = port
         self.workdir = workdir
         self.process: ManagedProcess | None = None
+        # The supervisor sets this so the service dies with it (see ManagedProcess).
+        self.die_with_parent = False
 
     def argv(self) -> list[str]:
         raise NotImplementedError
@@ -235,6 +264,7 @@ class _Service:
                 self.argv(),
                 self.workdir / f"{self.name}.log",
                 env=self.environment(),
+                die_with_parent=self.die_with_parent,
             )
         self.process.start()
         if wait:

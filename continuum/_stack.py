@@ -2,7 +2,10 @@
 
 It starts every component in dependency order on loopback, waits until each is healthy, restarts
 one that dies (with exponential backoff, and says so), and stops them all, leaving no process
-behind, on SIGINT or SIGTERM (which is what `continuum down` sends)::
+behind, on SIGINT or SIGTERM (which is what `continuum down` sends). Each component gets SIGTERM
+from the kernel if the supervisor itself dies (a parent-death signal), and is recorded by pid and
+start time in ``run/stack.json`` as it starts, so `continuum down` or the next `continuum up`
+can end whatever outlived a killed supervisor (:mod:`continuum._stack_record`)::
 
     stack = LocalStack.plan(StateDir.default(), load_stack_settings(None), user_config={})
     stack.run(on_ready=print_table)
@@ -26,6 +29,7 @@ from typing import Any
 
 import yaml
 
+from continuum._processes import ProcessIdentity
 from continuum._services import (
     AlertmanagerServer,
     ManagedProcess,
@@ -38,6 +42,7 @@ from continuum._services import (
     wait_until,
 )
 from continuum._stack_config import StackSettings
+from continuum._stack_record import RecordedComponent, StackRecord
 from continuum._state import StateDir
 
 __all__ = ["Component", "LocalStack", "PortTakenError", "check_health"]
@@ -69,13 +74,14 @@ class Component:
     stop: Callable[[], None]
     running: Callable[[], bool]
     pid: Callable[[], int | None]
+    identity: Callable[[], ProcessIdentity | None]
     restarts: int = 0
     next_restart_at: float | None = None
     backoff_s: float = _BACKOFF_INITIAL_S
     started_at: float = field(default_factory=time.monotonic)
 
-    def describe(self) -> dict[str, Any]:
-        return {"name": self.name, "url": self.url, "health": self.health, "pid": self.pid()}
+    def recorded(self) -> RecordedComponent:
+        return RecordedComponent(self.name, self.url, self.health, self.port, self.identity())
 
 
 def check_health(health: str, host: str, port: int, timeout_s: float = 1.0) -> bool:
@@ -220,6 +226,8 @@ class LocalStack:
     def _service(
         self, service: TansuBroker | PrometheusServer | AlertmanagerServer, url: str, health: str
     ) -> Component:
+        service.die_with_parent = True
+
         def start() -> None:
             service.start(wait=False)
 
@@ -232,12 +240,13 @@ class LocalStack:
             stop=service.stop,
             running=lambda: service.process is not None and service.process.running(),
             pid=lambda: service.process.pid if service.process is not None else None,
+            identity=lambda: service.process.identity if service.process is not None else None,
         )
 
     def _daemon(self, name: str, port: int, health_path: str, *command: str) -> Component:
         # `continuum agent node --config F`: the config flag goes after the subcommand.
         argv = _daemon_argv(*command, "--config", str(self.state.config_path))
-        process = ManagedProcess(name, argv, self.state.logs / f"{name}.log")
+        process = ManagedProcess(name, argv, self.state.logs / f"{name}.log", die_with_parent=True)
         # A daemon's table URL is its health URL: /healthz for the API, /metrics for the rest.
         health_url = self._url(port, health_path)
         return Component(
@@ -249,6 +258,7 @@ class LocalStack:
             stop=process.stop,
             running=process.running,
             pid=lambda: process.pid,
+            identity=lambda: process.identity,
         )
 
     # -- running --------------------------------------------------------------------------
@@ -264,14 +274,12 @@ class LocalStack:
                 )
 
     def write_state(self) -> None:
-        self.state.write_json(
-            self.state.stack_path,
-            {
-                "host": self.settings.host,
-                "supervisor_pid": os.getpid(),
-                "components": [c.describe() | {"port": c.port} for c in self.components],
-            },
-        )
+        """Record the supervisor and every component started so far (pid and start time)."""
+        StackRecord(
+            host=self.settings.host,
+            supervisor=ProcessIdentity.of(os.getpid()),
+            components=tuple(c.recorded() for c in self.components),
+        ).save(self.state)
 
     def start_all(self, progress: Callable[[str], None] = lambda _: None) -> None:
         """Start each component in order and wait until it is healthy."""
@@ -286,8 +294,9 @@ class LocalStack:
             progress(component.name)
             component.start()
             component.started_at = time.monotonic()
-            self._wait_healthy(component)
+            # Recorded before the wait: a supervisor killed now must not lose track of it.
             self.write_state()
+            self._wait_healthy(component)
 
     def _wait_healthy(self, component: Component) -> None:
         def healthy() -> bool:
@@ -331,8 +340,7 @@ class LocalStack:
         for component in reversed(self.components):
             with contextlib.suppress(Exception):
                 component.stop()
-        with contextlib.suppress(FileNotFoundError):
-            self.state.stack_path.unlink()
+        StackRecord.remove(self.state)
 
     def install_signal_handlers(self) -> None:
         def handler(signum: int, _frame: object) -> None:

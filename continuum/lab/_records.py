@@ -10,32 +10,20 @@ kernel has since given to another program is never signalled::
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import signal
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+# The same process identity as the local stack's records (one helper for both).
+from continuum._processes import ProcessIdentity, start_ticks
+
 __all__ = ["LabRecord", "ProcessRecord", "start_ticks"]
-
-
-def start_ticks(pid: int, proc_root: Path = Path("/proc")) -> int | None:
-    """The process's start time in clock ticks since boot, or None when it is gone."""
-    try:
-        text = (proc_root / str(pid) / "stat").read_text()
-    except OSError:
-        return None
-    # The command name (field 2) may hold spaces and parentheses: split after its last ')'.
-    fields = text[text.rindex(")") + 2 :].split()
-    return int(fields[19])
 
 
 @dataclass(slots=True)
 class ProcessRecord:
-    """A process the lab started."""
+    """A process the lab started: its identity and which node and role it serves."""
 
     pid: int
     start_ticks: int
@@ -46,35 +34,17 @@ class ProcessRecord:
     def of(cls, pid: int, *, node: str, role: str) -> ProcessRecord:
         return cls(pid, start_ticks(pid) or 0, node, role)
 
+    @property
+    def identity(self) -> ProcessIdentity:
+        return ProcessIdentity(self.pid, self.start_ticks)
+
     def alive(self) -> bool:
         """Still the same process (same pid, same start time) and not a zombie."""
-        ticks = start_ticks(self.pid)
-        if ticks is None or ticks != self.start_ticks:
-            return False
-        with contextlib.suppress(OSError):
-            state = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-            return state != "Z"
-        return False
+        return self.identity.alive()
 
     def stop(self, timeout_s: float = 5.0) -> None:
         """SIGTERM, then SIGKILL after ``timeout_s``; only if it is still this process."""
-        if not self.alive():
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(self.pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout_s
-        while self.alive() and time.monotonic() < deadline:
-            self._reap()
-            time.sleep(0.05)
-        if self.alive():
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self.pid, signal.SIGKILL)
-        self._reap()
-
-    def _reap(self) -> None:
-        # Our own children stay zombies until waited for; others' are not ours to wait.
-        with contextlib.suppress(ChildProcessError, OSError):
-            os.waitpid(self.pid, os.WNOHANG)
+        self.identity.stop(timeout_s)
 
 
 @dataclass(slots=True)
