@@ -75,12 +75,18 @@ class Dataset:
         size_bytes: Bytes the task reads.
         nodes: Nodes holding a copy (empty: outside the fleet).
         path: Where the task finds it (opaque to the scheduler).
+        storage: Where the copies are held: in the ``memory`` or on the ``disk`` of ``nodes``,
+            or in an ``object`` store of ``sites`` (as the dataset catalogue records it); a task's
+            ``@storage`` hint prefers nodes holding its data in the kind it names.
+        sites: Sites whose object store holds a copy.
     """
 
     dataset_id: str
     size_bytes: int = 0
     nodes: tuple[str, ...] = ()
     path: str = ""
+    storage: StorageKind = "disk"
+    sites: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)

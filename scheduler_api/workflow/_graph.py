@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 
 from scheduler_api.placement import DataInput, NodeInfo, Requirements, TaskSpec
 from scheduler_api.placement._heuristics import topological_order
-from scheduler_api.ranking import explain_unmet
+from scheduler_api.ranking import DatasetLocation, explain_unmet
 from scheduler_api.workflow._costs import CostEstimate, estimate_work
 from scheduler_api.workflow._dsl import TaskCall, WorkflowError
 
@@ -36,7 +37,7 @@ def to_specs(
                 chosen.get(call.call_id)
                 or estimate_work(call.function.name, call.function.work_s, None)
             ).work_s,
-            requirements=call.function.requirements,
+            requirements=_with_datasets(call),
             depends_on={parent: sizes.get(parent, 0) for parent in call.parents},
             inputs=tuple(DataInput(d.dataset_id, d.size_bytes, d.nodes) for d in call.datasets),
             name=call.function.name,
@@ -45,6 +46,21 @@ def to_specs(
         )
         for call in calls
     ]
+
+
+def _with_datasets(call: TaskCall) -> Requirements:
+    """The task's requirements with the datasets it reads, as the ranking model takes them.
+
+    The engine's ranker (the API's ranking model) then sees what the call stages onto a node,
+    against the node's free disk, and where each dataset is held, for the ``@storage`` hint.
+    """
+    if not call.datasets:
+        return call.function.requirements
+    located = tuple(
+        DatasetLocation(d.dataset_id, d.size_bytes, d.nodes, d.sites, storage=d.storage)
+        for d in call.datasets
+    )
+    return dataclasses.replace(call.function.requirements, datasets=located)
 
 
 def explain_unsatisfiable(req: Requirements, nodes: Sequence[NodeInfo]) -> str | None:
