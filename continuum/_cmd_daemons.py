@@ -30,10 +30,14 @@ def _entry(module_name: str) -> Callable[..., Any]:
     return run
 
 
-def _run(module_name: str, *args: Any) -> None:
+def _run(module_name: str, config_file: Path | None, *args: Any) -> None:
     # Configuration errors are ValueErrors that name the key; show them as one line.
     try:
-        _entry(module_name)(*args)
+        # A production profile that would lose acknowledged data starts nothing.
+        from continuum._durability import check_profile
+
+        check_profile(config_file)
+        _entry(module_name)(config_file, *args)
     except ValueError as err:
         raise click.ClickException(str(err)) from err
 

@@ -4,9 +4,11 @@ The exporter never blocks on the broker: it encodes, splits under the message li
 to the :class:`DeliveryQueue`. One sender thread delivers the oldest messages first; on any
 failure it marks the broker unreachable (the queue then spills to disk) and retries after a
 jittered, capped backoff with a fresh producer, created only once a bootstrap server accepts a
-TCP connection again (so an outage costs no client churn). kafka-python's idempotent producer is
-permanently broken after a broker restart, so idempotence is off and one request is in flight
-(order is kept; a retry after a lost acknowledgement may duplicate, which the pipeline absorbs)::
+TCP connection again (so an outage costs no client churn). Against Tansu kafka-python's idempotent
+producer is permanently broken after a broker restart, so there idempotence is off and one request
+is in flight (order is kept; a retry after a lost acknowledgement may duplicate, which the
+pipeline absorbs). A ``production`` profile on Apache Kafka sets ``acks: all`` and
+``enable_idempotence: true`` (docs/reliability.md)::
 
     fifo = DeliveryQueue(spool_dir, max_memory_messages=64, max_spool_bytes=256 << 20)
     sender = KafkaSender(fifo, kafka_settings)
@@ -47,6 +49,9 @@ OTLP_CONTENT_TYPE = b"application/x-protobuf"
 _BATCH_MESSAGES = 32
 _BACKOFF_START_S = 0.5
 _BACKOFF_MAX_S = 5.0
+# Retries inside an idempotent producer (bounded by delivery_timeout_ms): the broker drops the
+# duplicates they would otherwise make.
+_IDEMPOTENT_RETRIES = 5
 
 
 class ProducerLike(Protocol):
@@ -80,11 +85,14 @@ def default_producer_factory(
             warnings.simplefilter("ignore", DeprecationWarning)
             from kafka import KafkaProducer
 
+        # Idempotence (production, Apache Kafka) needs acks=all and retries within the
+        # producer; without it the sender's own retry from the queue is the only one.
+        idempotent = settings.enable_idempotence
         producer: ProducerLike = KafkaProducer(
             **settings.client_options(),
-            acks=1,
-            enable_idempotence=False,
-            retries=0,
+            acks=settings.acks,
+            enable_idempotence=idempotent,
+            retries=_IDEMPOTENT_RETRIES if idempotent else 0,
             max_in_flight_requests_per_connection=1,
             compression_type=settings.compression_type,
             max_request_size=max_message_bytes + 65_536,

@@ -38,6 +38,7 @@ __all__ = [
     "IdentitySettings",
     "KafkaSettings",
     "Secret",
+    "TopicSettings",
     "check_listen",
     "load_section",
     "parse_listen",
@@ -129,8 +130,53 @@ class IdentitySettings(Struct, kw_only=True):
     ] = field(default_factory=dict)
 
 
+class TopicSettings(Struct, kw_only=True):
+    """How the project's topics are set on the brokers (``kafka.topics``, Kafka's names in
+    brackets). The brokers hold these; a ``production`` profile declares them here so that
+    ``continuum`` can refuse settings that would lose acknowledged data (docs/reliability.md).
+    """
+
+    replication_factor: Annotated[
+        int, Meta(ge=1, description="copies of each partition (replication factor)")
+    ] = 1
+    min_insync_replicas: Annotated[
+        int,
+        Meta(
+            ge=1,
+            description="copies that hold a record before acks=all answers (min.insync.replicas)",
+        ),
+    ] = 1
+    retention_hours: Annotated[
+        float, Meta(gt=0, description="hours an unread record is kept (retention.ms)")
+    ] = 24.0
+    unclean_leader_election: Annotated[
+        bool,
+        Meta(description="let an out-of-sync replica lead (unclean.leader.election.enable)"),
+    ] = False
+
+
 class KafkaSettings(Struct, kw_only=True):
-    """Where and how agents produce (section ``kafka``); TLS and SASL go to the client as is."""
+    """Where and how agents produce (section ``kafka``); TLS and SASL go to the client as is.
+
+    ``profile: production`` (Apache Kafka) turns on the durability rules of
+    :mod:`continuum._durability`; ``local`` is the in-memory Tansu broker of `continuum up`.
+    """
+
+    profile: Annotated[
+        Literal["local", "production"],
+        Meta(description="local (in-memory Tansu) or production (Apache Kafka, checked)"),
+    ] = "local"
+    acks: Annotated[
+        Literal["all", 1, 0],
+        Meta(description="all, 1 or 0: replicas that hold a record before the broker answers"),
+    ] = 1
+    enable_idempotence: Annotated[
+        bool,
+        Meta(description="idempotent producers (Apache Kafka; Tansu breaks them on restart)"),
+    ] = False
+    topics: Annotated[
+        TopicSettings, Meta(description="the topics' durability settings on the brokers")
+    ] = field(default_factory=TopicSettings)
 
     bootstrap_servers: Annotated[str, Meta(description="comma-separated host:port list")] = (
         "127.0.0.1:9092"

@@ -20,6 +20,7 @@ from continuum.cli import cli
 COMPOSE_DIR = Path(__file__).resolve().parents[3] / "deploy" / "compose"
 # Created by the operator, never committed.
 OPERATOR_FILES = {"./secrets/api-token"}
+KAFKA_BROKERS = ("kafka-1", "kafka-2", "kafka-3")
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +32,8 @@ def compose() -> dict[str, Any]:
 def test_services_and_images(compose: dict[str, Any]) -> None:
     services = compose["services"]
     images = {name: s["image"].split(":")[0] for name, s in services.items()}
-    assert images["kafka"] == "apache/kafka"
+    for broker in KAFKA_BROKERS:
+        assert images[broker] == "apache/kafka"
     assert images["prometheus"] == "prom/prometheus"
     assert images["alertmanager"] == "prom/alertmanager"
     assert images["grafana"] == "grafana/grafana"
@@ -42,10 +44,15 @@ def test_services_and_images(compose: dict[str, Any]) -> None:
 
 
 def test_kafka_runs_in_kraft_mode(compose: dict[str, Any]) -> None:
-    env = compose["services"]["kafka"]["environment"]
-    assert set(env["KAFKA_PROCESS_ROLES"].split(",")) == {"broker", "controller"}
-    assert env["KAFKA_CONTROLLER_QUORUM_VOTERS"].startswith(f"{env['KAFKA_NODE_ID']}@")
-    assert "ZOOKEEPER" not in " ".join(env)
+    cluster_ids = set()
+    for node_id, broker in enumerate(KAFKA_BROKERS, start=1):
+        env = compose["services"][broker]["environment"]
+        assert set(env["KAFKA_PROCESS_ROLES"].split(",")) == {"broker", "controller"}
+        assert env["KAFKA_NODE_ID"] == node_id
+        assert f"{node_id}@{broker}:9093" in env["KAFKA_CONTROLLER_QUORUM_VOTERS"].split(",")
+        assert "ZOOKEEPER" not in " ".join(env)
+        cluster_ids.add(env["CLUSTER_ID"])
+    assert len(cluster_ids) == 1
 
 
 def test_bind_mounts_exist_and_dependencies_are_services(compose: dict[str, Any]) -> None:
