@@ -152,6 +152,32 @@ def test_containers_rows_are_the_counts_of_the_last_run() -> None:
     assert "0.700 ms per container" in block
 
 
+def test_api_rows_are_the_runs_of_the_last_record() -> None:
+    run = {
+        "nodes": 1000,
+        "path": "/v1/rankings",
+        "rate_per_s": 1000.0,
+        "p50_ms": 1.04,
+        "p99_ms": 67.4,
+        "p999_ms": None,
+        "p99_in_refresh_ms": 82.0,
+        "requests_in_refresh": 254,
+        "refreshes": 2,
+        "bad_answers": 0,
+        "unanswered": 3,
+        "generator_cpu_share": 0.06,
+        "generator_wake_lag_p99_ms": 3.1,
+        "schedule_kept": False,
+    }
+    result = {"runs": [run], "targets_met": False, "refresh_in_background": True}
+    block = render_block(BlockSpec("api"), {"api": [_record("api", result)]})
+    assert (
+        "| 1,000 | `POST /v1/rankings` | 1,000 | 1.04 | 67.40 | unanswered | 82.00 | 2 | 0 / 3 "
+        "| 6% | no (p99 3.1 ms late) |"
+    ) in block
+    assert "**missed**; refresh in background: true." in block
+
+
 def test_a_block_without_a_stored_result_is_an_error() -> None:
     with pytest.raises(ValueError, match="no stored result with prometheus_gogc=200"):
         render_block(parse_spec("pipeline", " prometheus_gogc=200"), {})
