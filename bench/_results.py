@@ -87,12 +87,19 @@ def git_commit(repository: Path = RESULTS_DIR.parent.parent) -> str:
     return out.stdout.strip() or "unknown"
 
 
-def make_record(bench: str, command: str, result: dict[str, Any]) -> ResultRecord:
-    """A record of ``result`` stamped with the commit, the UTC date and the core count."""
+def make_record(
+    bench: str, command: str, result: dict[str, Any], commit: str | None = None
+) -> ResultRecord:
+    """A record of ``result`` stamped with the commit, the UTC date and the core count.
+
+    Args:
+        commit: the commit the run started on (default: the one checked out now); a run of
+            minutes should pass the one it started on, in case the checkout moves meanwhile.
+    """
     return ResultRecord(
         bench=bench,
         command=command,
-        commit=git_commit(),
+        commit=commit if commit is not None else git_commit(),
         date=dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         cores=os.cpu_count() or 1,
         result=result,

@@ -212,7 +212,7 @@ _agent = figure_table(
             ("node_exporter_samples", _int),
             None,
         ),
-        row("samples on /metrics", ("agent_samples", _int), ("node_exporter_samples", _int), None),
+        row("samples on the agent's /metrics", ("agent_samples", _int), None, None),
         row(
             "steady RSS (MB, decimal)",
             ("agent_rss_mb", number(".1f")),
@@ -253,7 +253,7 @@ def _containers(records: Sequence[ResultRecord]) -> str:
     ]
     table = _markdown(header, body, "rrrrrrr")
     fit = (
-        f"Fit: {result['fit_ms_per_container']:.3f} ms per container plus "
+        f"Least-squares fit: {result['fit_ms_per_container']:.3f} ms per container, intercept "
         f"{result['fit_intercept_ms']:.1f} ms a cycle (R² {result['fit_r2']:.3f}); "
         f"at most {result['max_ms_per_container']:.2f} ms per container (target < 2 ms)."
     )

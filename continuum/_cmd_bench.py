@@ -77,7 +77,13 @@ def _command_line(ctx: click.Context, command: click.Command) -> str:
 
 def _with_results(command: click.Command, name: str) -> click.Command:
     """Give ``command`` the ``--results`` and ``--results-dir`` options (once)."""
-    from bench._results import RESULTS_DIR, append_record, last_json_object, make_record
+    from bench._results import (
+        RESULTS_DIR,
+        append_record,
+        git_commit,
+        last_json_object,
+        make_record,
+    )
 
     if any(param.name == "results" for param in command.params) or command.callback is None:
         return command
@@ -88,6 +94,7 @@ def _with_results(command: click.Command, name: str) -> click.Command:
         if not results:
             return original(*args, **kwargs)
         ctx = click.get_current_context()
+        commit = git_commit()  # the code the run starts on, whatever is committed meanwhile
         tee = _Tee(sys.stdout)
         with contextlib.redirect_stdout(tee):
             value = original(*args, **kwargs)
@@ -95,7 +102,7 @@ def _with_results(command: click.Command, name: str) -> click.Command:
         if figures is None:
             raise click.ClickException(f"bench {name} printed no JSON line to keep")
         bench_name = str(figures.get("benchmark", name))
-        record = make_record(bench_name, _command_line(ctx, command), figures)
+        record = make_record(bench_name, _command_line(ctx, command), figures, commit)
         path = append_record(results_dir, record)
         click.echo(f"result appended to {path}", err=True)
         return value
