@@ -30,6 +30,7 @@ from typing import Any
 import click
 
 from bench._results import RESULTS_DIR, ResultRecord, load_records
+from bench.placement_report import render as render_placement
 
 __all__ = ["DOC", "BlockSpec", "command", "parse_spec", "render_block", "render_doc"]
 
@@ -397,6 +398,7 @@ RENDERERS: dict[str, Callable[[Sequence[ResultRecord]], str]] = {
     "containers": _containers,
     "pipeline": _pipeline,
     "api": _api,
+    "placement": render_placement,
     "placement-speed": _placement_speed,
     "soak": _soak,
 }
