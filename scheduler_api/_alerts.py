@@ -1,7 +1,9 @@
 """Node health from Alertmanager: firing node-level alerts mark nodes unhealthy, resolved clear.
 
-Every event is kept in SQLite (history); the active set is rebuilt from it at start, so a
-restart does not forget a node that is down::
+Every event is kept in the database (history), and so is the active set (table
+``alert_active``): every API replica sharing the database sees the same marks, and a restart
+does not forget a node that is down. A database from a release that kept the active set in
+memory gets it rebuilt from the history at start::
 
     book = AlertBook(db, unhealthy_severities={"critical"})
     changed = book.apply([AlertEvent("firing", {"alertname": "ContinuumNodeDown", "node": "n1",
@@ -17,13 +19,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
-import threading
 import time
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from scheduler_api._store import Database
+from scheduler_api._store import Connection, Database
 
 __all__ = ["HARDWARE_CATEGORY", "AlertBook", "AlertEvent", "StoredAlertEvent"]
 
@@ -47,6 +48,35 @@ CREATE TABLE IF NOT EXISTS alert_events (
 )
 """
 _INDEX = "CREATE INDEX IF NOT EXISTS alert_events_fp ON alert_events (fingerprint, seq)"
+# The firing alerts, one row per fingerprint: the marks every replica reads.
+_ACTIVE = """
+CREATE TABLE IF NOT EXISTS alert_active (
+    fingerprint TEXT PRIMARY KEY,
+    received_at_s REAL NOT NULL,
+    status TEXT NOT NULL,
+    alertname TEXT NOT NULL,
+    node TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    starts_at TEXT NOT NULL,
+    ends_at TEXT NOT NULL,
+    labels TEXT NOT NULL
+)
+"""
+_COLUMNS = (
+    "received_at_s, fingerprint, status, alertname, node, severity, starts_at, ends_at, labels"
+)
+_REBUILD_ACTIVE = f"""
+INSERT INTO alert_active ({_COLUMNS})
+SELECT {_COLUMNS} FROM alert_events
+ WHERE seq IN (SELECT MAX(seq) FROM alert_events GROUP BY fingerprint) AND status = 'firing'
+"""  # noqa: S608 (built from constants)
+_UPSERT_ACTIVE = (
+    f"INSERT INTO alert_active ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"  # noqa: S608
+    " ON CONFLICT (fingerprint) DO UPDATE SET received_at_s = excluded.received_at_s,"
+    " status = excluded.status, alertname = excluded.alertname, node = excluded.node,"
+    " severity = excluded.severity, starts_at = excluded.starts_at,"
+    " ends_at = excluded.ends_at, labels = excluded.labels"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,20 +114,15 @@ class StoredAlertEvent:
 
 
 class AlertBook:
-    """Active node-level alerts and their history."""
+    """Active node-level alerts and their history, both in the database."""
 
     def __init__(self, db: Database, unhealthy_severities: Collection[str] = ("critical",)):
         self._db = db
         self._severities = frozenset(unhealthy_severities)
-        self._lock = threading.Lock()
-        db.ensure_schema(_SCHEMA, _INDEX)
-        self._active: dict[str, StoredAlertEvent] = {}
-        for row in db.query(
-            "SELECT * FROM alert_events WHERE seq IN "
-            "(SELECT MAX(seq) FROM alert_events GROUP BY fingerprint) AND status = 'firing'"
-        ):
-            event = _stored(row)
-            self._active[event.fingerprint] = event
+        db.ensure_schema(_SCHEMA, _INDEX, _ACTIVE)
+        with db.transaction() as conn:
+            if conn.execute("SELECT COUNT(*) FROM alert_active").fetchone()[0] == 0:
+                conn.execute(_REBUILD_ACTIVE)
 
     def apply(self, events: Sequence[AlertEvent]) -> bool:
         """Record events; return whether the set of unhealthy nodes changed."""
@@ -116,37 +141,25 @@ class AlertBook:
             )
             for event in events
         ]
+        rows = [_row(e) for e in stored]
+        # One write transaction: replicas receiving webhooks at once apply them in turn.
         with self._db.transaction() as conn:
+            before = self._unhealthy(_active(conn))
             conn.executemany(
-                "INSERT INTO alert_events (received_at_s, fingerprint, status, alertname, node,"
-                " severity, starts_at, ends_at, labels) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        e.received_at_s,
-                        e.fingerprint,
-                        e.status,
-                        e.alertname,
-                        e.node,
-                        e.severity,
-                        e.starts_at,
-                        e.ends_at,
-                        json.dumps(e.labels, sort_keys=True),
-                    )
-                    for e in stored
-                ],
+                f"INSERT INTO alert_events ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
+                rows,
             )
-        with self._lock:
-            before = self._unhealthy_locked()
-            for event in stored:
-                if event.status == "firing":
-                    self._active[event.fingerprint] = event
-                else:
-                    self._active.pop(event.fingerprint, None)
-            return self._unhealthy_locked() != before
+            firing = [row for event, row in zip(stored, rows, strict=True) if _firing(event)]
+            if firing:
+                conn.executemany(_UPSERT_ACTIVE, firing)
+            resolved = [(e.fingerprint,) for e in stored if not _firing(e)]
+            if resolved:
+                conn.executemany("DELETE FROM alert_active WHERE fingerprint = ?", resolved)
+            return self._unhealthy(_active(conn)) != before
 
-    def _unhealthy_locked(self) -> dict[str, tuple[str, ...]]:
+    def _unhealthy(self, active: Sequence[StoredAlertEvent]) -> dict[str, tuple[str, ...]]:
         by_node: dict[str, set[str]] = {}
-        for event in self._active.values():
+        for event in active:
             hardware = event.labels.get("category") == HARDWARE_CATEGORY
             if event.node and (hardware or event.severity in self._severities):
                 by_node.setdefault(event.node, set()).add(_reason(event, hardware))
@@ -154,13 +167,12 @@ class AlertBook:
 
     def unhealthy(self) -> dict[str, tuple[str, ...]]:
         """Node id -> names of the firing alerts that make it unhealthy."""
-        with self._lock:
-            return self._unhealthy_locked()
+        return self._unhealthy(self.active())
 
     def active(self) -> list[StoredAlertEvent]:
         """Every firing alert, node-level or not."""
-        with self._lock:
-            return sorted(self._active.values(), key=lambda e: (e.node, e.alertname))
+        rows = self._db.query("SELECT * FROM alert_active ORDER BY node, alertname, fingerprint")
+        return [_stored(row) for row in rows]
 
     def history(self, limit: int = 100, node: str | None = None) -> list[StoredAlertEvent]:
         """The newest events first."""
@@ -174,6 +186,28 @@ class AlertBook:
         return [_stored(row) for row in rows]
 
 
+def _firing(event: StoredAlertEvent) -> bool:
+    return event.status == "firing"
+
+
+def _active(conn: Connection) -> list[StoredAlertEvent]:
+    return [_stored(row) for row in conn.execute("SELECT * FROM alert_active")]
+
+
+def _row(e: StoredAlertEvent) -> tuple[object, ...]:
+    return (
+        e.received_at_s,
+        e.fingerprint,
+        e.status,
+        e.alertname,
+        e.node,
+        e.severity,
+        e.starts_at,
+        e.ends_at,
+        json.dumps(e.labels, sort_keys=True),
+    )
+
+
 def _reason(event: StoredAlertEvent, hardware: bool) -> str:
     """The alert's name, and for hardware alerts the component it is about."""
     component = [event.labels[k] for k in _COMPONENT_LABELS if event.labels.get(k)]
@@ -182,7 +216,7 @@ def _reason(event: StoredAlertEvent, hardware: bool) -> str:
     return event.alertname
 
 
-def _stored(row: sqlite3.Row) -> StoredAlertEvent:
+def _stored(row: Any) -> StoredAlertEvent:
     return StoredAlertEvent(
         float(str(row["received_at_s"])),
         str(row["fingerprint"]),

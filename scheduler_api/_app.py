@@ -2,7 +2,7 @@
 
     app = create_app(load_settings(Path("continuum.yaml")))
 
-The app owns its parts (token book, SQLite, alert book, snapshot refresher, pending ledger,
+The app owns its parts (token book, database, alert book, snapshot refresher, pending ledger,
 self-metrics); the snapshot refresher runs between startup and shutdown (the lifespan).
 """
 
@@ -131,7 +131,7 @@ def build_context(
         datasets=DatasetCatalogue(db),
         alerts=alert_book,
         cluster=cluster,
-        pending=PendingLedger(settings.pending_ttl_s),
+        pending=PendingLedger(db, settings.pending_ttl_s),
         metrics=metrics,
         weights=settings.weights.to_weights(),
         clock=clock,

@@ -45,6 +45,8 @@ DEFAULT_PENDING_TTL_S = 60.0
 DEFAULT_QUERY_TIMEOUT_S = 5.0
 #: Attempts of each task whose output is kept.
 DEFAULT_ATTEMPTS_KEPT = 3
+# ``api.database`` names a PostgreSQL server rather than a SQLite file.
+_POSTGRES_URL = re.compile(r"^postgres(ql)?://")
 
 
 class ConfigError(ValueError):
@@ -122,7 +124,9 @@ class ApiSettings(BaseSettings):
         prometheus_url: Prometheus (or a compatible query API) base URL.
         token_file: a file holding one token with every scope (the local token).
         tokens: further tokens with their scopes.
-        database: SQLite file for the dataset catalogue, alert history and placements.
+        database: where the dataset catalogue, alert history, placements, reservations and
+            alert marks live: a SQLite file (the default), or a ``postgresql://`` URL shared by
+            API replicas (docs/storage.md).
         snapshot_interval_s: seconds between snapshot refreshes.
         stale_after_s: a node whose newest data is older is marked stale and not placed on.
         snapshot_max_age_s: during a Prometheus outage the last snapshot is served until this old.
@@ -147,7 +151,7 @@ class ApiSettings(BaseSettings):
     prometheus_url: str = DEFAULT_PROMETHEUS_URL
     token_file: Path | None = None
     tokens: list[TokenSpec] = Field(default_factory=list)
-    database: Path = Field(default_factory=lambda: _default_state_dir() / "continuum.db")
+    database: Path | str = Field(default_factory=lambda: _default_state_dir() / "continuum.db")
     snapshot_interval_s: float = Field(DEFAULT_SNAPSHOT_INTERVAL_S, ge=0.1)
     stale_after_s: float = Field(DEFAULT_STALE_AFTER_S, gt=0)
     snapshot_max_age_s: float = Field(DEFAULT_SNAPSHOT_MAX_AGE_S, gt=0)
@@ -167,6 +171,14 @@ class ApiSettings(BaseSettings):
         host, _, port = value.rpartition(":")
         if not host or not port.isdigit() or not 0 < int(port) < 65536:
             raise ValueError("must be host:port, e.g. 127.0.0.1:8080")
+        return value
+
+    @field_validator("database", mode="before")
+    @classmethod
+    def _file_or_url(cls, value: object) -> object:
+        # A URL stays a string (a Path would fold its "//"); anything else names a file.
+        if isinstance(value, str) and not _POSTGRES_URL.match(value):
+            return Path(value)
         return value
 
     @field_validator("prometheus_url")

@@ -6,7 +6,6 @@ out = rank_task(ctx, ctx.cluster.view(), RankingRequest(cpu_cores=2, memory_byte
 from __future__ import annotations
 
 import dataclasses
-import threading
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, Literal
@@ -47,9 +46,6 @@ __all__ = [
     "snapshot_info",
     "snapshot_of",
 ]
-
-# Ranking and reserving must be one step, or two requests of a burst pick the same node.
-_RESERVE_LOCK = threading.Lock()
 
 
 def snapshot_info(view: ClusterView, now_s: float) -> SnapshotInfo:
@@ -192,8 +188,10 @@ def run_ranking(
     limit: int | None,
     rejected_limit: int | None,
     caller: str,
+    pending: Mapping[str, Reservation] | None = None,
 ) -> Ranking:
-    """Rank against the view with the app's weights, stale bound and pending load."""
+    """Rank against the view with the app's weights, stale bound and pending load (the
+    ledger's totals unless given)."""
     now_s = ctx.clock()
     ctx.metrics.rankings.labels(caller=caller).inc()
     return rank(
@@ -202,7 +200,7 @@ def run_ranking(
         now_s=now_s,
         weights=ctx.weights,
         stale_after_s=ctx.settings.stale_after_s,
-        pending=ctx.pending.totals(now_s=now_s),
+        pending=ctx.pending.totals(now_s=now_s) if pending is None else pending,
         network=view.network,
         limit=limit,
         rejected_limit=rejected_limit,
@@ -282,21 +280,30 @@ def rank_task(ctx: ApiContext, view: ClusterView, request: RankingRequest) -> di
             caller="rankings",
         )
         return _ranking_document(ctx, view, ranking, None)
-    with _RESERVE_LOCK:
-        ranking = run_ranking(
-            ctx,
-            view,
-            requirements,
-            limit=request.limit,
-            rejected_limit=request.rejected_limit,
-            caller="rankings",
-        )
-        reserved = ranking.ranked[0].node.id if ranking.ranked else None
-        if reserved is not None:
-            ctx.pending.add(
-                reserved,
-                Reservation(request.cpu_cores, float(request.memory_bytes), request.gpus),
-                now_s=ctx.clock(),
+    reservation = Reservation(request.cpu_cores, float(request.memory_bytes), request.gpus)
+    rankings: list[Ranking] = []
+
+    def best(pending: dict[str, Reservation]) -> tuple[str, Reservation] | None:
+        # Ranking and reserving are one step in the database's write transaction, or two
+        # requests of a burst (to this replica or another) pick the same node.
+        rankings.append(
+            run_ranking(
+                ctx,
+                view,
+                requirements,
+                limit=request.limit,
+                rejected_limit=request.rejected_limit,
+                caller="rankings",
+                pending=pending,
             )
-            ctx.metrics.pending.set(len(ctx.pending))
+        )
+        ranked = rankings[-1].ranked
+        return (ranked[0].node.id, reservation) if ranked else None
+
+    now_s = ctx.clock()
+    choice = ctx.pending.reserve(best, now_s=now_s)
+    reserved = None if choice is None else choice[0]
+    ranking = rankings[-1]
+    if reserved is not None:
+        ctx.metrics.pending.set(ctx.pending.count(now_s=now_s))
     return _ranking_document(ctx, view, ranking, reserved)

@@ -6,6 +6,7 @@ import pytest
 
 from scheduler_api._extender import QuantityError, parse_quantity, pod_requirements
 from scheduler_api._pending import PendingLedger
+from scheduler_api._store import Database
 from scheduler_api.ranking import DatasetLocation, Reservation
 
 
@@ -58,17 +59,17 @@ def test_pod_requirements_sum_containers_and_read_annotations() -> None:
 
 
 def test_pending_ledger_sums_and_expires() -> None:
-    ledger = PendingLedger(ttl_s=10)
+    ledger = PendingLedger(Database(":memory:"), ttl_s=10)
     ledger.add("a", Reservation(1.0, 100.0), now_s=0)
     ledger.add("a", Reservation(2.0, 50.0, 1), now_s=5)
     assert ledger.totals(now_s=6) == {"a": Reservation(3.0, 150.0, 1)}
     assert ledger.totals(now_s=11) == {"a": Reservation(2.0, 50.0, 1)}
     assert ledger.totals(now_s=15) == {}
-    assert len(ledger) == 0
+    assert ledger.count(now_s=15) == 0
 
 
 def test_pending_ledger_with_zero_ttl_counts_nothing() -> None:
-    ledger = PendingLedger(ttl_s=0)
+    ledger = PendingLedger(Database(":memory:"), ttl_s=0)
     ledger.add("a", Reservation(1.0), now_s=0)
     assert ledger.totals(now_s=0) == {}
 
