@@ -13,12 +13,14 @@ generated configuration. The same classes serve ``continuum up`` and the integra
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import os
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.parse
@@ -37,6 +39,7 @@ __all__ = [
     "ManagedProcess",
     "MissingBinaryError",
     "PrometheusServer",
+    "S3Server",
     "ServiceError",
     "TansuBroker",
     "free_port",
@@ -290,10 +293,61 @@ class _Service:
             self.process.kill()
 
 
+class S3Server(_Service):
+    """An S3-compatible server (moto, from the dev dependencies) for Tansu's ``s3://`` storage.
+
+    It keeps its objects in its own memory, so a broker that stores there survives its own
+    restarts for as long as this server runs (docs/reliability.md, "Durability in production").
+    """
+
+    name = "s3"
+
+    def __init__(self, host: str, port: int, workdir: Path, *, bucket: str = "tansu"):
+        super().__init__(host, port, workdir)
+        self.bucket = bucket
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def argv(self) -> list[str]:
+        if importlib.util.find_spec("moto") is None:
+            raise MissingBinaryError("moto is not installed: run `pip install 'moto[server]'`")
+        return [sys.executable, "-m", "moto.server", "-H", self.host, "-p", str(self.port)]
+
+    def healthy(self) -> bool:
+        return http_ok(self.url)
+
+    def wait_healthy(self, timeout_s: float | None = None) -> None:
+        super().wait_healthy(timeout_s)
+        # moto takes unsigned requests: a bare PUT makes the bucket (and keeps an existing one).
+        request = urllib.request.Request(f"{self.url}/{self.bucket}", method="PUT")  # noqa: S310
+        with urllib.request.urlopen(request, timeout=5):  # noqa: S310 (loopback)
+            pass
+
+    def client_environment(self) -> dict[str, str]:
+        """What an S3 client (Tansu's object store) needs to reach this server."""
+        return {
+            "AWS_ACCESS_KEY_ID": "continuum",
+            "AWS_SECRET_ACCESS_KEY": "continuum",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ENDPOINT": self.url,
+            "AWS_ALLOW_HTTP": "true",
+        }
+
+
 class TansuBroker(_Service):
-    """The embedded Kafka-compatible broker (memory storage: a restart loses everything)."""
+    """The embedded Kafka-compatible broker.
+
+    Memory storage by default: a restart loses every record. Given an :class:`S3Server`, it
+    stores in that server's bucket instead, and acknowledged records survive a restart.
+    """
 
     name = "kafka"
+
+    def __init__(self, host: str, port: int, workdir: Path, *, s3: S3Server | None = None):
+        super().__init__(host, port, workdir)
+        self.s3 = s3
 
     @property
     def bootstrap(self) -> str:
@@ -301,7 +355,23 @@ class TansuBroker(_Service):
 
     def argv(self) -> list[str]:
         url = f"tcp://{self.host}:{self.port}"
-        return [tansu_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url]
+        storage = f"s3://{self.s3.bucket}/" if self.s3 is not None else "memory://tansu/"
+        # The advertised URL stays last: a test's TLS terminator replaces it.
+        return [
+            tansu_binary(),
+            "broker",
+            "--storage-engine",
+            storage,
+            "--listener-url",
+            url,
+            "--advertised-listener-url",
+            url,
+        ]
+
+    def environment(self) -> dict[str, str] | None:
+        if self.s3 is None:
+            return None
+        return {**os.environ, **self.s3.client_environment()}
 
     def healthy(self) -> bool:
         return tcp_open(self.host, self.port)
