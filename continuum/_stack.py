@@ -122,7 +122,14 @@ class LocalStack:
             config.setdefault(name, {}).update(values)
 
         spool = self.state.root / "spool"
-        section("kafka", bootstrap_servers=f"{host}:{ports.kafka}")
+        # The local broker is the in-memory Tansu, whatever profile the user's file names: its
+        # durability rules do not apply, and it breaks idempotent producers on restart.
+        section(
+            "kafka",
+            bootstrap_servers=f"{host}:{ports.kafka}",
+            profile="local",
+            enable_idempotence=False,
+        )
         section(
             "agent",
             listen=f"{host}:{ports.agent}",

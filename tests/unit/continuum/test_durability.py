@@ -204,3 +204,18 @@ def test_the_producers_take_acks_and_idempotence_from_the_profile(
     assert production["max_in_flight_requests_per_connection"] <= 5
     # Tansu breaks idempotent producers on restart (docs/platform.md): off locally.
     assert (local["acks"], local["enable_idempotence"], local["retries"]) == (1, False, 0)
+
+
+def test_the_local_stack_runs_a_production_file_as_the_local_profile(tmp_path: Path) -> None:
+    from continuum._stack import LocalStack
+    from continuum._stack_config import StackSettings
+    from continuum._state import StateDir
+
+    user = {"kafka": _kafka_section(_PROFILES[0])}
+    config = LocalStack(StateDir(tmp_path), StackSettings(), user).daemon_config()
+    kafka = config["kafka"]
+    assert (kafka["profile"], kafka["enable_idempotence"]) == ("local", False)
+    assert kafka["bootstrap_servers"] == "127.0.0.1:9092"
+    written = tmp_path / "continuum.yaml"
+    written.write_text(yaml.safe_dump(config))
+    check_profile(written)  # the daemons of `continuum up` start
