@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import re
 import statistics
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -440,12 +440,35 @@ def render_block(spec: BlockSpec, records: Mapping[str, Sequence[ResultRecord]])
     return f"{renderer(chosen)}\n\n{_provenance(chosen)}\n"
 
 
-def render_doc(text: str, records: Mapping[str, Sequence[ResultRecord]]) -> str:
-    """``text`` with every report block's body regenerated; text outside the blocks is kept."""
+def render_doc(
+    text: str,
+    records: Mapping[str, Sequence[ResultRecord]],
+    errors: list[str] | None = None,
+    only: Collection[str] | None = None,
+) -> str:
+    """``text`` with every report block's body regenerated; text outside the blocks is kept.
+
+    Args:
+        errors: where a block that cannot be rendered (no stored result yet, a bad marker) is
+            reported and left as it is, so the others still render; without it the first such
+            block raises.
+        only: render the blocks of these benches alone and leave the others as they are.
+
+    Raises:
+        ValueError: a block that cannot be rendered, when ``errors`` is not given.
+    """
 
     def replace(match: re.Match[str]) -> str:
-        spec = parse_spec(match["name"], match["options"])
-        return match["open"] + render_block(spec, records) + match["close"]
+        if only is not None and match["name"] not in only:
+            return match[0]
+        try:
+            spec = parse_spec(match["name"], match["options"])
+            return match["open"] + render_block(spec, records) + match["close"]
+        except ValueError as err:
+            if errors is None:
+                raise
+            errors.append(str(err))
+            return match[0]
 
     return _BLOCK.sub(replace, text)
 
@@ -466,19 +489,29 @@ def render_doc(text: str, records: Mapping[str, Sequence[ResultRecord]]) -> str:
     help="The markdown file whose report blocks are regenerated.",
 )
 @click.option("--check", is_flag=True, help="Change nothing; fail if the doc is out of date.")
-def command(results_dir: Path, doc: Path, check: bool) -> None:
+@click.option(
+    "--only",
+    multiple=True,
+    metavar="BENCH",
+    help="Regenerate this bench's blocks alone (repeatable); the others are left as they are.",
+)
+def command(results_dir: Path, doc: Path, check: bool, only: tuple[str, ...]) -> None:
     """Regenerate docs/benchmarks.md's tables from bench/results/*.jsonl."""
+    errors: list[str] = []
     try:
         records = load_records(results_dir)
         text = doc.read_text(encoding="utf-8")
-        rendered = render_doc(text, records)
+        rendered = render_doc(text, records, errors, set(only) if only else None)
     except (OSError, ValueError) as err:
         raise click.ClickException(str(err)) from err
-    blocks = len(_BLOCK.findall(text))
+    blocks = sum(1 for m in _BLOCK.finditer(text) if not only or m["name"] in only)
     if rendered == text:
-        click.echo(f"{doc}: {blocks} report blocks up to date")
-        return
-    if check:
+        click.echo(f"{doc}: {blocks - len(errors)} of {blocks} report blocks up to date")
+    elif check:
         raise click.ClickException(f"{doc} is out of date: run `continuum bench report`")
-    doc.write_text(rendered, encoding="utf-8")
-    click.echo(f"{doc}: {blocks} report blocks regenerated")
+    else:
+        doc.write_text(rendered, encoding="utf-8")
+        click.echo(f"{doc}: {blocks - len(errors)} of {blocks} report blocks regenerated")
+    if errors:
+        # The blocks that rendered are written; these are left as they were, and the run fails.
+        raise click.ClickException("\n".join(errors))

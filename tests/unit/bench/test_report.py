@@ -200,7 +200,7 @@ def test_the_command_writes_the_doc_and_checks_it(tmp_path: Path) -> None:
     assert doc.read_text() == _DOC
     written = CliRunner().invoke(command, args)
     assert written.exit_code == 0, written.output
-    assert "1 report blocks regenerated" in written.output
+    assert "1 of 1 report blocks regenerated" in written.output
     assert "| CPU per cycle / per scrape (ms) | 6.500 |" in doc.read_text()
     fresh = CliRunner().invoke(command, [*args, "--check"])
     assert fresh.exit_code == 0, fresh.output
@@ -220,6 +220,32 @@ def test_report_is_a_bench_subcommand_without_results_flag(tmp_path: Path) -> No
     # A report measures nothing, so it keeps no result of its own.
     assert "results" not in {p.name for p in report.params}
     assert "check" in {p.name for p in report.params}
+
+
+def test_a_block_without_results_is_left_as_it_is_while_the_others_render(
+    tmp_path: Path,
+) -> None:
+    results = _results(tmp_path, _record("agent", _AGENT))
+    doc = tmp_path / "benchmarks.md"
+    doc.write_text(_DOC + "<!-- report:soak -->\nkept\n<!-- /report -->\n")
+    result = CliRunner().invoke(command, ["--results-dir", str(results), "--doc", str(doc)])
+    assert result.exit_code != 0
+    assert "report:soak: no stored result" in result.output
+    assert "1 of 2 report blocks regenerated" in result.output
+    text = doc.read_text()
+    assert "| CPU per cycle / per scrape (ms) | 6.500 |" in text
+    assert "<!-- report:soak -->\nkept\n<!-- /report -->" in text
+
+
+def test_only_leaves_the_other_benches_blocks_as_they_are(tmp_path: Path) -> None:
+    results = _results(tmp_path, _record("agent", _AGENT))
+    doc = tmp_path / "benchmarks.md"
+    doc.write_text(_DOC + "<!-- report:soak -->\nkept\n<!-- /report -->\n")
+    args = ["--results-dir", str(results), "--doc", str(doc), "--only", "agent"]
+    result = CliRunner().invoke(command, args)
+    assert result.exit_code == 0, result.output
+    assert "1 of 1 report blocks regenerated" in result.output
+    assert "<!-- report:soak -->\nkept\n<!-- /report -->" in doc.read_text()
 
 
 def test_a_broken_result_line_names_its_file(tmp_path: Path) -> None:
