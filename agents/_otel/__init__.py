@@ -1,9 +1,12 @@
-"""The OpenTelemetry wiring every agent shares (OTLP and Prometheus output, without the SDK).
+"""The OpenTelemetry wiring every agent shares, on the OpenTelemetry SDK.
 
 An agent is a list of collectors plus its settings. :class:`Agent` runs the collectors every
-interval (each on its own thread under its own time budget), serves the readings on ``/metrics``
-(Prometheus text or OpenMetrics, with the ``node``, ``tier``, ``site`` labels) and pushes them as
-OTLP protobuf to Kafka through a memory queue that spills to an on-disk spool::
+interval (each on its own thread under its own time budget) and records their readings through
+an SDK ``MeterProvider`` (observable instruments over the cycle's snapshot). The SDK's
+Prometheus reader serves them on ``/metrics`` (Prometheus text or OpenMetrics, with the
+``node``, ``tier``, ``site`` labels), and :class:`KafkaMetricExporter`, an SDK
+``MetricExporter``, pushes them as OTLP protobuf to Kafka through a memory queue that spills to
+an on-disk spool::
 
     from agents._otel import (Agent, AgentSettings, IdentitySettings, InstrumentKind,
                               InstrumentSpec, KafkaSettings, Reading, load_section,
@@ -34,16 +37,16 @@ agent (collector failures, broker outages and spool write errors are counted and
 from __future__ import annotations
 
 from agents._otel._agent import Agent, run_until_signal
-from agents._otel._exposition import SnapshotCollector
+from agents._otel._exporter import KafkaMetricExporter
 from agents._otel._instruments import ReadingBoard, Snapshot
 from agents._otel._kafka import (
     OTLP_CONTENT_TYPE,
     KafkaSender,
-    OtlpKafkaExporter,
     ProducerLike,
     default_producer_factory,
 )
-from agents._otel._otlp import OtlpEncoder, count_points, split_request
+from agents._otel._meter import SnapshotMeter
+from agents._otel._prometheus import IdentityLabels, PrometheusPull
 from agents._otel._pull import MetricsServer
 from agents._otel._records import Collector, InstrumentKind, InstrumentSpec, Reading
 from agents._otel._resource import (
@@ -68,6 +71,7 @@ from agents._otel._settings import (
     state_dir,
     validate_section,
 )
+from agents._otel._split import count_points, split_request
 from agents._otel._spool import DeliveryQueue, Message
 
 __all__ = [
@@ -82,22 +86,23 @@ __all__ = [
     "CollectorStats",
     "ConfigError",
     "DeliveryQueue",
+    "IdentityLabels",
     "IdentitySettings",
     "InstrumentKind",
     "InstrumentSpec",
+    "KafkaMetricExporter",
     "KafkaSender",
     "KafkaSettings",
     "Message",
     "MetricsServer",
-    "OtlpEncoder",
-    "OtlpKafkaExporter",
     "ProducerLike",
+    "PrometheusPull",
     "Reading",
     "ReadingBoard",
     "Resource",
     "Secret",
     "Snapshot",
-    "SnapshotCollector",
+    "SnapshotMeter",
     "TimedWorker",
     "build_resource",
     "check_listen",

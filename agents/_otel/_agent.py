@@ -1,11 +1,10 @@
-"""One agent: collectors on a schedule, served on /metrics and pushed as OTLP to Kafka.
+"""One agent: collectors on a schedule, recorded through the OpenTelemetry SDK.
 
 The collection loop is the one owner of time: each cycle runs the collectors (in parallel, each
-under its budget), publishes their readings as one snapshot, then encodes that snapshot as OTLP
-and queues it for Kafka. Scrapes of ``/metrics`` translate the last published snapshot and never
-trigger a collection. No OpenTelemetry SDK runs here: the agents already hold each cycle's
-values, so two direct conversions (:mod:`agents._otel._otlp`, :mod:`agents._otel._exposition`)
-replace the SDK's instruments, per-series aggregations and readers, and their memory::
+under its budget) and publishes their readings as one snapshot. The SDK's observable instruments
+report that snapshot (:mod:`agents._otel._meter`) to two readers: the Prometheus reader behind
+``/metrics`` (collected on each scrape, which never runs a collector) and a push reader the loop
+collects once per cycle into the :class:`KafkaMetricExporter` (OTLP on Kafka, spooled)::
 
     agent = Agent("node", collectors, identity=identity, kafka=kafka, settings=settings)
     run_until_signal(agent)          # blocks until SIGINT or SIGTERM, then shuts down cleanly
@@ -14,19 +13,21 @@ replace the SDK's instruments, per-series aggregations and readers, and their me
 from __future__ import annotations
 
 import logging
+import math
 import signal
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from types import FrameType
 
-from prometheus_client.registry import CollectorRegistry
+from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
 
-from agents._otel._exposition import SnapshotCollector
+from agents._otel._exporter import KafkaMetricExporter
 from agents._otel._footprint import limit_malloc_arenas
 from agents._otel._instruments import ReadingBoard
-from agents._otel._kafka import KafkaSender, OtlpKafkaExporter, ProducerLike
-from agents._otel._otlp import OtlpEncoder
+from agents._otel._kafka import KafkaSender, ProducerLike
+from agents._otel._meter import SnapshotMeter, cardinality_limits
+from agents._otel._prometheus import PrometheusPull
 from agents._otel._pull import MetricsServer
 from agents._otel._records import Collector, Reading
 from agents._otel._resource import Resource, build_resource, identity_labels
@@ -80,35 +81,34 @@ class Agent:
         specs = [*SELF_INSTRUMENTS, *(spec for c in collectors for spec in c.instruments)]
         self.board = ReadingBoard(specs)
 
-        # Pull: the latest snapshot translated on each scrape, in a private registry (nothing
-        # global), with the identity labels and our own target_info.
-        self.registry = CollectorRegistry(auto_describe=False)
-        self.registry.register(
-            SnapshotCollector(self.board, identity_labels(identity), self.resource)
-        )
+        # Pull: the SDK's Prometheus reader in a private registry (nothing global), with the
+        # identity labels on every sample; collected on each scrape.
+        pull = PrometheusPull(identity_labels(identity))
+        self.registry = pull.registry
+        readers: list[MetricReader] = [pull.reader]
 
-        # Push: snapshot -> OTLP -> FIFO (memory, then spool) -> sender thread -> Kafka.
-        self.queue: DeliveryQueue | None = None
-        self.sender: KafkaSender | None = None
-        self.exporter: OtlpKafkaExporter | None = None
+        # Push: snapshot -> SDK -> OTLP -> FIFO (memory, then spool) -> sender thread -> Kafka,
+        # collected by the loop once per cycle (no timer thread of the reader's own).
+        self.exporter: KafkaMetricExporter | None = None
+        self._push: PeriodicExportingMetricReader | None = None
         if settings.push:
-            self.queue = DeliveryQueue(
-                settings.spool_path(name),
+            self.exporter = KafkaMetricExporter(
+                kafka,
+                key=identity.node_id,
+                spool_dir=settings.spool_path(name),
                 max_memory_messages=settings.queue_max_messages,
                 max_spool_bytes=settings.spool_max_bytes,
-            )
-            self.sender = KafkaSender(
-                self.queue,
-                kafka,
+                max_message_bytes=settings.max_message_bytes,
                 producer_factory=producer_factory,
-                max_message_bytes=settings.max_message_bytes,
+                start=False,
             )
-            self.exporter = OtlpKafkaExporter(
-                self.queue,
-                OtlpEncoder(self.resource, f"continuum.agents.{name}", self.board.specs),
-                key=identity.node_id,
-                max_message_bytes=settings.max_message_bytes,
+            self._push = PeriodicExportingMetricReader(
+                self.exporter,
+                export_interval_millis=math.inf,
+                cardinality_limits=cardinality_limits(),
             )
+            readers.append(self._push)
+        self.meter = SnapshotMeter(self.board, self.resource, f"continuum.agents.{name}", readers)
         self.runner = CollectorRunner(
             collectors,
             timeout_s=min(settings.collector_timeout_s, settings.interval_s),
@@ -128,6 +128,16 @@ class Agent:
         )
 
     @property
+    def queue(self) -> DeliveryQueue | None:
+        """The push path's FIFO (None in pull-only mode)."""
+        return self.exporter.queue if self.exporter is not None else None
+
+    @property
+    def sender(self) -> KafkaSender | None:
+        """The push path's sender (None in pull-only mode)."""
+        return self.exporter.sender if self.exporter is not None else None
+
+    @property
     def stats(self) -> Mapping[str, CollectorStats]:
         """Per-collector counters."""
         return self.runner.stats
@@ -135,8 +145,8 @@ class Agent:
     def start(self) -> None:
         """Serve /metrics and start delivering; raises OSError when the listen address is taken."""
         self.server.start()
-        if self.sender is not None:
-            self.sender.start()
+        if self.exporter is not None:
+            self.exporter.start()
         _log.info(
             "%s agent serving %s://%s:%d/metrics",
             self.name,
@@ -156,8 +166,9 @@ class Agent:
             self_readings(self.name, self.runner.stats, self.queue, self.sender, self.exporter)
         )
         snapshot = self.board.publish(readings)
-        if self.exporter is not None:
-            self.exporter.export(snapshot)
+        self.meter.forget_vanished(snapshot)
+        if self._push is not None:
+            self._push.collect()
         self.cycles += 1
         return readings
 
@@ -192,8 +203,8 @@ class Agent:
         self._stop.set()
         self.server.stop()
         self.runner.shutdown()
-        if self.sender is not None:
-            self.sender.stop(timeout_s)
+        # The readers' shutdown: the exporter delivers what is queued in time, spools the rest.
+        self.meter.shutdown(timeout_s)
 
 
 def run_until_signal(agent: Agent) -> None:

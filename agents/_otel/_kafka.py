@@ -1,20 +1,20 @@
-"""OTLP to Kafka: an exporter that queues encoded exports, and the sender that drains the queue.
+"""Kafka delivery: the sender that drains a queue of encoded exports to the topic.
 
-The exporter never blocks on the broker: it encodes, splits under the message limit and appends
-to the :class:`DeliveryQueue`. One sender thread delivers the oldest messages first; on any
-failure it marks the broker unreachable (the queue then spills to disk) and retries after a
-jittered, capped backoff with a fresh producer, created only once a bootstrap server accepts a
-TCP connection again (so an outage costs no client churn). Against Tansu kafka-python's idempotent
-producer is permanently broken after a broker restart, so there idempotence is off and one request
-is in flight (order is kept; a retry after a lost acknowledgement may duplicate, which the
-pipeline absorbs). A ``production`` profile on Apache Kafka sets ``acks: all`` and
-``enable_idempotence: true`` (docs/reliability.md)::
+The exporter (:class:`~agents._otel._exporter.KafkaMetricExporter`) never blocks on the broker:
+it encodes, splits under the message limit and appends to the :class:`DeliveryQueue`. One sender
+thread delivers the oldest messages first; on any failure it marks the broker unreachable (the
+queue then spills to disk) and retries after a jittered, capped backoff with a fresh producer,
+created only once a bootstrap server accepts a TCP connection again (so an outage costs no
+client churn). Against Tansu kafka-python's idempotent producer is permanently broken after a
+broker restart, so there idempotence is off and one request is in flight (order is kept; a retry
+after a lost acknowledgement may duplicate, which the pipeline absorbs). A ``production``
+profile on Apache Kafka sets ``acks: all`` and ``enable_idempotence: true``
+(docs/reliability.md)::
 
     fifo = DeliveryQueue(spool_dir, max_memory_messages=64, max_spool_bytes=256 << 20)
     sender = KafkaSender(fifo, kafka_settings)
     sender.start()
-    exporter = OtlpKafkaExporter(fifo, encoder, key="edge-01", max_message_bytes=900_000)
-    exporter.export(snapshot)
+    fifo.put(b"edge-01", payload, points=250)
     sender.stop(timeout_s=5)   # final flush; whatever is left stays in the spool
 """
 
@@ -30,15 +30,12 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from agents._otel._footprint import preload_crc32c
-from agents._otel._instruments import Snapshot
-from agents._otel._otlp import OtlpEncoder, count_points, split_request
 from agents._otel._settings import KafkaSettings
 from agents._otel._spool import DeliveryQueue, Message
 
 __all__ = [
     "OTLP_CONTENT_TYPE",
     "KafkaSender",
-    "OtlpKafkaExporter",
     "ProducerLike",
     "default_producer_factory",
 ]
@@ -250,53 +247,3 @@ class KafkaSender:
                 producer.close(timeout=1)
             except Exception as err:  # closing a broken producer may fail too
                 _log.debug("closing the producer failed: %r", err)
-
-
-class OtlpKafkaExporter:
-    """Encodes snapshots as OTLP protobuf and queues them for Kafka, keyed by node id.
-
-    Args:
-        queue: where encoded messages go.
-        encoder: turns a snapshot into an OTLP request.
-        key: the Kafka key (the node id).
-        max_message_bytes: larger exports are split into several messages.
-    """
-
-    def __init__(
-        self, queue: DeliveryQueue, encoder: OtlpEncoder, *, key: str, max_message_bytes: int
-    ) -> None:
-        self._queue = queue
-        self.encoder = encoder
-        self._key = key.encode()
-        self._max_message_bytes = max_message_bytes
-        self.exported_points = 0
-        self.errors = 0
-
-    def export(self, snapshot: Snapshot, *, timeout_s: float = 10.0) -> bool:
-        """Encode and queue one snapshot; never blocks on the broker.
-
-        Args:
-            snapshot: the cycle's readings.
-            timeout_s: unused (queueing does not wait); kept for the sink interface.
-
-        Returns:
-            Whether the export was queued whole.
-        """
-        try:
-            request = self.encoder.encode(snapshot)
-            for part in split_request(request, self._max_message_bytes):
-                points = count_points(part)
-                self._queue.put(self._key, part.SerializeToString(), points)
-                self.exported_points += points
-        except Exception as err:  # an export error never stops the agent
-            self.errors += 1
-            _log.warning("OTLP export failed: %r", err)
-            return False
-        return True
-
-    def force_flush(self, timeout_s: float = 10.0) -> bool:
-        """Nothing is buffered here; the sender owns delivery."""
-        return True
-
-    def shutdown(self, timeout_s: float = 10.0) -> None:
-        """Nothing to release; the sender owns the producer."""

@@ -1,7 +1,8 @@
 """The pull path: ``/metrics`` in the Prometheus text format or OpenMetrics (by ``Accept``).
 
-Serves a registry (the agent's holds a :class:`~agents._otel._exposition.SnapshotCollector`)
-with optional TLS and basic auth; prometheus_client picks the format from the ``Accept`` header::
+Serves a registry (the agent's: the SDK's Prometheus reader, relabelled by
+:mod:`agents._otel._prometheus`) with optional TLS and basic auth; prometheus_client picks the
+format from the ``Accept`` header::
 
     server = MetricsServer(registry, listen=("127.0.0.1", 9464))
     server.start()        # server.port is the bound port (0 picks a free one)

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from agents._otel._kafka import KafkaSender, OtlpKafkaExporter
+from agents._otel._exporter import KafkaMetricExporter
+from agents._otel._kafka import KafkaSender
 from agents._otel._records import InstrumentKind, InstrumentSpec, Reading
 from agents._otel._runner import CollectorStats
 from agents._otel._spool import DeliveryQueue
@@ -75,7 +76,7 @@ def self_readings(
     stats: Mapping[str, CollectorStats],
     queue: DeliveryQueue | None,
     sender: KafkaSender | None,
-    exporter: OtlpKafkaExporter | None,
+    exporter: KafkaMetricExporter | None,
 ) -> dict[str, list[Reading]]:
     """Readings of the self-telemetry instruments (push parts absent in pull-only mode)."""
     out: dict[str, list[Reading]] = {}

@@ -18,10 +18,14 @@ from agents._otel import (
     AgentSettings,
     ConfigError,
     IdentitySettings,
+    InstrumentKind,
+    InstrumentSpec,
     KafkaSettings,
     MetricsServer,
+    PrometheusPull,
+    Reading,
     ReadingBoard,
-    SnapshotCollector,
+    SnapshotMeter,
     build_resource,
     load_section,
 )
@@ -107,28 +111,36 @@ def test_agent_daemons_do_not_load_pydantic() -> None:
     assert result.stdout.strip() == "[]"
 
 
-def test_agent_daemons_do_not_load_the_opentelemetry_sdk() -> None:
-    # The SDK, its Prometheus reader and OTLP encoder cost an agent ~4.5 MB at import and its
-    # per-series state more at run time (docs/benchmarks.md); the agents convert snapshots
-    # themselves. A cycle and a rendering of /metrics run too: what they import counts.
+def test_agents_record_through_the_opentelemetry_sdk() -> None:
+    # A cycle and a rendering of /metrics run: the SDK's meter provider records, its Prometheus
+    # reader serves /metrics and its OTLP encoder makes the Kafka records.
     code = (
         "import sys, tempfile, pathlib;"
-        "import continuum.cli, agents.containers, agents.probes, agents.forward;"
         "from prometheus_client import generate_latest;"
         "from agents._otel import Agent, IdentitySettings, KafkaSettings;"
         "from agents.node import NodeSettings, build_collectors;"
         "s = NodeSettings(listen='127.0.0.1:0', spool_dir=pathlib.Path(tempfile.mkdtemp()));"
         "a = Agent('node', build_collectors(s), identity=IdentitySettings(node_id='n'),"
         " kafka=KafkaSettings(), settings=s);"
-        "a.run_cycle(); generate_latest(a.registry); a.shutdown();"
+        "a.run_cycle(); text = generate_latest(a.registry).decode(); a.shutdown(0);"
         "assert a.exporter.exported_points > 0;"
-        "print(sorted(m for m in sys.modules if m.startswith(("
-        "'opentelemetry.sdk', 'opentelemetry.exporter', 'opentelemetry.metrics'))))"
+        "assert 'system_cpu_time_seconds_total{' in text;"
+        "print(sorted({m for m in sys.modules if m in ("
+        "'opentelemetry.sdk.metrics', 'opentelemetry.exporter.prometheus',"
+        "'opentelemetry.exporter.otlp.proto.common.metrics_encoder')}))"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
-    assert result.stdout.strip() == "[]", result.stdout
+    assert result.stdout.strip() == str(
+        sorted(
+            [
+                "opentelemetry.exporter.otlp.proto.common.metrics_encoder",
+                "opentelemetry.exporter.prometheus",
+                "opentelemetry.sdk.metrics",
+            ]
+        )
+    ), result.stdout + result.stderr
 
 
 def test_identity_error_names_the_key(tmp_path: Path) -> None:
@@ -157,15 +169,11 @@ def test_resource_carries_identity_and_labels() -> None:
 
 def serve(basic_auth: tuple[str, str] | None = None) -> MetricsServer:
     identity = IdentitySettings(node_id="n1", tier="edge", site="s")
-    registry = CollectorRegistry(auto_describe=False)
-    registry.register(
-        SnapshotCollector(
-            ReadingBoard([]),
-            {"node": "n1", "tier": "edge", "site": "s"},
-            build_resource(identity),
-        )
-    )
-    server = MetricsServer(registry, ("127.0.0.1", 0), basic_auth=basic_auth)
+    pull = PrometheusPull({"node": "n1", "tier": "edge", "site": "s"})
+    board = ReadingBoard([InstrumentSpec("up", InstrumentKind.GAUGE, "1", "Up.")])
+    SnapshotMeter(board, build_resource(identity), "continuum.agents.x", [pull.reader])
+    board.publish({"up": [Reading("up", 1)]})
+    server = MetricsServer(pull.registry, ("127.0.0.1", 0), basic_auth=basic_auth)
     server.start()
     return server
 
