@@ -1,11 +1,21 @@
-"""Node detail: one node's capacity, CPU, memory, network, pressure, disks and GPUs.
+"""Node detail: one node's capacity, CPU, memory, network, pressure, disks, GPUs, and the
+measurements it cannot take, with why.
 
 Templated by the variable ``node``.
 """
 
 from __future__ import annotations
 
-from dashboards._spec import DashboardSpec, Query, Row, Variable, stat, timeseries
+from dashboards._spec import (
+    DashboardSpec,
+    Panel,
+    PanelKind,
+    Query,
+    Row,
+    Variable,
+    stat,
+    timeseries,
+)
 
 __all__ = ["NODE_DETAIL"]
 
@@ -207,10 +217,51 @@ _GPU = Row(
     ),
 )
 
+# No silent gaps: a kind of measurement the node cannot take shows here with the reason, instead
+# of leaving its panels empty (docs/reliability.md, "No silent gaps").
+_GAPS = Row(
+    "Measurement sources",
+    (
+        Panel(
+            "Sources and why not",
+            (
+                Query(
+                    f"continuum_hw_source_available{_N}",
+                    "{{continuum_hw_source}}: {{continuum_hw_source_state}}",
+                    instant=True,
+                ),
+            ),
+            kind=PanelKind.TABLE,
+            description=(
+                "1 when the agent reads the source (RAPL energy, EDAC, SMART, ...), else 0 with "
+                "the reason: absent (the node has none), not_installed, not_permitted (the "
+                "agent's log says how to grant it), timeout, failed."
+            ),
+            width=12,
+        ),
+        Panel(
+            "Probe kinds",
+            (
+                Query(
+                    f"min by (probe_kind) (continuum_probe_success{_N})",
+                    "{{probe_kind}}",
+                    instant=True,
+                ),
+            ),
+            kind=PanelKind.TABLE,
+            description=(
+                "0 when a probe of that kind failed or may not run here: ICMP without a ping "
+                "group reports failure reason not_permitted (ContinuumMeasurementNotPermitted)."
+            ),
+            width=12,
+        ),
+    ),
+)
+
 NODE_DETAIL = DashboardSpec(
     uid="continuum-node",
     title="Continuum node detail",
     description="One node: capacity, freshness, CPU, memory, network, pressure, disks, GPUs.",
-    rows=(_CAPACITY, _CPU, _MEMORY, _NETWORK_AND_PRESSURE, _DISK, _GPU),
+    rows=(_CAPACITY, _CPU, _MEMORY, _NETWORK_AND_PRESSURE, _DISK, _GPU, _GAPS),
     variables=(Variable("node", "node", "continuum:node_cpu_cores", "Node"),),
 )

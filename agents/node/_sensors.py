@@ -2,7 +2,9 @@
 
 Reads ``<sys_root>/class/hwmon/*`` (Documentation/hwmon/sysfs-interface.rst),
 ``<sys_root>/class/powercap/intel-rapl:*`` and ``<sys_root>/class/power_supply/*``. Sources a
-machine lacks (virtual machines have none) give no readings. RAPL ``energy_uj`` wraps at
+machine lacks (virtual machines have none) give no readings. RAPL zones that exist but cannot be
+read (root-only ``energy_uj`` since Linux 5.10) are not silent: ``continuum.hw.source.available``
+says ``rapl`` is ``not_permitted``, and the agent logs the fix once. RAPL ``energy_uj`` wraps at
 ``max_energy_range_uj``; the collector keeps a running total so the exported counter never goes
 backwards::
 
@@ -11,13 +13,26 @@ backwards::
 
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
 
 from agents._otel import InstrumentKind, InstrumentSpec, Reading
 from agents.node._files import read_int, read_text
+from agents.node._hardware import HW_SOURCE_AVAILABLE, SourceState, source_state
 
-__all__ = ["HW_POWER", "HW_TEMPERATURE", "SensorsCollector"]
+__all__ = ["HW_POWER", "HW_TEMPERATURE", "RAPL_FIX", "SensorsCollector"]
+
+_log = logging.getLogger(__name__)
+
+#: How to let the agent read RAPL energy counters without running it as root.
+RAPL_FIX = (
+    "let the continuum group read them: install deploy/systemd/continuum-rapl.tmpfiles.conf as "
+    "/usr/lib/tmpfiles.d/continuum-rapl.conf and deploy/systemd/70-continuum-rapl.rules in "
+    "/etc/udev/rules.d/, then run `systemd-tmpfiles --create "
+    "/usr/lib/tmpfiles.d/continuum-rapl.conf`"
+)
+_RAPL = "rapl"
 
 _G = InstrumentKind.GAUGE
 
@@ -26,6 +41,20 @@ HW_TEMPERATURE = InstrumentSpec("hw.temperature", _G, "Cel", "Temperature report
 HW_POWER = InstrumentSpec("hw.power", _G, "W", "Instantaneous power drawn by a component.")
 _TEMP_INPUT = re.compile(r"^temp(\d+)_input$")
 _POWER_INPUT = re.compile(r"^power(\d+)_(input|average)$")
+
+
+def _energy_uj(path: Path) -> tuple[int | None, bool]:
+    """A RAPL counter in microjoules (None when unreadable), and whether reading was refused."""
+    try:
+        text = path.read_text()
+    except PermissionError:
+        return None, True
+    except OSError:
+        return None, False
+    try:
+        return int(text.strip()), False
+    except ValueError:
+        return None, False
 
 
 def _name(path: Path) -> str | None:
@@ -82,11 +111,13 @@ class SensorsCollector:
         InstrumentSpec(
             "continuum.power_supply.online", _G, "1", "1 when a power supply is online, else 0."
         ),
+        HW_SOURCE_AVAILABLE,
     )
 
     def __init__(self, sys_root: Path) -> None:
         self._class = sys_root / "class"
         self._energy = _WrapTotal()
+        self._warned_rapl = False
 
     def collect(self) -> list[Reading]:
         """Read every sensor once."""
@@ -137,16 +168,35 @@ class SensorsCollector:
         if not root.is_dir():
             return out
         seen: set[str] = set()
-        for zone in sorted(root.glob("intel-rapl:*")):
-            raw = read_int(zone / "energy_uj")
+        zones = sorted(root.glob("intel-rapl:*"))
+        refused = 0
+        for zone in zones:
+            raw, denied = _energy_uj(zone / "energy_uj")
             if raw is None:
-                continue  # readable by root only on recent kernels
+                refused += denied  # readable by root only since Linux 5.10
+                continue
             seen.add(zone.name)
             total_uj = self._energy.update(zone.name, raw, read_int(zone / "max_energy_range_uj"))
             attrs = {"hw.id": zone.name, "hw.name": _name(zone / "name") or zone.name}
             out.append(Reading("hw.energy", total_uj / 1e6, attrs))
         self._energy.forget_except(seen)
+        if zones:
+            out.append(source_state(_RAPL, self._rapl_state(len(zones), len(seen), refused)))
         return out
+
+    def _rapl_state(self, zones: int, read: int, refused: int) -> SourceState:
+        if refused and not self._warned_rapl:
+            self._warned_rapl = True
+            _log.warning(
+                "RAPL energy counters cannot be read (%d of %d zones refused): hw.energy is "
+                "missing and continuum_hw_source_available reports rapl not_permitted. Fix: %s",
+                refused,
+                zones,
+                RAPL_FIX,
+            )
+        if refused:
+            return SourceState.NOT_PERMITTED
+        return SourceState.OK if read else SourceState.FAILED
 
     def _power_supplies(self) -> list[Reading]:
         out: list[Reading] = []

@@ -38,7 +38,13 @@ from agents.probes._tcp import probe_tcp
 from agents.probes._throughput import ThroughputResponder, probe_throughput
 from agents.probes._tls import client_context
 
-__all__ = ["ProbeRunner", "build_probe"]
+__all__ = ["ICMP_FIX", "ProbeRunner", "build_probe"]
+
+#: How to let the agent's group open unprivileged ICMP sockets (docs/reliability.md).
+ICMP_FIX = (
+    'let the agent\'s group send pings with `sysctl -w net.ipv4.ping_group_range="0 2147483647"` '
+    "(persist it in /etc/sysctl.d), or probe the peer with a tcp target for its RTT"
+)
 
 _log = logging.getLogger(__name__)
 
@@ -119,6 +125,7 @@ class ProbeRunner:
         self._stop: asyncio.Event | None = None
         self._started = threading.Event()
         self._logged: set[str] = set()
+        self._icmp_warned = False
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -218,14 +225,37 @@ class ProbeRunner:
         return server
 
     def _should_run(self, target: ProbeTarget) -> bool:
+        # Every target runs: one that cannot be measured here reports why, each interval.
         if target.kind is ProbeKind.ICMP and not self.icmp_allowed:
-            _log.info(
-                "skipping ICMP target %s: unprivileged ICMP is not permitted "
-                "(net.ipv4.ping_group_range); use a tcp target for its RTT",
-                target.name,
-            )
-            return False
+            self._warn_icmp_not_permitted()
         return True
+
+    def _warn_icmp_not_permitted(self) -> None:
+        if self._icmp_warned:  # once per agent, not per target
+            return
+        self._icmp_warned = True
+        _log.warning(
+            "ICMP probes cannot run: this host does not let the agent open an unprivileged ICMP "
+            "socket; they report continuum_probe_success 0 with failure reason %r until it does. "
+            "Fix: %s",
+            FailureReason.NOT_PERMITTED,
+            ICMP_FIX,
+        )
+
+    def _not_permitted(self, target: ProbeTarget) -> ProbeFn:
+        async def probe() -> ProbeResult:
+            return ProbeResult(
+                target=target.name,
+                kind=str(target.kind),
+                success=False,
+                duration_s=0.0,
+                peer=target.peer,
+                peer_site=target.site,
+                failure=FailureReason.NOT_PERMITTED,
+                detail=f"unprivileged ICMP is not permitted: {ICMP_FIX}",
+            )
+
+        return probe
 
     # -- one target ----------------------------------------------------------------------
 
@@ -241,6 +271,8 @@ class ProbeRunner:
             self.errors += 1
             _log.error("target %s cannot be probed and is skipped: %s", target.name, err)
             return
+        if target.kind is ProbeKind.ICMP and not self.icmp_allowed:
+            probe = self._not_permitted(target)
         # Spread first runs over the interval, stably per name, so targets do not fire together.
         offset_s = (zlib.crc32(target.name.encode()) % 1000) / 1000 * min(interval_s, 5.0)
         next_due = time.monotonic() + offset_s
@@ -268,11 +300,15 @@ class ProbeRunner:
                 result = await probe()
         except TimeoutError:
             failure, detail = FailureReason.TIMEOUT, "probe overran its timeout"
+        except PermissionError as err:  # the host refused the agent the socket it needs
+            failure, detail = FailureReason.NOT_PERMITTED, f"{type(err).__name__}: {err}"
         except Exception as err:
             self.errors += 1
             failure, detail = FailureReason.ERROR, f"{type(err).__name__}: {err}"
         else:
-            if not result.success:
+            if result.failure == FailureReason.NOT_PERMITTED:
+                pass  # warned once for the whole agent, with the fix
+            elif not result.success:
                 self._log_once(target.name, f"probe {target.name} failed: {result.detail}")
             else:
                 self._logged.discard(target.name)

@@ -27,6 +27,9 @@ class FailureReason:
     HTTP_STATUS = "http_status"
     PROTOCOL = "protocol"
     ERROR = "error"
+    # The agent may not run this kind of probe here (unprivileged ICMP not permitted): the
+    # target is not down, it is unmeasured, and says so instead of vanishing.
+    NOT_PERMITTED = "not_permitted"
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""The probe runner: schedules, bounded concurrency, ICMP skipping, its own responder."""
+"""The probe runner: schedules, bounded concurrency, ICMP not permitted, its own responder."""
 
 from __future__ import annotations
 
@@ -76,7 +76,10 @@ def test_runner_probes_every_kind_and_serves_throughput(tcp_listener, http_serve
     assert web is not None
     assert web.success
     assert web.status_code == 200
-    assert store.get("ping") is None, "ICMP targets are skipped where not permitted"
+    ping = store.get("ping")  # not permitted here: reported as such, never silently skipped
+    assert ping is not None
+    assert not ping.success
+    assert ping.failure == "not_permitted"
     bw = peer_store.get("bw")
     assert bw is not None
     assert bw.success, bw
