@@ -36,6 +36,7 @@ from scheduler_api.routes import (
     efficiency,
     extender,
     health,
+    history,
     logs,
     nodes,
     placements,
@@ -180,7 +181,7 @@ def create_app(
     app.state.context = context
     install_error_handlers(app)
     app.include_router(health.router)
-    for module in (nodes, rankings, datasets, alerts, logs, efficiency, workload):
+    for module in (nodes, history, rankings, datasets, alerts, logs, efficiency, workload):
         app.include_router(module.router)
     extender_deps: list[Any] = [SCHEDULE] if settings.extender_requires_token else []
     app.include_router(extender.router, dependencies=extender_deps)

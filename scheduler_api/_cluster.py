@@ -184,6 +184,12 @@ class Cluster:
     def last_error(self) -> str | None:
         return self._error
 
+    @property
+    def client(self) -> PrometheusClient:
+        """The store's query client, for reads beyond the snapshot (node history); shared
+        with the refresh loop, which an httpx client allows."""
+        return self._client
+
     # -- the loop -----------------------------------------------------------------------
 
     def start(self) -> None:

@@ -1,8 +1,11 @@
-"""A small Prometheus query client (instant queries over the HTTP API).
+"""A small Prometheus query client (instant and range queries over the HTTP API); any store
+with Prometheus's query API answers it (VictoriaMetrics does).
 
     client = PrometheusClient("http://127.0.0.1:9090", timeout_s=5)
     for sample in client.query("continuum:node_cpu_cores"):
         print(sample.labels["node"], sample.value)
+    for series in client.query_range("continuum:node_cpu_cores", start_s, end_s, step_s=60):
+        print(series.labels, series.points)
 
 Errors::
 
@@ -24,6 +27,7 @@ __all__ = [
     "PrometheusError",
     "PrometheusQueryError",
     "PrometheusUnavailableError",
+    "RangeSeries",
     "Sample",
 ]
 
@@ -49,8 +53,17 @@ class Sample:
     timestamp_s: float
 
 
+@dataclass(frozen=True, slots=True)
+class RangeSeries:
+    """One series of a range query: its labels and ``(unix seconds, value)`` points, where a
+    value that is not finite is NaN."""
+
+    labels: dict[str, str]
+    points: list[tuple[float, float]]
+
+
 class PrometheusClient:
-    """Instant queries against one Prometheus."""
+    """Instant and range queries against one Prometheus."""
 
     def __init__(
         self,
@@ -69,8 +82,39 @@ class PrometheusClient:
             PrometheusUnavailableError: not reachable, timed out, or 5xx.
             PrometheusQueryError: the query was refused or the answer is not a vector.
         """
+        data = self._post("/api/v1/query", {"query": expr}, expr)
+        if data.get("resultType") != "vector":
+            raise PrometheusQueryError(f"{expr!r}: expected a vector, got {data.get('resultType')}")
+        return [_sample(item) for item in data.get("result", [])]
+
+    def query_range(
+        self, expr: str, start_s: float, end_s: float, step_s: float
+    ) -> list[RangeSeries]:
+        """Evaluate ``expr`` every ``step_s`` from ``start_s`` to ``end_s``; return the matrix.
+
+        Raises:
+            PrometheusUnavailableError: not reachable, timed out, or 5xx.
+            PrometheusQueryError: the query was refused or the answer is not a matrix.
+        """
+        form = {
+            "query": expr,
+            "start": f"{start_s:.3f}",
+            "end": f"{end_s:.3f}",
+            "step": f"{step_s:g}",
+        }
+        data = self._post("/api/v1/query_range", form, expr)
+        if data.get("resultType") != "matrix":
+            raise PrometheusQueryError(f"{expr!r}: expected a matrix, got {data.get('resultType')}")
+        return [
+            RangeSeries(
+                dict(item["metric"]), [(float(t), _finite(text)) for t, text in item["values"]]
+            )
+            for item in data.get("result", [])
+        ]
+
+    def _post(self, path: str, form: dict[str, str], expr: str) -> dict[str, Any]:
         try:
-            response = self._client.post("/api/v1/query", data={"query": expr})
+            response = self._client.post(path, data=form)
         except httpx.HTTPError as err:
             raise PrometheusUnavailableError(
                 f"{self.base_url}: {type(err).__name__}: {err}"
@@ -85,16 +129,18 @@ class PrometheusClient:
             raise PrometheusQueryError(
                 f"{expr!r}: {body.get('errorType', response.status_code)}: {body.get('error', '')}"
             )
-        data = body.get("data") or {}
-        if data.get("resultType") != "vector":
-            raise PrometheusQueryError(f"{expr!r}: expected a vector, got {data.get('resultType')}")
-        return [_sample(item) for item in data.get("result", [])]
+        data: dict[str, Any] = body.get("data") or {}
+        return data
 
     def close(self) -> None:
         self._client.close()
 
 
+def _finite(text: str) -> float:
+    value = float(text)
+    return value if math.isfinite(value) else math.nan
+
+
 def _sample(item: dict[str, Any]) -> Sample:
     timestamp, text = item["value"]
-    value = float(text)
-    return Sample(dict(item["metric"]), value if math.isfinite(value) else math.nan, timestamp)
+    return Sample(dict(item["metric"]), _finite(text), timestamp)
