@@ -255,6 +255,24 @@ _GAPS = Row(
             ),
             width=12,
         ),
+        timeseries(
+            "Collector failures and timeouts",
+            Query(
+                "sum by (agent, collector) "
+                f"(increase(continuum_agent_collector_failures_total{_N}[$__rate_interval]))",
+                "{{agent}} {{collector}} failed",
+            ),
+            Query(
+                "sum by (agent, collector) "
+                f"(increase(continuum_agent_collector_timeouts_total{_N}[$__rate_interval]))",
+                "{{agent}} {{collector}} timed out",
+            ),
+            description=(
+                "Runs of each agent's collectors that raised or overran their time budget; "
+                "0 while every collector delivers (ContinuumAgentCollectorFailing)."
+            ),
+            width=24,
+        ),
     ),
 )
 
