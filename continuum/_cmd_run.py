@@ -141,7 +141,9 @@ class _HistoryRecorder:
         self._post(f"/v1/placements/{self.run_id}/transitions", body)
 
 
-def _executor(kind: str, nodes: list[Any]) -> Any:
+def _executor(kind: str, nodes: list[Any], workflow_id: str | None) -> Any:
+    """The executor of ``kind``; its task-event records carry ``workflow_id`` (the history's
+    run id, when recorded, so records, history and logs share one id)."""
     from scheduler_api._settings import load_settings
     from scheduler_api.workflow._logs import log_capture
 
@@ -153,14 +155,19 @@ def _executor(kind: str, nodes: list[Any]) -> Any:
             raise click.ClickException(
                 "the ray executor needs the `ray` package: pip install ray"
             ) from err
-        return RayExecutor(nodes, capture=capture)
+        return RayExecutor(nodes, capture=capture, workflow_id=workflow_id)
     if kind == "pull":
         from scheduler_api.executors._pull import PullExecutor, kafka_options
 
-        return PullExecutor(nodes, kafka_options=kafka_options(StateDir.default().config_path))
+        return PullExecutor(
+            nodes,
+            kafka_options=kafka_options(StateDir.default().config_path),
+            workflow_id=workflow_id,
+            capture=capture,
+        )
     from scheduler_api.executors import LocalExecutor
 
-    return LocalExecutor(nodes, capture=capture)
+    return LocalExecutor(nodes, capture=capture, workflow_id=workflow_id)
 
 
 def _cost(record: Any) -> str:
@@ -293,7 +300,7 @@ def run(
             last=f"{record.task_id} {record.state} on {record.node_id}",
         )
 
-    executor = _executor(executor_kind, nodes)
+    executor = _executor(executor_kind, nodes, recorder.run_id if recorder else None)
     live = getattr(executor, "live", None)
     if node_source is not None and live is not None:
         # Pull mode: a node whose worker went silent is gone too, as if the inventory said so.

@@ -3,9 +3,12 @@
 ::
 
     outcome = run_attempt(assignment, Path("/tmp/worker"))
-    outcome.cpu_s, outcome.peak_memory_bytes, outcome.read_bytes
+    outcome.cpu_s, outcome.peak_memory_bytes, outcome.read_bytes, outcome.output.stderr
 
 The child inherits the worker's cgroup, so a lab node's CPU and memory limits hold for its tasks.
+Its standard output and error go to files beside its spec; their tails (the assignment's
+``max_output_bytes`` each, redacted) travel in the attempt's task event, as the local executor's
+``LogCapture`` keeps them.
 """
 
 from __future__ import annotations
@@ -16,10 +19,11 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
+from scheduler_api.executors._capture import TaskOutput, bound_text, secret_values
 from scheduler_api.workflow._events import Assignment, TaskEvent
 
 __all__ = ["Outcome", "run_attempt"]
@@ -38,6 +42,7 @@ class Outcome:
     peak_memory_bytes: int
     read_bytes: int
     written_bytes: int
+    output: TaskOutput = field(default_factory=TaskOutput)
 
     def event(self, assignment: Assignment) -> TaskEvent:
         """The ``finished`` or ``failed`` task event of this attempt."""
@@ -56,6 +61,10 @@ class Outcome:
             written_bytes=self.written_bytes,
             error=self.error,
             value=self.value if self.ok else None,
+            stdout=self.output.stdout,
+            stderr=self.output.stderr,
+            stdout_dropped_bytes=self.output.stdout_dropped_bytes,
+            stderr_dropped_bytes=self.output.stderr_dropped_bytes,
         )
 
 
@@ -66,19 +75,30 @@ def run_attempt(assignment: Assignment, workdir: Path) -> Outcome:
     workdir.mkdir(parents=True, exist_ok=True)
     spec_path.write_text(json.dumps(asdict(assignment)))
     result_path.unlink(missing_ok=True)
-    started_s, started = time.time(), time.monotonic()
-    child = subprocess.Popen(
-        [sys.executable, "-m", "agents.worker._runner", str(spec_path), str(result_path)],
-        cwd=workdir,
-        stdin=subprocess.DEVNULL,
-    )
-    timer = threading.Timer(assignment.timeout_s, child.kill)
-    timer.start()
-    try:
-        # wait4, not Popen.wait: its rusage holds the task's CPU and peak RSS, children included.
-        _, status, usage = os.wait4(child.pid, 0)
-    finally:
-        timer.cancel()
+    with (
+        (workdir / f"{stem}.stdout").open("w+b") as out,
+        (workdir / f"{stem}.stderr").open("w+b") as err,
+    ):
+        # Unlinked at once: the open files hold the output, and nothing is left to clean up.
+        for handle in (out, err):
+            Path(handle.name).unlink()
+        started_s, started = time.time(), time.monotonic()
+        child = subprocess.Popen(
+            [sys.executable, "-m", "agents.worker._runner", str(spec_path), str(result_path)],
+            cwd=workdir,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=err,
+        )
+        timer = threading.Timer(assignment.timeout_s, child.kill)
+        timer.start()
+        try:
+            # wait4, not Popen.wait: its rusage holds the task's CPU and peak RSS, children
+            # included.
+            _, status, usage = os.wait4(child.pid, 0)
+        finally:
+            timer.cancel()
+        output = _tails(out, err, assignment)
     child.returncode = os.waitstatus_to_exitcode(status)
     wall_s = time.monotonic() - started
     try:
@@ -98,7 +118,22 @@ def run_attempt(assignment: Assignment, workdir: Path) -> Outcome:
         peak_memory_bytes=usage.ru_maxrss * 1024,  # Linux reports kilobytes
         read_bytes=int(result.get("read_bytes", 0)),
         written_bytes=int(result.get("written_bytes", 0)),
+        output=output,
     )
+
+
+def _tails(out: IO[bytes], err: IO[bytes], assignment: Assignment) -> TaskOutput:
+    """The last ``max_output_bytes`` of each stream, redacted, with how much was dropped."""
+    secrets = secret_values(assignment.redact_env)
+    margin = max((len(s.encode()) for s in secrets), default=0)
+
+    def tail(handle: IO[bytes], stream: str) -> tuple[str, int]:
+        total = handle.seek(0, os.SEEK_END)
+        handle.seek(max(0, total - assignment.max_output_bytes - margin))
+        return bound_text(handle.read(), total, stream, assignment.max_output_bytes, secrets)
+
+    (stdout, out_dropped), (stderr, err_dropped) = tail(out, "stdout"), tail(err, "stderr")
+    return TaskOutput(stdout, stderr, out_dropped, err_dropped)
 
 
 def _death(code: int, timeout_s: float, wall_s: float) -> str:

@@ -55,6 +55,9 @@ def resolve_function(module: str, file: str, qualname: str) -> Any:
 def _run(spec: dict[str, Any]) -> dict[str, Any]:
     if spec.get("argv"):
         done = subprocess.run(spec["argv"], capture_output=True, text=True, check=False)
+        # Passed on to this process's streams, which the worker keeps as the attempt's output.
+        sys.stdout.write(done.stdout)
+        sys.stderr.write(done.stderr)
         if done.returncode != 0:
             tail = done.stderr[-_STDERR_TAIL_CHARS:].strip()
             return {"ok": False, "error": f"exit status {done.returncode}: {tail}"}
@@ -74,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
         result = {"ok": False, "error": "".join(traceback.format_exception(err)).strip()}
     result["read_bytes"], result["written_bytes"] = io_counters()
     Path(result_path).write_text(json.dumps(result))
+    sys.stdout.flush()
+    sys.stderr.flush()
     return 0
 
 

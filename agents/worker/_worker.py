@@ -36,6 +36,7 @@ __all__ = ["Worker"]
 
 _log = logging.getLogger(__name__)
 _SEND_TIMEOUT_S = 10.0
+_METADATA_MAX_AGE_MS = 2000
 
 
 class _Producer(Protocol):
@@ -63,6 +64,9 @@ def _kafka_clients(node: str, kafka: KafkaSettings) -> tuple[_Producer, _Consume
         auto_offset_reset="earliest",
         session_timeout_ms=6000,
         heartbeat_interval_ms=1000,
+        # A topic made after subscribing (the first event, the first assignment) is seen
+        # within seconds, not at the default five-minute metadata refresh.
+        metadata_max_age_ms=_METADATA_MAX_AGE_MS,
         **options,
     )
     return producer, consumer

@@ -7,9 +7,12 @@ since Ray is a heavy optional dependency)::
     [completion] = executor.wait(timeout_s=5.0)
 
 A task that raises is not an executor error: its ``Completion`` has ``ok=False`` and the
-traceback text, and the session re-places it. Every attempt's stdout and stderr come back in
-``Completion.output``, at most ``LogCapture.max_bytes_per_stream`` per stream, redacted, and
-what it used (CPU seconds, bytes read and written, peak memory) in ``Completion.usage``.
+traceback text, and the session re-places it. Every attempt ends in the project's one
+task-event record (``Completion.record``, a ``TaskEvent``), made the same way by the local and
+Ray workers as by the pull worker: wall time, CPU seconds, peak memory, bytes read and written,
+node, workflow, task and attempt, and the tails of its stdout and stderr (at most
+``LogCapture.max_bytes_per_stream`` per stream, redacted), read as ``Completion.usage`` and
+``Completion.output``.
 """
 
 from scheduler_api.executors._base import Completion, Executor

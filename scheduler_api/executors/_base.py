@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
 
 from scheduler_api.executors._capture import TaskOutput
 from scheduler_api.executors._usage import TaskUsage
 from scheduler_api.placement import NodeInfo
+
+if TYPE_CHECKING:
+    from scheduler_api.workflow._events import TaskEvent
 
 __all__ = ["Completion", "Executor"]
 
@@ -24,8 +27,9 @@ class Completion:
         error: The error text when not ``ok``.
         started_s: Unix time the worker began.
         finished_s: Unix time the worker ended.
-        output: What the attempt wrote to stdout and stderr (bounded, redacted).
-        usage: What it used where it ran (CPU seconds, bytes, peak memory), when measured.
+        record: The attempt's task-event record (``finished`` or ``failed``), which every
+            executor makes the same way: what it used and wrote. None where the attempt never
+            reported (its worker died, its node went silent).
     """
 
     task_id: str
@@ -35,8 +39,23 @@ class Completion:
     error: str
     started_s: float
     finished_s: float
-    output: TaskOutput = field(default_factory=TaskOutput)
-    usage: TaskUsage = field(default_factory=TaskUsage)
+    record: TaskEvent | None = None
+
+    @property
+    def output(self) -> TaskOutput:
+        """What the attempt wrote to stdout and stderr (bounded, redacted); empty if unknown."""
+        r = self.record
+        if r is None:
+            return TaskOutput()
+        return TaskOutput(r.stdout, r.stderr, r.stdout_dropped_bytes, r.stderr_dropped_bytes)
+
+    @property
+    def usage(self) -> TaskUsage:
+        """What it used where it ran (CPU seconds, bytes, peak memory); zeros if unmeasured."""
+        r = self.record
+        if r is None:
+            return TaskUsage()
+        return TaskUsage(r.cpu_s, r.read_bytes, r.written_bytes, r.peak_memory_bytes)
 
 
 class Executor(Protocol):

@@ -12,19 +12,29 @@ import logging
 import multiprocessing
 import os
 import platform
+import secrets
 import socket
 import time
 import traceback
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psutil
 
 from scheduler_api.executors._base import Completion
-from scheduler_api.executors._capture import LogCapture, TaskOutput
-from scheduler_api.executors._usage import TaskUsage, measuring
+from scheduler_api.executors._capture import LogCapture
+from scheduler_api.executors._record import (
+    RecordKey,
+    completion_of,
+    ended_record,
+    started_record,
+)
+from scheduler_api.executors._usage import measuring
 from scheduler_api.placement import NodeInfo
+
+if TYPE_CHECKING:
+    from scheduler_api.workflow._events import TaskEvent
 
 __all__ = ["LocalExecutor", "local_node"]
 
@@ -50,14 +60,15 @@ def local_node(node_id: str | None = None) -> NodeInfo:
     )
 
 
-_Outcome = tuple[bool, Any, str, float, float, TaskOutput, TaskUsage]
-
-
 def _run(
-    function: Any, args: tuple[Any, ...], kwargs: dict[str, Any], capture: LogCapture
-) -> _Outcome:
-    """Worker side: run, time, measure, capture output, and turn any exception into text
-    (exceptions may not pickle)."""
+    function: Any,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    capture: LogCapture,
+    where: RecordKey,
+) -> TaskEvent:
+    """Worker side: run, time, measure, capture output, and make the attempt's task-event
+    record, with any exception as text (exceptions may not pickle)."""
     started = time.time()
     ok, value, text = True, None, ""
     with capture.capturing() as output, measuring() as meter:
@@ -65,7 +76,9 @@ def _run(
             value = function.run_inline(*args, **kwargs)
         except Exception as err:
             ok, text = False, "".join(traceback.format_exception(err)).strip()
-    return ok, value, text, started, time.time(), output.result, meter.usage
+    return ended_record(
+        ok, value, text, started, time.time(), output.result, meter.usage, **where._asdict()
+    )
 
 
 class LocalExecutor:
@@ -75,6 +88,7 @@ class LocalExecutor:
         nodes: The local stack's nodes (from the API); default: this machine alone.
         max_workers_per_node: Cap on each pool's workers (default: this machine's cores).
         capture: How task output is captured (default: 1 MiB per stream, nothing redacted).
+        workflow_id: This run's id in the task-event records (default: a fresh random one).
     """
 
     name = "local"
@@ -84,12 +98,17 @@ class LocalExecutor:
         nodes: list[NodeInfo] | None = None,
         max_workers_per_node: int | None = None,
         capture: LogCapture | None = None,
+        workflow_id: str | None = None,
     ):
         self._nodes = list(nodes) if nodes else [local_node()]
+        self.workflow_id = workflow_id or f"run-{secrets.token_hex(6)}"
+        #: Every task-event record of this run (started, then finished or failed, per attempt).
+        self.events: list[TaskEvent] = []
+        self._attempts: dict[str, int] = {}
         self._cap = max_workers_per_node or os.cpu_count() or 1
         self._capture = capture or LogCapture()
         self._pools: dict[str, ProcessPoolExecutor] = {}
-        self._running: dict[Future[_Outcome], tuple[str, str, float]] = {}
+        self._running: dict[Future[TaskEvent], tuple[str, str, float]] = {}
         # fork: children inherit the workflow module, so task functions resolve by name.
         self._context = multiprocessing.get_context("fork")
 
@@ -106,11 +125,14 @@ class LocalExecutor:
     ) -> None:
         pool = self._pool(node_id)
         submitted = time.time()
+        attempt = self._attempts.get(task_id, 0) + 1
+        self._attempts[task_id] = attempt
+        where = RecordKey(self.workflow_id, task_id, attempt, node_id)
         try:
-            future = pool.submit(_run, function, args, kwargs, self._capture)
+            future = pool.submit(_run, function, args, kwargs, self._capture, where)
         except BrokenProcessPool:
             self._pools.pop(node_id, None)
-            future = self._pool(node_id).submit(_run, function, args, kwargs, self._capture)
+            future = self._pool(node_id).submit(_run, function, args, kwargs, self._capture, where)
         self._running[future] = (task_id, node_id, submitted)
 
     def wait(self, timeout_s: float) -> list[Completion]:
@@ -122,10 +144,10 @@ class LocalExecutor:
             task_id, node_id, submitted = self._running.pop(future)
             error = future.exception()
             if error is None:
-                ok, value, text, started, finished, output, usage = future.result()
-                out.append(
-                    Completion(task_id, node_id, ok, value, text, started, finished, output, usage)
-                )
+                record = future.result()
+                # The worker says when it began only when it returns: both records land now.
+                self.events += [started_record(record), record]
+                out.append(completion_of(record))
                 continue
             if isinstance(error, BrokenProcessPool):
                 _log.warning("a worker on node %s died; rebuilding its pool", node_id)

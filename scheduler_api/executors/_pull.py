@@ -11,7 +11,9 @@ as failed, and ``live`` leaves it out of the node list, so the session re-places
     [completion] = executor.wait(timeout_s=30.0)
 
 Arguments and results travel as JSON; a task is found on the worker by its module (or, for a
-workflow script, its file) and qualified name.
+workflow script, its file) and qualified name. Each ended attempt's task event carries what it
+used and the tails of its stdout and stderr, so history, efficiency and task logs read the same
+record here as behind the local and Ray executors.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from typing import Any, TypeVar
 import yaml
 
 from scheduler_api.executors._base import Completion
+from scheduler_api.executors._capture import LogCapture
+from scheduler_api.executors._record import completion_of
 from scheduler_api.placement import NodeInfo
 from scheduler_api.workflow._events import (
     HEARTBEATS_TOPIC,
@@ -39,11 +43,15 @@ from scheduler_api.workflow._events import (
     assignments_topic,
 )
 
-__all__ = ["PullExecutor", "kafka_options", "task_reference"]
+__all__ = ["MAX_WIRE_OUTPUT_BYTES", "PullExecutor", "kafka_options", "task_reference"]
 
 _log = logging.getLogger(__name__)
 DEFAULT_HEARTBEAT_TIMEOUT_S = 6.0
+#: Most output kept per stream per attempt on the wire: two streams and the record stay under
+#: the broker's default 1 MiB message size, whatever ``LogCapture`` allows locally.
+MAX_WIRE_OUTPUT_BYTES = 256 << 10
 _POLL_SLICE_MS = 200
+_METADATA_MAX_AGE_MS = 2000
 
 
 _N = TypeVar("_N")
@@ -77,7 +85,9 @@ def task_reference(function: Any) -> tuple[str, str, str]:
     plain = getattr(function, "function", function)
     module = str(getattr(plain, "__module__", "") or "")
     file = str(getattr(plain, "__globals__", {}).get("__file__") or "")
-    return module, file, str(plain.__qualname__)
+    # Absolute: a workflow script run by a relative path is read by workers from their own
+    # working directories.
+    return module, str(Path(file).resolve()) if file else "", str(plain.__qualname__)
 
 
 @dataclass(slots=True)
@@ -97,6 +107,8 @@ class PullExecutor:
         kafka_options: kafka-python connection options (``bootstrap_servers`` and security).
         workflow_id: this run's id on the wire (default: a fresh random one).
         heartbeat_timeout_s: silence after which a worker's node counts as dead.
+        capture: how much of each attempt's output the workers keep (at most
+            ``MAX_WIRE_OUTPUT_BYTES`` per stream) and whose values they redact.
         clients: producer and consumer (tests inject them; default: kafka-python).
     """
 
@@ -109,9 +121,11 @@ class PullExecutor:
         kafka_options: dict[str, Any],
         workflow_id: str | None = None,
         heartbeat_timeout_s: float = DEFAULT_HEARTBEAT_TIMEOUT_S,
+        capture: LogCapture | None = None,
         clients: tuple[Any, Any] | None = None,
     ) -> None:
         self._nodes = list(nodes)
+        self._capture = capture or LogCapture()
         self.workflow_id = workflow_id or f"run-{secrets.token_hex(6)}"
         self.heartbeat_timeout_s = heartbeat_timeout_s
         self._producer, self._consumer = clients or self._clients(kafka_options)
@@ -136,6 +150,9 @@ class PullExecutor:
             enable_auto_commit=False,
             session_timeout_ms=6000,
             heartbeat_interval_ms=1000,
+            # A topic made after subscribing (the first event, the first assignment) is seen
+            # within seconds, not at the default five-minute metadata refresh.
+            metadata_max_age_ms=_METADATA_MAX_AGE_MS,
             **options,
         )
         return producer, consumer
@@ -150,7 +167,9 @@ class PullExecutor:
     def _silent(self, node_id: str) -> bool:
         now = time.time()
         last = self._last_beat.get(node_id)
-        if last is None:  # not heard yet: give it a timeout from the start of the run
+        # Not heard since the run began (the consumer replays older beats first, from the
+        # earliest offset): give it a timeout from the start of the run.
+        if last is None or last < self._started_s:
             return now - self._started_s > self.heartbeat_timeout_s * 3
         return now - last > self.heartbeat_timeout_s
 
@@ -175,6 +194,8 @@ class PullExecutor:
             function=qualname,
             args=list(args),
             kwargs=dict(kwargs),
+            max_output_bytes=min(self._capture.max_bytes_per_stream, MAX_WIRE_OUTPUT_BYTES),
+            redact_env=list(self._capture.redact_env),
         )
         self._producer.send(
             assignments_topic(node_id), value=assignment.encode(), key=task_id.encode()
@@ -217,17 +238,7 @@ class PullExecutor:
             running.started_s = event.started_s
             return []
         del self._running[event.task]
-        return [
-            Completion(
-                event.task,
-                event.node,
-                event.kind == "finished",
-                event.value,
-                event.error,
-                event.started_s,
-                event.at_s,
-            )
-        ]
+        return [completion_of(event)]
 
     def _overdue(self) -> list[Completion]:
         out = []

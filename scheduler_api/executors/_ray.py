@@ -13,17 +13,27 @@ Ray is optional: importing this module without it raises ``ImportError``.
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 import traceback
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ray
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from scheduler_api.executors._base import Completion
 from scheduler_api.executors._capture import LogCapture
+from scheduler_api.executors._record import (
+    RecordKey,
+    completion_of,
+    ended_record,
+    started_record,
+)
 from scheduler_api.executors._usage import measuring
 from scheduler_api.placement import NodeInfo
+
+if TYPE_CHECKING:
+    from scheduler_api.workflow._events import TaskEvent
 
 __all__ = ["NODE_RESOURCE_PREFIX", "RayExecutor"]
 
@@ -32,9 +42,14 @@ _log = logging.getLogger(__name__)
 
 
 def _run(
-    function: Any, args: tuple[Any, ...], kwargs: dict[str, Any], capture: LogCapture
-) -> tuple[Any, ...]:
-    """Worker side: run, time, measure, capture output, and turn any exception into text."""
+    function: Any,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    capture: LogCapture,
+    key: RecordKey,
+) -> TaskEvent:
+    """Worker side: run, time, measure, capture output, and make the attempt's task-event
+    record, with any exception as text."""
     started = time.time()
     ok, value, text = True, None, ""
     with capture.capturing() as output, measuring() as meter:
@@ -42,7 +57,9 @@ def _run(
             value = function(*args, **kwargs)
         except Exception as err:  # a task's failure is data, reported to the driver
             ok, text = False, "".join(traceback.format_exception(err)).strip()
-    return ok, value, text, started, time.time(), output.result, meter.usage
+    return ended_record(
+        ok, value, text, started, time.time(), output.result, meter.usage, **key._asdict()
+    )
 
 
 def _continuum_id(ray_node: dict[str, Any]) -> str | None:
@@ -60,6 +77,7 @@ class RayExecutor:
         address: Ray cluster address (``"auto"`` for a running one); default: a local Ray
             started for this run and stopped by ``close()``.
         capture: How task output is captured in the Ray worker (default: 1 MiB per stream).
+        workflow_id: This run's id in the task-event records (default: a fresh random one).
     """
 
     name = "ray"
@@ -69,8 +87,13 @@ class RayExecutor:
         nodes: list[NodeInfo] | None = None,
         address: str | None = None,
         capture: LogCapture | None = None,
+        workflow_id: str | None = None,
     ) -> None:
         self._capture = capture or LogCapture()
+        self.workflow_id = workflow_id or f"run-{secrets.token_hex(6)}"
+        #: Every task-event record of this run (started, then finished or failed, per attempt).
+        self.events: list[TaskEvent] = []
+        self._attempts: dict[str, int] = {}
         self._owns_ray = not ray.is_initialized()
         if self._owns_ray:
             ray.init(address=address, include_dashboard=False, log_to_driver=False)
@@ -123,8 +146,11 @@ class RayExecutor:
         strategy = NodeAffinitySchedulingStrategy(self._ray_of[node_id], soft=False)
         # The plain function: Ray's pickler sends it by value when its name is the task wrapper.
         plain = getattr(function, "function", function)
+        attempt = self._attempts.get(task_id, 0) + 1
+        self._attempts[task_id] = attempt
+        key = RecordKey(self.workflow_id, task_id, attempt, node_id)
         ref = self._remote.options(scheduling_strategy=strategy).remote(
-            plain, args, kwargs, self._capture
+            plain, args, kwargs, self._capture, key
         )
         self._running[ref] = (task_id, node_id, time.time())
 
@@ -136,14 +162,14 @@ class RayExecutor:
         for ref in ready:
             task_id, node_id, submitted = self._running.pop(ref)
             try:
-                ok, value, text, started, finished, output, usage = ray.get(ref)
+                record: TaskEvent = ray.get(ref)
             except ray.exceptions.RayError as err:  # worker or node died
                 text = f"{type(err).__name__}: {err}"
                 out.append(Completion(task_id, node_id, False, None, text, submitted, time.time()))
                 continue
-            out.append(
-                Completion(task_id, node_id, ok, value, text, started, finished, output, usage)
-            )
+            # The worker says when it began only when it returns: both records land now.
+            self.events += [started_record(record), record]
+            out.append(completion_of(record))
         return out
 
     def close(self) -> None:

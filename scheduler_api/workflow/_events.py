@@ -1,8 +1,10 @@
 """The task-event record: what happened to one attempt of one task, on which node, at what cost.
 
-It is the project's one record of task execution. Pull-mode workers send it over Kafka (topic
-``TASK_EVENTS_TOPIC``, key = workflow id) and the ``pull`` executor reads it back; history,
-learned costs and efficiency figures read the same fields::
+It is the project's one record of task execution, whichever executor ran the attempt.
+Pull-mode workers send it over Kafka (topic ``TASK_EVENTS_TOPIC``, key = workflow id) and the
+``pull`` executor reads it back; the ``local`` and ``ray`` executors build the same record in
+their workers (``scheduler_api.executors.Completion.record``); history, learned costs and
+efficiency figures read its fields::
 
     event = TaskEvent.started(workflow="wf-1", task="square-3", attempt=1, node="edge-1")
     raw = event.encode()                   # JSON bytes
@@ -83,6 +85,10 @@ class TaskEvent:
         written_bytes: bytes the task wrote (``wchar``).
         error: why it failed (empty otherwise).
         value: the task's JSON result on ``finished`` (None otherwise).
+        stdout: the tail of what the attempt wrote to standard output (bounded, redacted).
+        stderr: the same for standard error.
+        stdout_dropped_bytes: bytes of standard output dropped from the start.
+        stderr_dropped_bytes: the same for standard error.
     """
 
     kind: EventKind
@@ -99,6 +105,10 @@ class TaskEvent:
     written_bytes: int = 0
     error: str = ""
     value: Any = None
+    stdout: str = ""
+    stderr: str = ""
+    stdout_dropped_bytes: int = 0
+    stderr_dropped_bytes: int = 0
 
     def __post_init__(self) -> None:
         if self.kind not in _KINDS:
@@ -129,7 +139,9 @@ class Assignment:
 
     A task is either a command (``argv``) or an importable Python function: ``module`` (or
     ``file``, for a workflow script) and ``function`` (its qualified name), called with the JSON
-    ``args`` and ``kwargs``.
+    ``args`` and ``kwargs``. The worker keeps the last ``max_output_bytes`` of each of the
+    attempt's output streams, with the values of the environment variables ``redact_env``
+    names (as the worker sees them) replaced by ``[REDACTED]``.
     """
 
     workflow: str
@@ -143,6 +155,8 @@ class Assignment:
     args: list[Any] = field(default_factory=list)
     kwargs: dict[str, Any] = field(default_factory=dict)
     timeout_s: float = 3600.0
+    max_output_bytes: int = 64 << 10
+    redact_env: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if bool(self.argv) == bool(self.function):

@@ -303,6 +303,9 @@ class Session:
         record.node_id = done.node_id
         self._notify(record)
         state = "finished" if done.ok else "failed"
+        # The history (and the costs learned from it) keep what the attempt's task-event record
+        # measured; an attempt that never reported has its run time alone.
+        measured = done.record
         self._record(
             Transition(
                 done.task_id,
@@ -313,7 +316,10 @@ class Session:
                 None,
                 done.error[-500:],
                 name=record.name,
-                run_s=max(0.0, done.finished_s - done.started_s),
+                run_s=measured.wall_s if measured else max(0.0, done.finished_s - done.started_s),
+                cpu_s=measured.cpu_s if measured else None,
+                read_bytes=measured.read_bytes if measured else None,
+                written_bytes=measured.written_bytes if measured else None,
             )
         )
         self._apply(self.engine.handle(event))

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import sys
 from pathlib import Path
+
+import pytest
 
 from agents.worker import run_attempt
 from scheduler_api.workflow._events import Assignment
@@ -62,3 +66,37 @@ def test_a_command_past_its_timeout_is_killed(tmp_path: Path) -> None:
     outcome = run_attempt(assignment, tmp_path)
     assert not outcome.ok
     assert outcome.wall_s < 10
+
+
+def chatty(lines: int) -> int:
+    """A task body that writes to both streams, a secret among its words."""
+    for i in range(lines):
+        print(f"line {i} of {os.environ.get('LAB_TOKEN', '')}")
+    print("warning: almost done", file=sys.stderr)
+    return lines
+
+
+def test_the_output_tails_travel_in_the_attempts_event_bounded_and_redacted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LAB_TOKEN", "s3cr3t-value")
+    assignment = dataclasses.replace(
+        _function("chatty", 500), max_output_bytes=200, redact_env=["LAB_TOKEN"]
+    )
+    outcome = run_attempt(assignment, tmp_path / "work")
+    assert outcome.ok, outcome.error
+    event = outcome.event(assignment)
+    assert event.stdout.endswith("line 499 of [REDACTED]\n")
+    assert "s3cr3t-value" not in event.stdout
+    assert event.stdout_dropped_bytes > 10_000
+    assert event.stdout.startswith("[continuum: the first ")
+    assert (event.stderr, event.stderr_dropped_bytes) == ("warning: almost done\n", 0)
+    assert list((tmp_path / "work").iterdir()) == []  # the output files went with the attempt
+
+
+def test_a_commands_output_is_its_value_and_its_log(tmp_path: Path) -> None:
+    argv = [sys.executable, "-c", "import sys; print('out'); print('err', file=sys.stderr)"]
+    outcome = run_attempt(Assignment("wf", "cmd", 1, "n1", argv=argv), tmp_path)
+    assert outcome.ok, outcome.error
+    assert outcome.value == "out\n"
+    assert (outcome.output.stdout, outcome.output.stderr) == ("out\n", "err\n")

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import runpy
 import time
 from collections import namedtuple
+from pathlib import Path
 from typing import Any
 
+import pytest
+
 from continuum._services import wait_until
-from scheduler_api.executors._pull import PullExecutor, task_reference
+from scheduler_api.executors import LogCapture, TaskOutput, TaskUsage
+from scheduler_api.executors._pull import MAX_WIRE_OUTPUT_BYTES, PullExecutor, task_reference
 from scheduler_api.placement import NodeInfo
 from scheduler_api.workflow._events import (
     HEARTBEATS_TOPIC,
@@ -113,3 +118,61 @@ def test_a_late_event_of_an_abandoned_attempt_is_ignored() -> None:
 
 def test_task_reference_names_module_file_and_qualname() -> None:
     assert task_reference(square) == (__name__, __file__, "square")
+
+
+def test_a_finished_event_brings_its_measurements_and_output_to_the_session() -> None:
+    wire = Wire()
+    executor = PullExecutor(
+        [NodeInfo("edge-1")],
+        kafka_options={},
+        workflow_id="wf",
+        capture=LogCapture(max_bytes_per_stream=10 << 20, redact_env=("TOKEN",)),
+        clients=(wire, wire),
+    )
+    executor.submit("sq-1", "edge-1", square, (3,), {})
+    assignment = Assignment.decode(wire.sent[0][1])
+    # Kept under the broker's message size, whatever the local capture allows.
+    assert assignment.max_output_bytes == MAX_WIRE_OUTPUT_BYTES
+    assert assignment.redact_env == ["TOKEN"]
+    now = time.time()
+    done = TaskEvent(
+        "finished",
+        "wf",
+        "sq-1",
+        1,
+        "edge-1",
+        now,
+        now - 2.0,
+        2.0,
+        cpu_s=1.5,
+        peak_memory_bytes=30 << 20,
+        read_bytes=100,
+        written_bytes=200,
+        value=9,
+        stdout="squared\n",
+        stderr_dropped_bytes=7,
+    )
+    wire.queued = [Record(TASK_EVENTS_TOPIC, done.encode())]
+    [completion] = executor.wait(1.0)
+    assert completion.record == done
+    assert completion.usage == TaskUsage(1.5, 100, 200, 30 << 20)
+    assert completion.output == TaskOutput("squared\n", "", 0, 7)
+
+
+def test_heartbeats_from_before_the_run_do_not_count_its_worker_as_silent() -> None:
+    wire = Wire()
+    executor = _executor(wire, timeout_s=5.0)
+    # The run's consumer replays the topic from its start: an hour-old beat comes first.
+    wire.queued = [Record(HEARTBEATS_TOPIC, WorkerHeartbeat("edge-1", time.time() - 3600).encode())]
+    executor.submit("sq-1", "edge-1", square, (3,), {})
+    assert executor.wait(0.05) == []
+    assert {n.node_id for n in executor.live(executor.nodes())} == {"edge-1", "cloud-1"}
+
+
+def test_a_workflow_script_run_by_a_relative_path_is_referenced_by_its_absolute_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "flow.py").write_text("def step(x):\n    return x\n")
+    monkeypatch.chdir(tmp_path)
+    step = runpy.run_path("flow.py", run_name="__main__")["step"]
+    assert task_reference(step) == ("__main__", str(tmp_path / "flow.py"), "step")
