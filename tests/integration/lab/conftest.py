@@ -56,6 +56,13 @@ def _free_subnet() -> str:
 def lab_spec(
     name: str, subnet: str, kafka_port: int, api_port: int, token: Path
 ) -> dict[str, object]:
+    """Three nodes of two cores in all, each big enough for the shipped policy to use.
+
+    The policy cordons a node where one more task would get under ``min_share`` (half) of a
+    core beside its background plus one five-minute deviation: a node under half a core never
+    takes work, and one of 0.65 takes it while its own agents' load and deviation stay under
+    0.46 of its quota (the agents' start-up spike keeps the deviation near 0.4 for a minute).
+    """
     return {
         "name": name,
         "subnet": subnet,
@@ -66,9 +73,9 @@ def lab_spec(
             {"name": "hpc-a", "tier": "hpc"},
         ],
         "nodes": [
-            {"id": "edge-1", "site": "edge-a", "cpu": 0.3, "memory": "288M"},
-            {"id": "cloud-1", "site": "cloud-a", "cpu": 0.5, "memory": "320M"},
-            {"id": "hpc-1", "site": "hpc-a", "cpu": 0.6, "memory": "384M"},
+            {"id": "edge-1", "site": "edge-a", "cpu": 0.65, "memory": "288M"},
+            {"id": "cloud-1", "site": "cloud-a", "cpu": 0.65, "memory": "320M"},
+            {"id": "hpc-1", "site": "hpc-a", "cpu": 0.7, "memory": "384M"},
         ],
     }
 

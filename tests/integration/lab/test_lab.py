@@ -1,12 +1,18 @@
 """The lab as a continuum: three unequal nodes, one behind NAT, real agents and workers.
 
 One lab serves the module, in order: rankings over cgroup capacities, the NAT'd edge node's
-telemetry and tasks, a node killed mid-workflow, and a teardown that leaves nothing behind.
+telemetry and tasks, peers found in the inventory, `continuum run --executor pull` placing a
+workflow with the shipped policy onto the workers (the edge's included) with its history and
+task logs, a node killed mid-workflow, and a teardown that leaves nothing behind.
 """
 
 from __future__ import annotations
 
+import os
+import re
 import socket
+import subprocess
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -16,13 +22,15 @@ import httpx
 from continuum._services import wait_until
 from continuum.lab import Lab
 from continuum.lab._daemons import AGENT_PORT
+from scheduler_api._views import snapshot_of
 from scheduler_api.executors._pull import PullExecutor
-from scheduler_api.placement import NodeInfo
+from scheduler_api.placement import NodeInfo, PlacementPolicy
 from scheduler_api.workflow import Session, session, wait_on
-from tests.integration.lab import workload
+from tests.integration.lab import pull_workflow, workload
 from tests.integration.lab.conftest import LabStack
 
 LAB_NODES = {"edge-1", "cloud-1", "hpc-1"}
+PULL_WORKFLOW = Path(pull_workflow.__file__)
 
 
 def _fresh(stack: LabStack) -> dict[str, dict[str, Any]]:
@@ -113,6 +121,55 @@ def test_probe_agents_find_their_peers_in_the_inventory(lab_stack: LabStack) -> 
     }
     wait_until(lambda: probed() >= expected, 90, "peer probes from the inventory")
     assert not {pair for pair in probed() if pair[1] == "edge-1" or pair[0] == pair[1]}
+
+
+def _placeable(stack: LabStack) -> dict[str, bool]:
+    """Whether the shipped placement policy would give each lab node work now."""
+    policy = PlacementPolicy()
+    nodes = stack.get("/v1/nodes").json()["nodes"]
+    views = [snapshot_of(n) for n in nodes if n["id"] in LAB_NODES]
+    return {v.id: policy.node_info(v).healthy for v in views}
+
+
+def test_continuum_run_pull_places_with_the_shipped_policy_and_the_workers_run_it(
+    lab_stack: LabStack, tmp_path: Path
+) -> None:
+    # The agents' start-up load leaves a five-minute deviation the policy adds as headroom.
+    placeable = lambda: {k for k, ok in _placeable(lab_stack).items() if ok}  # noqa: E731
+    wait_until(lambda: placeable() == LAB_NODES, 150, "every lab node placeable")
+    env = {
+        **os.environ,
+        "CONTINUUM_KAFKA__BOOTSTRAP_SERVERS": lab_stack.tansu.bootstrap,
+        "XDG_STATE_HOME": str(tmp_path / "state"),
+    }
+    argv = [sys.executable, "-m", "continuum", "run", str(PULL_WORKFLOW), "--executor", "pull"]
+    argv += ["--api", lab_stack.api_url, "--token", lab_stack.stack.token]
+    argv += ["--chart", str(tmp_path / "gantt.svg")]
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=180, check=False)
+    assert done.returncode == 0, (done.stderr, _placeable(lab_stack), lab_stack.nodes())
+    assert done.stdout.split() == ["14"]  # (0+1)^2 + (1+1)^2 + (2+1)^2
+    assert (tmp_path / "gantt.svg").stat().st_size > 0
+    run_id = re.search(r"continuum logs (\w+)", done.stderr)
+    assert run_id, done.stderr
+    history = lab_stack.get(f"/v1/placements/{run_id[1]}").json()
+    placed = {t["task_id"]: t["node"] for t in history["transitions"] if t["state"] == "placed"}
+    finished = {t["task_id"]: t for t in history["transitions"] if t["state"] == "finished"}
+    assert set(finished) == set(placed)
+    assert len(finished) == 2 * pull_workflow.READINGS + 1
+    assert {t["node"] for t in finished.values()} <= LAB_NODES
+    # The edge readings ran behind NAT, on the worker that pulled them.
+    assert {t["node"] for t in finished.values() if t["name"] == "sense"} == {"edge-1"}
+    for t in finished.values():
+        if t["name"] != "total":  # measured where it ran, from the one task-event record
+            assert t["cpu_s"] >= 0.15, t
+    logs = lab_stack.get(f"/v1/workflows/{run_id[1]}/logs").json()["attempts"]
+    senses = {a["task_id"]: a for a in logs if a["task_id"].startswith("sense")}
+    assert len(senses) == pull_workflow.READINGS
+    for attempt in senses.values():
+        assert attempt["node"] == "edge-1"
+        assert re.fullmatch(r"sense \d\n", attempt["stdout"]), attempt
+        assert attempt["cpu_s"] >= 0.15
+        assert attempt["peak_memory_bytes"] > 1 << 20
 
 
 def test_a_node_killed_mid_workflow_alerts_and_its_tasks_finish_elsewhere(

@@ -15,10 +15,10 @@ def _burn(cpu_s: float) -> None:
         pass
 
 
-@task(work_s=0.4)
+@task(work_s=1.2)
 def crunch(x: int) -> dict[str, object]:
-    """A CPU-bound step; says where it ran (the lab node's id comes from its network)."""
-    _burn(0.4)
+    """A CPU-bound step, long enough on a lab node's quota for a kill to catch it running."""
+    _burn(1.2)
     return {"x": x * x, "pid": os.getpid()}
 
 
