@@ -119,6 +119,10 @@ def verdict(value: Any) -> str:
     return "met" if value else "**missed**"
 
 
+def yes_no(value: Any) -> str:
+    return "yes" if value else "**no**"
+
+
 def plain(value: Any) -> str:
     if isinstance(value, list):
         return ", ".join(map(str, value))
@@ -286,9 +290,9 @@ _pipeline = figure_table(
         row("peak pending samples (bound)", ("peak_pending_samples", _int)),
         row("peak RSS of the bench process, worker included (MiB)", ("peak_rss_mib", _int)),
         row("real time: offered agent points/s", ("offered_samples_per_s", _int)),
-        row("real time: points produced / acknowledged",
-            ("real_time_points_produced", _int)),
-        row("real time: every produced point acknowledged", ("real_time_all_acknowledged", plain)),
+        row("real time: agent points produced", ("real_time_points_produced", _int)),
+        row("real time: every produced point acknowledged",
+            ("real_time_all_acknowledged", yes_no)),
         row("freshness p50 (s), collection to acknowledgement", ("freshness_p50_s", _ms3)),
         row("freshness p99 (s)", ("freshness_p99_s", _ms3)),
         row("target: 250,000 samples/s into Prometheus", ("meets_throughput_target", verdict)),
