@@ -251,7 +251,7 @@ _GAPS = Row(
             kind=PanelKind.TABLE,
             description=(
                 "0 when a probe of that kind failed or may not run here: ICMP without a ping "
-                "group reports failure reason not_permitted (ContinuumMeasurementNotPermitted)."
+                "group reports failure reason not_permitted (ContinuumCollectorDown)."
             ),
             width=12,
         ),
@@ -269,7 +269,7 @@ _GAPS = Row(
             ),
             description=(
                 "Runs of each agent's collectors that raised or overran their time budget; "
-                "0 while every collector delivers (ContinuumAgentCollectorFailing)."
+                "0 while every collector delivers (ContinuumCollectorDown)."
             ),
             width=24,
         ),
