@@ -21,12 +21,30 @@ config_option = click.option(
 )
 
 
+# The extras (pyproject.toml) that install each daemon's dependencies.
+_EXTRAS = {
+    "agents.node": "agent",
+    "agents.containers": "agent",
+    "agents.probes": "agent",
+    "agents.forward": "agent",
+    "agents.worker": "api",
+    "pipeline": "pipeline",
+    "scheduler_api": "api",
+}
+
+
+def _unavailable(module_name: str, err: ImportError) -> click.ClickException:
+    extra = _EXTRAS.get(module_name)
+    hint = f"; install it with: pip install 'continuum-observatory[{extra}]'" if extra else ""
+    return click.ClickException(f"{module_name} is not available: {err}{hint}")
+
+
 def _entry(module_name: str) -> Callable[..., Any]:
     try:
         module = importlib.import_module(module_name)
+        run: Callable[..., Any] = module.run
     except ImportError as err:
-        raise click.ClickException(f"{module_name} is not available: {err}") from err
-    run: Callable[..., Any] = module.run
+        raise _unavailable(module_name, err) from err
     return run
 
 
@@ -37,7 +55,13 @@ def _run(module_name: str, config_file: Path | None, *args: Any) -> None:
         from continuum._durability import check_profile
 
         check_profile(config_file)
-        _entry(module_name)(config_file, *args)
+        run = _entry(module_name)
+        # Each role's packages import their dependencies on first use, so a daemon whose extra
+        # is not installed finds out here, when it starts.
+        try:
+            run(config_file, *args)
+        except ModuleNotFoundError as err:
+            raise _unavailable(module_name, err) from err
     except ValueError as err:
         raise click.ClickException(str(err)) from err
 

@@ -30,49 +30,56 @@ an on-disk spool::
         )
         run_until_signal(agent)
 
+The names load on first use: the settings (``agents._otel._settings``, which the CLI and the
+other roles read) stay free of the SDK and Kafka.
+
 Errors: :class:`ConfigError` (a ``ValueError``) for bad settings; nothing else escapes a running
 agent (collector failures, broker outages and spool write errors are counted and logged once).
 """
 
 from __future__ import annotations
 
-from agents._otel._agent import Agent, run_until_signal
-from agents._otel._exporter import KafkaMetricExporter
-from agents._otel._instruments import ReadingBoard, Snapshot
-from agents._otel._kafka import (
-    OTLP_CONTENT_TYPE,
-    KafkaSender,
-    ProducerLike,
-    default_producer_factory,
-)
-from agents._otel._meter import SnapshotMeter
-from agents._otel._prometheus import IdentityLabels, PrometheusPull
-from agents._otel._pull import MetricsServer
-from agents._otel._records import Collector, InstrumentKind, InstrumentSpec, Reading
-from agents._otel._resource import (
-    IDENTITY_ATTRIBUTES,
-    LABEL_PREFIX,
-    Resource,
-    build_resource,
-    host_arch,
-    identity_labels,
-)
-from agents._otel._runner import CollectorRunner, CollectorStats, TimedWorker
-from agents._otel._selftel import SELF_INSTRUMENTS, self_readings
-from agents._otel._settings import (
-    AgentSettings,
-    ConfigError,
-    IdentitySettings,
-    KafkaSettings,
-    Secret,
-    check_listen,
-    load_section,
-    parse_listen,
-    state_dir,
-    validate_section,
-)
-from agents._otel._split import count_points, split_request
-from agents._otel._spool import DeliveryQueue, Message
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from agents._otel._agent import Agent, run_until_signal
+    from agents._otel._exporter import KafkaMetricExporter
+    from agents._otel._instruments import ReadingBoard, Snapshot
+    from agents._otel._kafka import (
+        OTLP_CONTENT_TYPE,
+        KafkaSender,
+        ProducerLike,
+        default_producer_factory,
+    )
+    from agents._otel._meter import SnapshotMeter
+    from agents._otel._prometheus import IdentityLabels, PrometheusPull
+    from agents._otel._pull import MetricsServer
+    from agents._otel._records import Collector, InstrumentKind, InstrumentSpec, Reading
+    from agents._otel._resource import (
+        IDENTITY_ATTRIBUTES,
+        LABEL_PREFIX,
+        Resource,
+        build_resource,
+        host_arch,
+        identity_labels,
+    )
+    from agents._otel._runner import CollectorRunner, CollectorStats, TimedWorker
+    from agents._otel._selftel import SELF_INSTRUMENTS, self_readings
+    from agents._otel._settings import (
+        AgentSettings,
+        ConfigError,
+        IdentitySettings,
+        KafkaSettings,
+        Secret,
+        check_listen,
+        load_section,
+        parse_listen,
+        state_dir,
+        validate_section,
+    )
+    from agents._otel._split import count_points, split_request
+    from agents._otel._spool import DeliveryQueue, Message
 
 __all__ = [
     "IDENTITY_ATTRIBUTES",
@@ -118,3 +125,55 @@ __all__ = [
     "state_dir",
     "validate_section",
 ]
+
+_LAZY = {
+    "Agent": "agents._otel._agent",
+    "run_until_signal": "agents._otel._agent",
+    "KafkaMetricExporter": "agents._otel._exporter",
+    "ReadingBoard": "agents._otel._instruments",
+    "Snapshot": "agents._otel._instruments",
+    "OTLP_CONTENT_TYPE": "agents._otel._kafka",
+    "KafkaSender": "agents._otel._kafka",
+    "ProducerLike": "agents._otel._kafka",
+    "default_producer_factory": "agents._otel._kafka",
+    "SnapshotMeter": "agents._otel._meter",
+    "IdentityLabels": "agents._otel._prometheus",
+    "PrometheusPull": "agents._otel._prometheus",
+    "MetricsServer": "agents._otel._pull",
+    "Collector": "agents._otel._records",
+    "InstrumentKind": "agents._otel._records",
+    "InstrumentSpec": "agents._otel._records",
+    "Reading": "agents._otel._records",
+    "IDENTITY_ATTRIBUTES": "agents._otel._resource",
+    "LABEL_PREFIX": "agents._otel._resource",
+    "Resource": "agents._otel._resource",
+    "build_resource": "agents._otel._resource",
+    "host_arch": "agents._otel._resource",
+    "identity_labels": "agents._otel._resource",
+    "CollectorRunner": "agents._otel._runner",
+    "CollectorStats": "agents._otel._runner",
+    "TimedWorker": "agents._otel._runner",
+    "SELF_INSTRUMENTS": "agents._otel._selftel",
+    "self_readings": "agents._otel._selftel",
+    "AgentSettings": "agents._otel._settings",
+    "ConfigError": "agents._otel._settings",
+    "IdentitySettings": "agents._otel._settings",
+    "KafkaSettings": "agents._otel._settings",
+    "Secret": "agents._otel._settings",
+    "check_listen": "agents._otel._settings",
+    "load_section": "agents._otel._settings",
+    "parse_listen": "agents._otel._settings",
+    "state_dir": "agents._otel._settings",
+    "validate_section": "agents._otel._settings",
+    "count_points": "agents._otel._split",
+    "split_request": "agents._otel._split",
+    "DeliveryQueue": "agents._otel._spool",
+    "Message": "agents._otel._spool",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'agents._otel' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
