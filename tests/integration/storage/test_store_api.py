@@ -116,16 +116,22 @@ def _history(target: StoreApi, **params: Any) -> Any:
 
 def test_the_history_is_the_points_written(store_api: StoreApi) -> None:
     end = store_api.now_s
+    expected = pytest.approx([i / 10 for i in range(11)])
+
+    def series() -> list[Any]:
+        query = {"metric": "cpu_utilization", "start": end - 600, "end": end, "step": 60}
+        found: list[Any] = _history(store_api, **query).json()["series"]
+        return found
+
+    # Rows become searchable in batches: wait for all eleven.
     wait_until(
-        lambda: _history(store_api, start=end - 600, end=end, step=60).json()["series"] != [],
+        lambda: [v for _, v in (series() or [{"points": []}])[0]["points"]] == expected,
         _DEADLINE_S,
         "the node's history",
     )
-    body = _history(store_api, metric="cpu_utilization", start=end - 600, end=end, step=60).json()
-    (series,) = body["series"]
-    assert series["series"] == "continuum:node_cpu_utilization:avg1m"
-    assert [round(t - (end - 600)) for t, _ in series["points"]] == list(range(0, 601, 60))
-    assert [v for _, v in series["points"]] == pytest.approx([i / 10 for i in range(11)])
+    (only,) = series()
+    assert only["series"] == "continuum:node_cpu_utilization:avg1m"
+    assert [round(t - (end - 600)) for t, _ in only["points"]] == list(range(0, 601, 60))
     # A finer step carries each value until the next one, on both stores alike.
     fine = _history(store_api, metric="cpu_utilization", start=end - 600, end=end, step=30).json()
     values = [v for _, v in fine["series"][0]["points"]]
