@@ -2,7 +2,9 @@
 
 One thread owns the Kafka consumer (kafka-python consumers are not thread-safe); sender threads
 own the HTTP connections. Offsets move forward only over records whose every sample Prometheus
-acknowledged (or which were dead-lettered), in record order: at-least-once::
+acknowledged (or which were dead-lettered), in record order (:class:`OffsetLedger`):
+at-least-once. The Kafka clients come from factories, so commit and rebalance handling run
+against any consumer with kafka-python's interface::
 
     worker = Worker(load_settings(path))
     worker.run(stop_event)      # blocks until stop_event is set, then flushes and commits
@@ -17,7 +19,7 @@ import time
 import zlib
 from collections import deque
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from pipeline._aggregate import Aggregator
 from pipeline._clean import Cleaner, CleaningRules, DropReason
@@ -32,14 +34,15 @@ from pipeline._kafka import (
     OffsetAndMetadata,
     TopicPartition,
 )
+from pipeline._ledger import OffsetLedger
 from pipeline._otlp import OtlpDecoder
 from pipeline._samples import NodeSamples, SampleBuilder
 from pipeline._selfmetrics import CountsCollector, SelfMetrics
 from pipeline._template import TemplateCache
 from pipeline._text import TextDecoder, is_text_content_type
-from pipeline._writer import Batch, Part, RecordRef, RemoteWriter, Ticket
+from pipeline._writer import Batch, Part, RecordRef, RemoteWriter
 
-__all__ = ["Worker"]
+__all__ = ["ConsumerFactory", "ProducerFactory", "Worker"]
 
 _log = logging.getLogger(__name__)
 
@@ -54,6 +57,18 @@ _POLL_MAX_MS = 100
 _GC_YOUNG_THRESHOLD = 100_000
 #: How often the consumer refreshes topic metadata (new topics and partitions are seen then).
 _METADATA_MAX_AGE_MS = 10_000
+
+
+class ConsumerFactory(Protocol):
+    """Makes the worker's consumer from kafka-python's consumer options."""
+
+    def __call__(self, **options: Any) -> KafkaConsumer: ...
+
+
+class ProducerFactory(Protocol):
+    """Makes the worker's dead-letter producer from kafka-python's producer options."""
+
+    def __call__(self, **options: Any) -> KafkaProducer: ...
 
 
 def _header_map(headers: list[tuple[str, bytes]] | None) -> dict[str, str]:
@@ -82,6 +97,8 @@ class Worker:
         settings: Kafka and pipeline settings.
         metrics: where self-metrics go (a fresh :class:`SelfMetrics` by default).
         clock: wall clock in seconds (tests inject one).
+        consumer_factory: makes the consumer (kafka-python's ``KafkaConsumer`` by default).
+        producer_factory: makes the dead-letter producer (``KafkaProducer`` by default).
     """
 
     def __init__(
@@ -89,6 +106,8 @@ class Worker:
         settings: WorkerSettings,
         metrics: SelfMetrics | None = None,
         clock: Callable[[], float] = time.time,
+        consumer_factory: ConsumerFactory = KafkaConsumer,
+        producer_factory: ProducerFactory = KafkaProducer,
     ):
         self.settings = settings
         p = settings.pipeline
@@ -112,10 +131,13 @@ class Worker:
         self._text = TextDecoder(self._builder)
         self._shards = p.max_concurrent_requests
         self._batch_max_samples = p.batch_max_samples
+        self._consumer_factory = consumer_factory
+        self._producer_factory = producer_factory
         self._lock = threading.Lock()
         self._pending_samples = 0
-        self._tickets: deque[Ticket] = deque()
-        self._ticket = Ticket()
+        self.ledger = OffsetLedger()
+        # Set once shutdown begins: a dead letter still unsent then waits for the next run.
+        self._stopping = threading.Event()
         self._parts: list[list[Part]] = [[] for _ in range(self._shards)]
         self._shard_samples = [0] * self._shards
         self._batch_started = 0.0
@@ -206,7 +228,7 @@ class Worker:
             self.last_loop_monotonic = time.monotonic()
             try:
                 if self._producer is None:
-                    self._producer = KafkaProducer(
+                    self._producer = self._producer_factory(
                         **options,
                         acks=1,
                         enable_idempotence=False,
@@ -215,7 +237,7 @@ class Worker:
                         # send() may block this long for metadata; the loop must keep polling.
                         max_block_ms=5000,
                     )
-                self._consumer = KafkaConsumer(
+                self._consumer = self._consumer_factory(
                     **options,
                     group_id=p.group_id,
                     enable_auto_commit=False,
@@ -294,6 +316,7 @@ class Worker:
             consumer.resume(*consumer.paused())
 
     def _shutdown(self) -> None:
+        self._stopping.set()
         timeout_s = self.settings.pipeline.shutdown_timeout_s
         if self._consumer is not None:
             self._flush()
@@ -310,9 +333,8 @@ class Worker:
         """Wait until every ticket is complete (or ``timeout_s``); True when drained."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            with self._lock:
-                if all(t.complete() for t in self._tickets):
-                    return True
+            if self.ledger.drained():
+                return True
             time.sleep(0.01)
         return False
 
@@ -359,7 +381,7 @@ class Worker:
             self._warn_once("decode", "record failed to decode", error=repr(err))
             self._dead_letter_async(ref, "internal", repr(err))
             groups = []
-        self._ticket.offsets[TopicPartition(record.topic, record.partition)] = record.offset + 1
+        self.ledger.record(TopicPartition(record.topic, record.partition), record.offset)
         self._add_groups(groups, ref)
 
     def _add_groups(self, groups: list[NodeSamples], ref: RecordRef) -> None:
@@ -376,22 +398,18 @@ class Worker:
 
     def _flush(self) -> None:
         """Hand the accumulated parts to the writer as one batch per shard."""
-        ticket = self._ticket
-        if not ticket.offsets:
+        shards = [(shard, parts) for shard, parts in enumerate(self._parts) if parts]
+        ticket = self.ledger.seal(len(shards))
+        if ticket is None:
             self._batch_started = 0.0
             return
         batches = [
-            Batch(shard, parts, ticket, self._shard_samples[shard])
-            for shard, parts in enumerate(self._parts)
-            if parts
+            Batch(shard, parts, ticket, self._shard_samples[shard]) for shard, parts in shards
         ]
         total = sum(b.samples for b in batches)
         with self._lock:
-            ticket.pending = len(batches)
-            self._tickets.append(ticket)
             self._pending_samples += total
         self.metrics.pending_samples.set(self._pending_samples)
-        self._ticket = Ticket()
         self._parts = [[] for _ in range(self._shards)]
         self._shard_samples = [0] * self._shards
         self._batch_started = 0.0
@@ -400,18 +418,13 @@ class Worker:
             self._writer.submit(batch)
 
     def _batch_done(self, batch: Batch) -> None:
+        self.ledger.done(batch.ticket)
         with self._lock:
-            batch.ticket.pending -= 1
             self._pending_samples -= batch.samples
         self.metrics.pending_samples.set(self._pending_samples)
 
-    def _commit_completed(self, only: set[TopicPartition] | None = None) -> None:
-        offsets: dict[TopicPartition, int] = {}
-        with self._lock:
-            while self._tickets and self._tickets[0].complete():
-                offsets.update(self._tickets.popleft().offsets)
-        if only is not None:
-            offsets = {tp: o for tp, o in offsets.items() if tp in only}
+    def _commit_completed(self) -> None:
+        offsets: dict[TopicPartition, int] = self.ledger.committable()
         if not offsets or self._consumer is None:
             return
         try:
@@ -438,14 +451,10 @@ class Worker:
         self._flush()
         # Bounded by half the poll interval: past it the group would evict this member.
         p = self.settings.pipeline
-        drained = self._drain(min(p.shutdown_timeout_s, p.max_poll_interval_ms / 2000))
+        self._drain(min(p.shutdown_timeout_s, p.max_poll_interval_ms / 2000))
         self._commit_completed()
-        if not drained:
-            # Unacknowledged data of revoked partitions will be read again by the new owner.
-            with self._lock:
-                for ticket in self._tickets:
-                    for tp in revoked:
-                        ticket.offsets.pop(tp, None)
+        # Unacknowledged data of revoked partitions will be read again by the new owner.
+        self.ledger.revoke(revoked)
 
     def on_assigned(self, assigned: set[TopicPartition]) -> None:
         """After an assignment: keep the paused state consistent with backpressure."""
@@ -460,10 +469,15 @@ class Worker:
         self.metrics.dead_letters.labels(reason).inc()
         self._warn_once(f"dlq:{reason}", "record dead-lettered", reason=reason, detail=detail[:200])
         letter = DeadLetter(self._producer, self.settings.kafka.dlq_topic, ref, reason, detail)
-        self._ticket.dead_letters.append(letter)
+        self.ledger.dead_letter(letter)
 
-    def _rejected(self, part: Part, status: int, body: str) -> None:
-        """A part Prometheus refused for good: dead-letter its record (aggregates are dropped)."""
+    def _rejected(self, batch: Batch, part: Part, status: int, body: str) -> None:
+        """A part Prometheus refused for good: dead-letter its record (aggregates are dropped).
+
+        Runs on a sender thread. The letter is sent here and the batch's ticket then waits for
+        its delivery (``Ticket.complete`` drives resends), so the record's offset is committed
+        only once the letter is delivered, and no thread spins on an unreachable broker.
+        """
         if part.record is None:
             self.cleaner.drop(DropReason.AGGREGATE_REJECTED, len(part.samples))
             return
@@ -480,13 +494,8 @@ class Worker:
             reason,
             f"HTTP {status}: {body}",
         )
-        # Without the dead letter the record would be lost once committed: insist.
-        while not letter.settle():
-            if letter.last_error:
-                self._warn_once(
-                    "dlq-send", "dead-letter send failed; retrying", error=letter.last_error
-                )
-            time.sleep(0.05)
+        # Without the dead letter the record would be lost once committed: its ticket holds.
+        self.ledger.dead_letter(letter, batch.ticket)
 
     # -- housekeeping ---------------------------------------------------------------------
 

@@ -23,9 +23,9 @@ import threading
 import time
 import urllib.parse
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
+from pipeline._ledger import Ticket
 from pipeline._remote_write import REMOTE_WRITE_HEADERS, RemoteWriteEncoder, snappy_block
 from pipeline._samples import Sample
 from pipeline._selfmetrics import SelfMetrics
@@ -49,19 +49,6 @@ class RecordRef:
     key: bytes | None
     value: bytes
     headers: list[tuple[str, bytes]]
-
-
-@dataclass
-class Ticket:
-    """Records whose offsets commit together once every batch built from them is done."""
-
-    offsets: dict[Any, int] = field(default_factory=dict)
-    pending: int = 0
-    dead_letters: list[Any] = field(default_factory=list)
-
-    def complete(self) -> bool:
-        """Every batch is handled and every dead letter delivered (drives their resends)."""
-        return self.pending == 0 and all([d.settle() for d in self.dead_letters])
 
 
 @dataclass(slots=True)
@@ -102,7 +89,8 @@ class RemoteWriter:
         url: the remote-write URL.
         shards: sender threads (bounded concurrency).
         on_done: called from a sender thread when a batch is acknowledged or fully handled.
-        on_reject: called with a part Prometheus refused for good (status, answer body).
+        on_reject: called with the batch and a part of it that Prometheus refused for good
+            (status, answer body), before the batch is reported done.
         metrics: self-metrics to update.
         timeout_s: per-request timeout.
         initial_backoff_s: first retry delay; doubles per attempt up to ``max_backoff_s``.
@@ -115,7 +103,7 @@ class RemoteWriter:
         *,
         shards: int,
         on_done: Callable[[Batch], None],
-        on_reject: Callable[[Part, int, str], None],
+        on_reject: Callable[[Batch, Part, int, str], None],
         metrics: SelfMetrics,
         timeout_s: float = 10.0,
         initial_backoff_s: float = 0.1,
@@ -182,7 +170,7 @@ class RemoteWriter:
             if batch is None:
                 break
             try:
-                self._deliver(batch.parts, encoder, connection)
+                self._deliver(batch, batch.parts, encoder, connection)
             except _AbortedError:
                 break
             except Exception:  # a sender thread must not die: count, log, keep going
@@ -194,6 +182,7 @@ class RemoteWriter:
 
     def _deliver(
         self,
+        batch: Batch,
         parts: list[Part],
         encoder: RemoteWriteEncoder,
         connection: list[http.client.HTTPConnection | None],
@@ -213,10 +202,10 @@ class RemoteWriter:
             # Bisect: good parts still travel in large requests, a bad one is isolated in
             # log2(parts) steps, and the halves go in order so series order is kept.
             middle = len(parts) // 2
-            self._deliver(parts[:middle], encoder, connection)
-            self._deliver(parts[middle:], encoder, connection)
+            self._deliver(batch, parts[:middle], encoder, connection)
+            self._deliver(batch, parts[middle:], encoder, connection)
             return
-        self._on_reject(parts[0], status, body)
+        self._on_reject(batch, parts[0], status, body)
 
     def _post_until_answered(
         self, body: bytes, connection: list[http.client.HTTPConnection | None]

@@ -2,61 +2,12 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-import cramjam
 import pytest
 
 from pipeline._remote_write import SeriesRef
 from pipeline._selfmetrics import SelfMetrics
 from pipeline._writer import Batch, Part, RecordRef, RemoteWriter, Ticket, is_permanent_rejection
-
-
-class Endpoint:
-    """Answers each POST with the next scripted status (then 204), keeping the bodies."""
-
-    def __init__(self) -> None:
-        self.script: list[tuple[int, bytes]] = []
-        self.bodies: list[bytes] = []
-        self.statuses: list[int] = []
-        self.reject_marker: bytes | None = None
-        endpoint = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = bytes(
-                    cramjam.snappy.decompress_raw(
-                        self.rfile.read(int(self.headers["Content-Length"]))
-                    )
-                )
-                status, answer = endpoint.script.pop(0) if endpoint.script else (204, b"")
-                if endpoint.reject_marker and endpoint.reject_marker in body:
-                    status, answer = 400, b"bad sample"
-                endpoint.statuses.append(status)
-                if 200 <= status < 300:
-                    endpoint.bodies.append(body)
-                self.send_response(status)
-                self.send_header("Content-Length", str(len(answer)))
-                self.end_headers()
-                self.wfile.write(answer)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/api/v1/write"
-
-
-@pytest.fixture
-def endpoint() -> Iterator[Endpoint]:
-    e = Endpoint()
-    yield e
-    e.server.shutdown()
-    e.server.server_close()
+from tests.unit.pipeline.conftest import Endpoint
 
 
 def _part(name: str, ts: int = 1_800_000_000_000, record: bool = True) -> Part:
@@ -71,7 +22,7 @@ def _writer(
         endpoint.url,
         shards=2,
         on_done=done.append,
-        on_reject=lambda part, status, body: rejected.append((part, status)),
+        on_reject=lambda batch, part, status, body: rejected.append((part, status)),
         metrics=SelfMetrics(),
         initial_backoff_s=0.01,
         max_backoff_s=0.05,
