@@ -120,22 +120,22 @@ def hard_constraints(req: TaskRequirements) -> tuple[Constraint, ...]:
             ),
         )
     ]
-    if memory:
-        # A task that asks for no memory fits anywhere, even where reservations overdraw it.
-        out.append(
-            Constraint(
-                "memory",
-                lambda fit: fit.memory_free_bytes >= memory,
-                lambda fit: (
-                    f"memory: needs {memory / _GIB:.2f} GiB, "
-                    f"{max(fit.memory_free_bytes, 0.0) / _GIB:.2f} GiB available"
-                ),
-                lambda fits: (
-                    f"memory={memory} bytes (most available is "
-                    f"{max(f.memory_free_bytes for f in fits):.0f})"
-                ),
-            )
+    # Always checked, even for a task asking none: a node whose reservations overdraw its
+    # memory has nothing free, and no node is feasible with negative free capacity.
+    out.append(
+        Constraint(
+            "memory",
+            lambda fit: fit.memory_free_bytes >= memory,
+            lambda fit: (
+                f"memory: needs {memory / _GIB:.2f} GiB, "
+                f"{max(fit.memory_free_bytes, 0.0) / _GIB:.2f} GiB available"
+            ),
+            lambda fits: (
+                f"memory={memory} bytes (most available is "
+                f"{max(f.memory_free_bytes for f in fits):.0f})"
+            ),
         )
+    )
     if gpus:
         out.append(
             Constraint(

@@ -254,8 +254,7 @@ def rank(
         (age_s <= stale_after_s)
         & ~table.alerting
         & (table.cpu_cores >= req.cpu_cores)
-        # As the hard constraints judge it: a task asking no memory fits an overdrawn node.
-        & ((memory_free >= req.memory_bytes) | (req.memory_bytes == 0))
+        & (memory_free >= req.memory_bytes)
         & (gpus_free >= req.gpus)
         & (table.disk_available_bytes >= disk_needed)
         & resident

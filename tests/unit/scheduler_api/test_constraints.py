@@ -10,6 +10,7 @@ from scheduler_api.ranking import (
     Capacity,
     NodeFit,
     NodeSnapshot,
+    Reservation,
     TaskRequirements,
     Usage,
     explain_unmet,
@@ -125,3 +126,59 @@ def test_a_parked_task_runs_once_a_node_meets_its_constraints() -> None:
     assert not [d for d in engine.handle(GraphSubmitted((spec,), at_s=0.0)) if isinstance(d, Place)]
     decisions = engine.handle(Seen(NodeInfo("hpc", cpu_cores=8, tier="hpc"), at_s=1.0))
     assert [(d.task_id, d.node_id) for d in decisions if isinstance(d, Place)] == [("t", "hpc")]
+
+
+loads = st.builds(
+    lambda cores, busy, memory_gib, util5m, disk_gib: NodeSnapshot(
+        "n",
+        Capacity(cores, 16 * GIB, 1),
+        usage=Usage(
+            cpu_utilization=busy,
+            cpu_utilization_avg5m=util5m,
+            memory_available_bytes=memory_gib * GIB,
+            disk_available_bytes=disk_gib * GIB,
+        ),
+        last_seen_s=NOW_S,
+    ),
+    cores=st.sampled_from([1, 2, 4, 8]),
+    busy=st.floats(0.0, 1.0),
+    memory_gib=st.sampled_from([0.5, 2, 8]),
+    util5m=st.floats(0.0, 1.0),
+    disk_gib=st.sampled_from([0.1, 1, 50]),
+)
+load_requirements = st.builds(
+    TaskRequirements,
+    cpu_cores=st.sampled_from([0.5, 1.0, 2.0, 4.0]),
+    memory_bytes=st.sampled_from([0, GIB, 4 * GIB]),
+    gpus=st.sampled_from([0, 1]),
+    disk_bytes=st.sampled_from([0, GIB, 10 * GIB]),
+    max_utilization=st.none() | st.sampled_from([0.5, 0.9]),
+    allow_oversubscribe=st.booleans(),
+)
+reservations = st.builds(
+    Reservation,
+    cpu_cores=st.sampled_from([0.0, 1.0, 3.0]),
+    memory_bytes=st.sampled_from([0.0, GIB, 9.0 * GIB]),
+    gpus=st.sampled_from([0, 1]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(req=load_requirements, node=loads, pending=reservations)
+def test_no_node_is_feasible_with_negative_free_capacity_unless_the_option_says_so(
+    req: TaskRequirements, node: NodeSnapshot, pending: Reservation
+) -> None:
+    ranking = rank(req, [node], now_s=NOW_S, pending={"n": pending})
+    for entry in ranking.ranked:
+        assert entry.memory_free_bytes_after >= 0
+        if not req.allow_oversubscribe:
+            assert entry.cpu_free_cores_after >= -1e-6
+        if req.max_utilization is not None:
+            assert node.usage.cpu_utilization_avg5m <= req.max_utilization
+        assert node.usage.disk_available_bytes >= req.disk_bytes
+    for rejected in ranking.rejected:
+        assert rejected.reasons  # every rejection says why
+    # The explanation says which options relaxed or tightened the constraints.
+    explained = " ".join(ranking.constraints)
+    assert ("allow_oversubscribe" in explained) == req.allow_oversubscribe
+    assert ("max_utilization" in explained) == (req.max_utilization is not None)
