@@ -12,20 +12,37 @@ Reads sections ``identity``, ``kafka`` and ``worker``.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import signal
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from agents._otel import IdentitySettings, KafkaSettings, load_section
-from agents.worker._execute import Outcome, run_attempt
-from agents.worker._settings import WorkerSettings
-from agents.worker._worker import Worker
+if TYPE_CHECKING:
+    from agents.worker._execute import Outcome, run_attempt
+    from agents.worker._settings import WorkerSettings
+    from agents.worker._worker import Worker
 
 __all__ = ["Outcome", "Worker", "WorkerSettings", "run", "run_attempt"]
 
 _log = logging.getLogger(__name__)
+# Imported on first use: each attempt's process (``python -m agents.worker._runner``) imports
+# this package, and on a fraction of a core the worker's own imports would cost the task a
+# third of a CPU second.
+_LAZY = {
+    "Outcome": "agents.worker._execute",
+    "run_attempt": "agents.worker._execute",
+    "WorkerSettings": "agents.worker._settings",
+    "Worker": "agents.worker._worker",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def run(config_file: Path | None) -> None:
@@ -34,7 +51,10 @@ def run(config_file: Path | None) -> None:
     Raises:
         ConfigError: a setting is invalid (the message names the key).
     """
+    from agents._otel import IdentitySettings, KafkaSettings, load_section
     from agents.node._cgroup_limits import cgroup_limits
+    from agents.worker._settings import WorkerSettings
+    from agents.worker._worker import Worker
 
     identity = load_section(IdentitySettings, "identity", config_file)
     kafka = load_section(KafkaSettings, "kafka", config_file)
