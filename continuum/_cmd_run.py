@@ -7,6 +7,11 @@ alone. A live progress bar runs while tasks run; then a table (task, node, start
 makespan, and a Gantt chart written to the path it prints. Each attempt's stdout and stderr go
 to the API with the placement history (``continuum logs RUN_ID [TASK]`` shows them), bounded and
 redacted as ``api.task_logs`` says (``CONTINUUM_API__TASK_LOGS__REDACT_ENV='["TOKEN"]'``).
+
+``--executor pull`` sends each task to its node's pull-mode worker (``continuum agent worker``)
+through the brokers of ``CONTINUUM_KAFKA__BOOTSTRAP_SERVERS`` (else the local continuum.yaml's);
+the workers report the same task-event record the local and Ray executors make, so the history,
+the learned costs, the Gantt chart and the task logs work alike (docs/lab.md runs it on the lab).
 """
 
 from __future__ import annotations
