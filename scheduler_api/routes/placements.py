@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field
 
+from scheduler_api._datasets import StorageKind
 from scheduler_api._deps import Context, View
 from scheduler_api._errors import ApiError, error_response
 from scheduler_api.placement import (
@@ -27,7 +28,7 @@ from scheduler_api.placement import (
     TaskSpec,
     plan,
 )
-from scheduler_api.ranking import NodeSnapshot, plan_joules
+from scheduler_api.ranking import DatasetLocation, NodeSnapshot, plan_joules
 from scheduler_api.workflow import (
     CostEstimate,
     PlacementHistory,
@@ -71,6 +72,32 @@ class TaskIn(BaseModel):
     site: str | None = Field(None, max_length=253)
     arch: str | None = Field(None, max_length=64)
     labels: dict[str, str] = Field(default_factory=dict, max_length=64)
+    disk_bytes: int = Field(
+        0,
+        ge=0,
+        le=1 << 62,
+        description="Free space its data needs on the node's data path, beyond the inputs it "
+        "stages there (which count too).",
+    )
+    max_utilization: float | None = Field(
+        None, gt=0, le=1, description="No node whose 5-minute mean CPU use is above this."
+    )
+    not_before_s: float | None = Field(
+        None,
+        ge=0,
+        le=1e9,
+        description="Seconds after the plan is made before which it may not start.",
+    )
+    deadline_s: float | None = Field(
+        None,
+        ge=0,
+        le=1e9,
+        description="Seconds after the plan is made by which it must "
+        "finish; a task no node finishes in time is left unplaced with the reason.",
+    )
+    storage: StorageKind | None = Field(
+        None, description="Prefer nodes holding its datasets in this kind of store."
+    )
     depends_on: dict[str, Annotated[int, Field(ge=0, le=1 << 60)]] = Field(
         default_factory=dict,
         max_length=10_000,
@@ -229,6 +256,7 @@ def _specs(
     specs = []
     for item in body.tasks:
         inputs = []
+        located = []
         for data in item.datasets:
             known = ctx.datasets.get(data.id)
             size = (
@@ -237,6 +265,15 @@ def _specs(
                 else (known.size_bytes if known else 0)
             )
             inputs.append(DataInput(data.id, size, tuple(known.nodes) if known else ()))
+            # The ranking model reads where each copy is held: free disk for what is staged,
+            # the storage hint for the kind of store.
+            located.append(
+                DatasetLocation(data.id, size)
+                if known is None
+                else DatasetLocation(
+                    data.id, size, known.nodes, known.sites, known.residency, known.storage
+                )
+            )
         specs.append(
             TaskSpec(
                 task_id=item.id,
@@ -249,10 +286,16 @@ def _specs(
                     site=item.site,
                     arch=item.arch,
                     labels=item.labels,
+                    datasets=tuple(located),
+                    disk_bytes=item.disk_bytes,
+                    max_utilization=item.max_utilization,
+                    storage=item.storage,
                 ),
                 depends_on=dict(item.depends_on),
                 inputs=tuple(inputs),
                 name=item.name,
+                not_before_s=item.not_before_s,
+                deadline_s=item.deadline_s,
             )
         )
     return specs
@@ -312,8 +355,14 @@ def create_placement(
     by_id = {spec.task_id: spec for spec in specs}
     unplaced = {}
     for task_id in result.unplaced:
+        given_up = result.reasons.get(task_id)
         reason = explain_unsatisfiable(by_id[task_id].requirements, nodes)
-        unplaced[task_id] = f"no node meets {reason}" if reason else "a parent could not be placed"
+        if given_up is not None:
+            unplaced[task_id] = given_up
+        else:
+            unplaced[task_id] = (
+                f"no node meets {reason}" if reason else "a parent could not be placed"
+            )
     plan_id = history.record_plan(
         body.heuristic.value,
         result,

@@ -138,3 +138,25 @@ def api_time(offset_s: float) -> float:
     from tests.unit.scheduler_api.conftest import NOW_S
 
     return NOW_S + offset_s
+
+
+def test_time_and_utilisation_constraints_shape_the_plan(client: TestClient, auth: Auth) -> None:
+    graph = {
+        "tasks": [
+            # edge-1 reads 50 % over five minutes: above the ceiling, so edge-2 takes it.
+            {"id": "calm", "tier": "edge", "max_utilization": 0.3},
+            {"id": "late", "work_s": 100.0, "deadline_s": 10.0},
+            {"id": "after-late", "depends_on": {"late": 0}},
+            {"id": "gated", "not_before_s": 30.0},
+        ]
+    }
+    answer = client.post("/v1/placements", json=graph, headers=auth())
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    placed = {t["id"]: t for t in body["tasks"]}
+    assert placed["calm"]["node"] == "edge-2"
+    assert placed["gated"]["est_start_s"] >= 30.0
+    reasons = {u["id"]: u["reason"] for u in body["unplaced"]}
+    assert reasons["late"].startswith("deadline: earliest estimated finish")
+    assert "after the deadline" in reasons["late"]
+    assert reasons["after-late"] == "parent late was abandoned"
