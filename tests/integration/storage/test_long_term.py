@@ -1,5 +1,5 @@
 """The long-term path: Prometheus forwards what it stores to VictoriaMetrics with remote write
-(deploy/prometheus/long-term.yml holds the same block), and a VictoriaMetrics backup survives
+(deploy/compose/prometheus.long-term.yml holds the same block), and a VictoriaMetrics backup survives
 the loss of the store: data written, backed up (vmbackup from a snapshot), the data folder
 wiped, restored (vmrestore) and queried again."""
 
