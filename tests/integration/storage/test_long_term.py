@@ -1,7 +1,7 @@
 """The long-term path: Prometheus forwards what it stores to VictoriaMetrics with remote write
-(deploy/compose/prometheus.long-term.yml holds the same block), and a VictoriaMetrics backup survives
-the loss of the store: data written, backed up (vmbackup from a snapshot), the data folder
-wiped, restored (vmrestore) and queried again."""
+(deploy/compose/prometheus.long-term.yml holds the same block), and a VictoriaMetrics backup
+survives the loss of the store: data written, backed up (vmbackup from a snapshot), the data
+folder wiped, restored (vmrestore) and queried again."""
 
 from __future__ import annotations
 
