@@ -1,7 +1,9 @@
-"""Bearer tokens with scopes, compared in constant time.
+"""Bearer tokens with scopes, compared in constant time, and client certificate subjects with
+theirs.
 
 tokens = TokenBook.from_settings(settings)
 scopes = tokens.scopes_of("s3cret")  # frozenset() when unknown
+scopes = tokens.scopes_of_subject(parse_subject("CN=continuum-scheduler"))
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scheduler_api._settings import ApiSettings, ConfigError, Scope
+from scheduler_api._subjects import Subject, parse_subject
 
 __all__ = ["TokenBook"]
 
@@ -32,9 +35,13 @@ def _read_token_file(path: Path) -> str:
 
 @dataclass(frozen=True)
 class TokenBook:
-    """Known tokens (kept as SHA-256 digests) and their scopes."""
+    """Known tokens (kept as SHA-256 digests) and their scopes; certificate subjects and theirs.
+
+    A subject's certificate has been verified by the TLS handshake before it is looked up here.
+    """
 
     entries: tuple[tuple[bytes, frozenset[Scope]], ...]
+    subjects: tuple[tuple[Subject, frozenset[Scope]], ...] = ()
 
     @classmethod
     def from_settings(cls, settings: ApiSettings) -> TokenBook:
@@ -58,12 +65,24 @@ class TokenBook:
             raise ConfigError(
                 "api.token_file: no API token configured: set api.token_file or api.tokens"
             )
-        return cls(tuple((_digest(secret), scopes) for secret, scopes in pairs))
+        subjects = tuple(
+            (parse_subject(spec.subject), frozenset(spec.scopes))
+            for spec in settings.client_certificates
+        )
+        return cls(tuple((_digest(secret), scopes) for secret, scopes in pairs), subjects)
 
     @classmethod
     def of(cls, tokens: dict[str, frozenset[Scope]]) -> TokenBook:
         """A book from plain tokens (tests, embedding)."""
         return cls(tuple((_digest(t), s) for t, s in tokens.items()))
+
+    def scopes_of_subject(self, subject: Subject) -> frozenset[Scope]:
+        """Scopes of a verified client certificate's subject; empty when none is configured."""
+        granted: frozenset[Scope] = frozenset()
+        for known, scopes in self.subjects:
+            if known == subject:
+                granted = granted | scopes
+        return granted
 
     def scopes_of(self, token: str) -> frozenset[Scope]:
         """Scopes of ``token``; empty when it is unknown.

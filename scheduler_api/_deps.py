@@ -19,6 +19,8 @@ from scheduler_api._cluster import ClusterView
 from scheduler_api._context import ApiContext
 from scheduler_api._errors import ApiError
 from scheduler_api._settings import Scope
+from scheduler_api._subjects import format_subject
+from scheduler_api._tls import client_subject
 
 __all__ = ["ALERTS", "READ", "SCHEDULE", "Context", "Scheduler", "View", "require_scope"]
 
@@ -46,13 +48,31 @@ View = Annotated[ClusterView, Depends(get_view)]
 
 
 def require_scope(scope: Scope) -> Callable[..., Coroutine[Any, Any, ApiContext]]:
-    """A dependency that admits only bearer tokens holding ``scope``; it gives the context."""
+    """A dependency that admits only a bearer token, or else a verified client certificate
+    (mutual TLS, ``api.client_certificates``), holding ``scope``; it gives the context."""
 
     async def check(
         request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
     ) -> ApiContext:
         ctx: ApiContext = request.app.state.context
+        subject = client_subject(request.scope)
+        if credentials is None and subject is not None:
+            granted = ctx.tokens.scopes_of_subject(subject)
+            if not granted:
+                raise ApiError(
+                    401,
+                    f"client certificate {format_subject(subject)} is not one of "
+                    "api.client_certificates",
+                    headers=_CHALLENGE,
+                )
+            if scope not in granted:
+                raise ApiError(
+                    403,
+                    f"client certificate {format_subject(subject)} lacks the '{scope}' scope "
+                    "(api.client_certificates)",
+                )
+            return ctx
         if credentials is None:
             raise ApiError(
                 401,

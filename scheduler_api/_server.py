@@ -11,6 +11,7 @@ from prometheus_client import disable_created_metrics
 from scheduler_api._app import create_app
 from scheduler_api._settings import ConfigError, load_settings
 from scheduler_api._store import StoreError
+from scheduler_api._tls import server_options
 
 __all__ = ["run"]
 
@@ -32,9 +33,6 @@ def run(config_file: Path | None) -> None:
         app = create_app(settings)
     except StoreError as err:
         raise ConfigError(str(err)) from err
-    ssl: dict[str, str] = {}
-    if settings.tls_certfile is not None and settings.tls_keyfile is not None:
-        ssl = {"ssl_certfile": str(settings.tls_certfile), "ssl_keyfile": str(settings.tls_keyfile)}
     config = uvicorn.Config(
         app,
         host=settings.host,
@@ -42,7 +40,7 @@ def run(config_file: Path | None) -> None:
         log_level="warning",
         access_log=False,
         lifespan="on",
-        **ssl,  # type: ignore[arg-type]
+        **server_options(settings),
     )
     log.info("scheduler API on %s", settings.listen)
     uvicorn.Server(config).run()

@@ -24,11 +24,13 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from scheduler_api._subjects import parse_subject
 from scheduler_api.executors import DEFAULT_MAX_BYTES_PER_STREAM
 from scheduler_api.ranking import DEFAULT_STALE_AFTER_S, Weights
 
 __all__ = [
     "ApiSettings",
+    "ClientCertificateSpec",
     "ConfigError",
     "Scope",
     "TaskLogSettings",
@@ -78,6 +80,26 @@ class TokenSpec(BaseModel):
         if (self.token is None) == (self.token_file is None):
             raise ValueError("give exactly one of token or token_file")
         return self
+
+
+class ClientCertificateSpec(BaseModel):
+    """A client certificate subject (verified against ``api.tls_client_ca_file``) and its scopes.
+
+    ``subject`` is an RFC 4514 name, e.g. ``CN=continuum-scheduler,O=continuum``; a certificate
+    matches when its subject has exactly these attributes, in any order. Scopes default to
+    ``schedule`` alone, what kube-scheduler's extender calls need.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    subject: str
+    scopes: list[Scope] = Field(default_factory=lambda: [Scope.SCHEDULE])
+
+    @field_validator("subject")
+    @classmethod
+    def _distinguished_name(cls, value: str) -> str:
+        parse_subject(value)
+        return value
 
 
 class WeightSettings(BaseModel):
@@ -135,10 +157,14 @@ class ApiSettings(BaseSettings):
         cpu_window: mean CPU use window headroom is computed from (``1m`` or ``5m``); the
             variability score always uses the five-minute mean and spread.
         unhealthy_severities: alert severities that mark a node unhealthy.
-        extender_requires_token: kube-scheduler cannot send bearer tokens; false opens the
-            extender routes (only behind TLS client authentication or on a private network).
+        extender_requires_token: the extender routes need the ``schedule`` scope, from a token
+            or a client certificate (``client_certificates``); false opens them to anyone (only
+            on a private network).
         tls_certfile: serve HTTPS with this certificate (and ``tls_keyfile``).
         tls_keyfile: private key of ``tls_certfile``.
+        tls_client_ca_file: mutual TLS: ask clients for a certificate and accept only those
+            this CA signed (the handshake of any other is refused); needs ``tls_certfile``.
+        client_certificates: verified certificate subjects and the scopes each is given.
         weights: score weights.
         task_logs: how task output is bounded, kept and redacted.
     """
@@ -162,6 +188,8 @@ class ApiSettings(BaseSettings):
     extender_requires_token: bool = True
     tls_certfile: Path | None = None
     tls_keyfile: Path | None = None
+    tls_client_ca_file: Path | None = None
+    client_certificates: list[ClientCertificateSpec] = Field(default_factory=list)
     weights: WeightSettings = WeightSettings()
     task_logs: TaskLogSettings = TaskLogSettings()
 
@@ -192,6 +220,15 @@ class ApiSettings(BaseSettings):
     def _tls_pair(self) -> ApiSettings:
         if (self.tls_certfile is None) != (self.tls_keyfile is None):
             raise ValueError("tls_certfile and tls_keyfile go together: set both or neither")
+        if self.tls_client_ca_file is not None and self.tls_certfile is None:
+            raise ValueError(
+                "tls_client_ca_file needs tls_certfile and tls_keyfile: mutual TLS is served "
+                "over HTTPS"
+            )
+        if self.client_certificates and self.tls_client_ca_file is None:
+            raise ValueError(
+                "client_certificates needs tls_client_ca_file: set the CA that signs them"
+            )
         return self
 
     @property
