@@ -38,6 +38,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from continuum._services import MissingBinaryError, ServiceError, _Service, http_ok
 
 __all__ = ["VictoriaMetricsServer", "VmAlert", "vm_binary", "vmbackup", "vmrestore"]
@@ -65,6 +67,10 @@ class VictoriaMetricsServer(_Service):
         retention: how long samples are kept (``-retentionPeriod``: ``30d``, ``2y``, or a
             number of months).
         latency_offset: how far in the past a query for "now" is evaluated.
+        lookback: how far back a query looks for a series' last sample.
+        scrape_targets: job name -> ``host:port`` list whose /metrics it scrapes itself, as
+            Prometheus does (the stack's self-metrics).
+        scrape_interval_s: seconds between those scrapes.
     """
 
     name = "victoria-metrics"
@@ -78,11 +84,15 @@ class VictoriaMetricsServer(_Service):
         retention: str = "1",
         latency_offset: str = "1s",
         lookback: str = PROMETHEUS_LOOKBACK,
+        scrape_targets: dict[str, list[str]] | None = None,
+        scrape_interval_s: float = 15.0,
     ):
         super().__init__(host, port, workdir)
         self.retention = retention
         self.latency_offset = latency_offset
         self.lookback = lookback
+        self.scrape_targets = scrape_targets or {}
+        self.scrape_interval_s = scrape_interval_s
 
     @property
     def url(self) -> str:
@@ -96,8 +106,23 @@ class VictoriaMetricsServer(_Service):
     def data_dir(self) -> Path:
         return self.workdir / "data"
 
+    @property
+    def scrape_config_path(self) -> Path:
+        return self.workdir / "scrape.yml"
+
+    def prepare(self) -> None:
+        if self.scrape_targets:
+            config = {
+                "global": {"scrape_interval": f"{self.scrape_interval_s:g}s"},
+                "scrape_configs": [
+                    {"job_name": job, "static_configs": [{"targets": targets}]}
+                    for job, targets in self.scrape_targets.items()
+                ],
+            }
+            self.scrape_config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+
     def argv(self) -> list[str]:
-        return [
+        argv = [
             vm_binary("victoria-metrics"),
             f"-storageDataPath={self.data_dir}",
             f"-httpListenAddr={self.host}:{self.port}",
@@ -107,6 +132,9 @@ class VictoriaMetricsServer(_Service):
             f"-search.maxStalenessInterval={self.lookback}",
             "-loggerLevel=WARN",
         ]
+        if self.scrape_targets:
+            argv.append(f"-promscrape.config={self.scrape_config_path}")
+        return argv
 
     def healthy(self) -> bool:
         return http_ok(f"{self.url}/health")
