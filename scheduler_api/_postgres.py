@@ -180,6 +180,16 @@ class PostgresConnection:
             raise psycopg.NotSupportedError(f"SQLite pragma on PostgreSQL: {sql}")
         return self._live().execute(translate(sql, self._primary_key(sql)), _params(params))
 
+    def read(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        """Run a read outside any transaction; once more on a new connection if the server
+        dropped this one (a restart, a failover): a read can safely be repeated."""
+        try:
+            return self.execute(sql, params).fetchall()
+        except psycopg.OperationalError:
+            if not self._conn.broken:
+                raise
+            return self.execute(sql, params).fetchall()
+
     def executemany(self, sql: str, seq_of_params: Iterable[Sequence[Any]]) -> psycopg.Cursor[Row]:
         cursor = self._live().cursor()
         cursor.executemany(

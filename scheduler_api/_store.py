@@ -120,7 +120,7 @@ class Database:
         """Run a read and return every row (each readable by column name and by position)."""
         with self._lock:
             if self._postgres is not None:
-                return self._postgres.execute(sql, params).fetchall()
+                return self._postgres.read(sql, params)
             assert self._sqlite is not None
             return list(self._sqlite.execute(sql, params))
 

@@ -185,3 +185,31 @@ def test_a_postgresql_url_is_kept_as_a_url(postgres_url: str) -> None:
     database = Database(settings.database)
     assert database.dialect == "postgresql"
     database.close()
+
+
+def test_a_restarted_server_is_reconnected_to(tmp_path: Path) -> None:
+    """A read after the server restarted is answered (repeated once on a new connection); a
+    write that meets the dropped connection fails, and the next one succeeds."""
+    import psycopg
+
+    from continuum._services import free_port
+    from tests.integration.storage.postgres import PostgresServer
+
+    server = PostgresServer("127.0.0.1", free_port())
+    server.start()
+    try:
+        database = Database(server.create_database("restarted"))
+        catalogue = DatasetCatalogue(database)
+        catalogue.put(DatasetRecord("before", 1))
+        server.stop()
+        server.start()
+        assert catalogue.get("before") is not None
+        server.stop()
+        server.start()
+        with pytest.raises(psycopg.OperationalError):
+            catalogue.put(DatasetRecord("lost", 1))
+        catalogue.put(DatasetRecord("after", 2))
+        assert [r.id for r in catalogue.list()] == ["after", "before"]
+        database.close()
+    finally:
+        server.remove()
