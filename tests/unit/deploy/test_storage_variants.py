@@ -114,13 +114,14 @@ def test_api_replicas_share_postgresql() -> None:
     assert "--locale=C" in services["postgres"]["environment"]["POSTGRES_INITDB_ARGS"]
 
 
-def test_the_kubernetes_overlay_runs_api_replicas_on_postgresql() -> None:
+def _overlay(name: str) -> dict[tuple[str, str], dict[str, Any]]:
+    """The overlay as kubectl builds it, each resource checked against the Kubernetes schemas."""
     kubectl = shutil.which("kubectl")
     if kubectl is None:
         pytest.skip("kubectl is not installed (it builds the kustomization)")
     kubernetes_validate = pytest.importorskip("kubernetes_validate")
     built = subprocess.run(
-        [kubectl, "kustomize", str(DEPLOY / "kubernetes-overlays" / "api-replicas")],
+        [kubectl, "kustomize", str(DEPLOY / "kubernetes-overlays" / name)],
         capture_output=True,
         text=True,
         check=True,
@@ -128,15 +129,44 @@ def test_the_kubernetes_overlay_runs_api_replicas_on_postgresql() -> None:
     documents = [d for d in yaml.safe_load_all(built) if d]
     for document in documents:
         kubernetes_validate.validate(document, "1.30", strict=True)
-    kinds = {(d["kind"], d["metadata"]["name"]): d for d in documents}
+    return {(d["kind"], d["metadata"]["name"]): d for d in documents}
+
+
+def _env(workload: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    (container,) = workload["spec"]["template"]["spec"]["containers"]
+    return {e["name"]: e for e in container.get("env", [])}
+
+
+def test_the_kubernetes_overlay_runs_api_replicas_on_postgresql() -> None:
+    kinds = _overlay("api-replicas")
     assert ("PersistentVolumeClaim", "continuum-api-data") not in kinds
-    api = kinds[("Deployment", "continuum-api")]["spec"]
-    assert api["replicas"] > 1
-    assert api["strategy"]["type"] == "RollingUpdate"
-    (container,) = api["template"]["spec"]["containers"]
-    env = {e["name"]: e for e in container["env"]}
+    api = kinds[("Deployment", "continuum-api")]
+    assert api["spec"]["replicas"] > 1
+    assert api["spec"]["strategy"]["type"] == "RollingUpdate"
+    env = _env(api)
     assert env["CONTINUUM_API__DATABASE"]["valueFrom"]["secretKeyRef"]["name"] == (
         "continuum-api-postgres"
     )
-    volumes = {v["name"]: v for v in api["template"]["spec"]["volumes"]}
+    assert "XDG_STATE_HOME" in env  # the base's environment is kept
+    volumes = {v["name"]: v for v in api["spec"]["template"]["spec"]["volumes"]}
     assert "emptyDir" in volumes["data"]
+
+
+def test_the_kubernetes_overlay_stores_in_victoriametrics(tmp_path: Path) -> None:
+    kinds = _overlay("victoriametrics")
+    store = kinds[("StatefulSet", "victoria-metrics")]
+    (container,) = store["spec"]["template"]["spec"]["containers"]
+    launched = VictoriaMetricsServer("127.0.0.1", 8428, tmp_path).argv()
+    assert _flags(container["args"], "-search.") == _flags(launched, "-search.")
+    url = "http://victoria-metrics.continuum.svc:8428"
+    assert kinds[("Service", "victoria-metrics")]["spec"]["ports"][0]["port"] == 8428
+    pipeline = _env(kinds[("Deployment", "continuum-pipeline")])
+    assert pipeline["CONTINUUM_PIPELINE__REMOTE_WRITE_URL"]["value"] == f"{url}/api/v1/write"
+    api = _env(kinds[("Deployment", "continuum-api")])
+    assert api["CONTINUUM_API__PROMETHEUS_URL"]["value"] == url
+    assert "XDG_STATE_HOME" in api
+    (vmalert,) = kinds[("Deployment", "continuum-vmalert")]["spec"]["template"]["spec"][
+        "containers"
+    ]
+    assert f"-datasource.url={url}" in vmalert["args"]
+    assert f"-remoteWrite.url={url}" in vmalert["args"]
