@@ -22,6 +22,8 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from continuum._http_auth import HttpAuth
+
 __all__ = [
     "ConfigError",
     "KafkaSettings",
@@ -63,6 +65,8 @@ class PipelineSettings(BaseModel):
     listen: str = DEFAULT_LISTEN
     group_id: str = DEFAULT_GROUP_ID
     remote_write_url: str = DEFAULT_REMOTE_WRITE_URL
+    # Basic auth or a bearer token, and TLS, toward remote write; secrets from files.
+    remote_write_auth: HttpAuth = HttpAuth()
     # Kafka group timing: a join takes about session_timeout_ms / 2 (docs/platform.md).
     session_timeout_ms: int = Field(6000, ge=1000)
     heartbeat_interval_ms: int = Field(1000, ge=100)

@@ -207,6 +207,7 @@ class Worker:
             timeout_s=p.request_timeout_s,
             initial_backoff_s=p.retry_initial_backoff_s,
             max_backoff_s=p.retry_max_backoff_s,
+            auth=p.remote_write_auth,
         )
         self._writer.start()
         assert self._consumer is not None

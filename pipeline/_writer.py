@@ -25,6 +25,7 @@ import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from continuum._http_auth import HttpAuth
 from pipeline._ledger import Ticket
 from pipeline._remote_write import REMOTE_WRITE_HEADERS, RemoteWriteEncoder, snappy_block
 from pipeline._samples import Sample
@@ -37,6 +38,9 @@ _log = logging.getLogger(__name__)
 # 5xx answers that retrying can never fix (docs/platform.md: out-of-window samples give 500 with a
 # window configured; duplicate label names give 500).
 _PERMANENT_5XX = ("too old", "out of bounds", "out of order", "duplicate label")
+# 4xx answers about the request's credentials or rate, not its samples: refused credentials are
+# fixed in configuration, and until then the samples wait in Kafka instead of dead-lettering.
+_RETRIED_4XX = frozenset({401, 403, 407, 408, 429})
 
 
 @dataclass(slots=True)
@@ -73,7 +77,7 @@ class Batch:
 def is_permanent_rejection(status: int, body: str) -> bool:
     """Tell whether an answer means the request can never succeed as it is."""
     if 400 <= status < 500:
-        return True
+        return status not in _RETRIED_4XX
     lowered = body.lower()
     return status >= 500 and any(marker in lowered for marker in _PERMANENT_5XX)
 
@@ -95,6 +99,11 @@ class RemoteWriter:
         timeout_s: per-request timeout.
         initial_backoff_s: first retry delay; doubles per attempt up to ``max_backoff_s``.
         max_backoff_s: retry delay cap.
+        auth: basic auth or a bearer token, and TLS options (``pipeline.remote_write_auth``);
+            its secret files are read here, once.
+
+    Raises:
+        HttpAuthError: a secret, CA or certificate file of ``auth`` cannot be read.
     """
 
     def __init__(
@@ -108,7 +117,15 @@ class RemoteWriter:
         timeout_s: float = 10.0,
         initial_backoff_s: float = 0.1,
         max_backoff_s: float = 5.0,
+        auth: HttpAuth | None = None,
     ):
+        auth = auth or HttpAuth()
+        authorization = auth.authorization("pipeline.remote_write_auth")
+        # Kept out of logs: nothing logs the headers, and errors name the files, not secrets.
+        self._headers = dict(REMOTE_WRITE_HEADERS)
+        if authorization is not None:
+            self._headers["Authorization"] = authorization
+        self._ssl_context = auth.ssl_context("pipeline.remote_write_auth")
         parts = urllib.parse.urlsplit(url)
         self._https = parts.scheme == "https"
         self._host = parts.hostname or "127.0.0.1"
@@ -248,10 +265,14 @@ class RemoteWriter:
     ) -> tuple[int, str]:
         conn = connection[0]
         if conn is None:
-            cls = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
-            conn = cls(self._host, self._port, timeout=self._timeout_s)
+            if self._https:
+                conn = http.client.HTTPSConnection(
+                    self._host, self._port, timeout=self._timeout_s, context=self._ssl_context
+                )
+            else:
+                conn = http.client.HTTPConnection(self._host, self._port, timeout=self._timeout_s)
             connection[0] = conn
-        conn.request("POST", self._path, body=payload, headers=REMOTE_WRITE_HEADERS)
+        conn.request("POST", self._path, body=payload, headers=self._headers)
         response = conn.getresponse()
         answer = response.read()
         return response.status, answer.decode("utf-8", "replace")

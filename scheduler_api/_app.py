@@ -114,7 +114,10 @@ def build_context(
     )
     alert_book = AlertBook(db, settings.unhealthy_severities)
     client = PrometheusClient(
-        settings.prometheus_url, timeout_s=settings.query_timeout_s, transport=prometheus_transport
+        settings.prometheus_url,
+        timeout_s=settings.query_timeout_s,
+        transport=prometheus_transport,
+        auth=settings.prometheus_auth,
     )
     cluster = Cluster(
         client,

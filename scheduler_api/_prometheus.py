@@ -2,6 +2,7 @@
 with Prometheus's query API answers it (VictoriaMetrics does).
 
     client = PrometheusClient("http://127.0.0.1:9090", timeout_s=5)
+    client = PrometheusClient("https://prometheus:9090", auth=settings.prometheus_auth)
     for sample in client.query("continuum:node_cpu_cores"):
         print(sample.labels["node"], sample.value)
     for series in client.query_range("continuum:node_cpu_cores", start_s, end_s, step_s=60):
@@ -21,6 +22,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+
+from continuum._http_auth import HttpAuth
 
 __all__ = [
     "PrometheusClient",
@@ -63,7 +66,18 @@ class RangeSeries:
 
 
 class PrometheusClient:
-    """Instant and range queries against one Prometheus."""
+    """Instant and range queries against one Prometheus.
+
+    Args:
+        base_url: the query API's base URL.
+        timeout_s: per-query timeout.
+        transport: an httpx transport (tests inject ``httpx.MockTransport``).
+        auth: basic auth or a bearer token, and TLS options (``api.prometheus_auth``); its
+            secret files are read here, once.
+
+    Raises:
+        HttpAuthError: a secret, CA or certificate file of ``auth`` cannot be read.
+    """
 
     def __init__(
         self,
@@ -71,9 +85,20 @@ class PrometheusClient:
         *,
         timeout_s: float = 5.0,
         transport: httpx.BaseTransport | None = None,
+        auth: HttpAuth | None = None,
     ):
         self.base_url = base_url.rstrip("/")
-        self._client = httpx.Client(base_url=self.base_url, timeout=timeout_s, transport=transport)
+        auth = auth or HttpAuth()
+        authorization = auth.authorization("api.prometheus_auth")
+        context = auth.ssl_context("api.prometheus_auth")
+        # The header stays in the client: errors name the URL and the status, never headers.
+        self._client = httpx.Client(
+            base_url=self.base_url,
+            timeout=timeout_s,
+            transport=transport,
+            headers={"Authorization": authorization} if authorization is not None else None,
+            verify=context if context is not None else True,
+        )
 
     def query(self, expr: str) -> list[Sample]:
         """Evaluate ``expr`` now; return the instant vector.
@@ -121,6 +146,12 @@ class PrometheusClient:
             ) from err
         if response.status_code >= 500:
             raise PrometheusUnavailableError(f"{self.base_url}: HTTP {response.status_code}")
+        if response.status_code in (401, 403):
+            # Refused credentials: the store is there, but unusable until configuration changes.
+            raise PrometheusUnavailableError(
+                f"{self.base_url}: HTTP {response.status_code}: credentials refused "
+                "(api.prometheus_auth)"
+            )
         try:
             body: dict[str, Any] = response.json()
         except ValueError as err:

@@ -24,6 +24,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from continuum._http_auth import HttpAuth
 from scheduler_api._subjects import parse_subject
 from scheduler_api.executors import DEFAULT_MAX_BYTES_PER_STREAM
 from scheduler_api.ranking import DEFAULT_STALE_AFTER_S, Weights
@@ -144,6 +145,8 @@ class ApiSettings(BaseSettings):
     Attributes:
         listen: ``host:port`` to serve on.
         prometheus_url: Prometheus (or a compatible query API) base URL.
+        prometheus_auth: basic auth or a bearer token, and TLS, toward ``prometheus_url``
+            (secrets from files).
         token_file: a file holding one token with every scope (the local token).
         tokens: further tokens with their scopes.
         database: where the dataset catalogue, alert history, placements, reservations and
@@ -175,6 +178,7 @@ class ApiSettings(BaseSettings):
 
     listen: str = DEFAULT_LISTEN
     prometheus_url: str = DEFAULT_PROMETHEUS_URL
+    prometheus_auth: HttpAuth = HttpAuth()
     token_file: Path | None = None
     tokens: list[TokenSpec] = Field(default_factory=list)
     database: Path | str = Field(default_factory=lambda: _default_state_dir() / "continuum.db")

@@ -87,6 +87,10 @@ def test_abort_leaves_unacknowledged_batches_undone(endpoint: Endpoint) -> None:
         (500, "duplicate label names", True),
         (503, "unavailable", False),
         (500, "internal", False),
+        # Credentials or rate, never the samples: retried until configuration is fixed.
+        (401, "Unauthorized", False),
+        (403, "forbidden", False),
+        (429, "too many requests", False),
     ],
 )
 def test_permanent_rejections(status: int, body: str, permanent: bool) -> None:
