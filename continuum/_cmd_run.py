@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import runpy
+import secrets
 import sys
 import time
 from pathlib import Path
@@ -146,6 +147,33 @@ class _HistoryRecorder:
         self._post(f"/v1/placements/{self.run_id}/transitions", body)
 
 
+def _task_metrics(wanted: bool | None, recorder: Any, views: list[Any]) -> Any:
+    """Task metrics for this run, if ``wanted`` (None: where a broker is configured)."""
+    config = StateDir.default().config_path
+    if wanted is None:
+        wanted = bool(os.environ.get("CONTINUUM_KAFKA__BOOTSTRAP_SERVERS")) or config.exists()
+    if not wanted:
+        return None
+    from continuum._task_metrics import TaskMetrics
+
+    run_id = recorder.run_id if recorder is not None and recorder.run_id else secrets.token_hex(16)
+    sites = {view.id: (view.tier, view.site) for view in views}
+    return TaskMetrics(run_id, sites, config_file=config if config.exists() else None)
+
+
+def _both(*recorders: Any) -> Any:
+    """One Session recorder calling each given one (None: left out)."""
+    chosen = [r for r in recorders if r is not None]
+    if len(chosen) <= 1:
+        return chosen[0] if chosen else None
+
+    def record(transition: Any) -> None:
+        for recorder in chosen:
+            recorder(transition)
+
+    return record
+
+
 def _executor(kind: str, nodes: list[Any], workflow_id: str | None) -> Any:
     """The executor of ``kind``; its task-event records carry ``workflow_id`` (the history's
     run id, when recorded, so records, history and logs share one id)."""
@@ -248,6 +276,13 @@ def _summary(console: Console, records: list[Any], makespan_s: float) -> None:
     default=None,
     help="Gantt chart path (.svg or .png; default: in the state directory).",
 )
+@click.option(
+    "--task-metrics/--no-task-metrics",
+    default=None,
+    help="Push each attempt's duration, CPU time and bytes (labelled node, workflow, task) "
+    "through Kafka into Prometheus [default: on where a broker is configured: "
+    "CONTINUUM_KAFKA__BOOTSTRAP_SERVERS or the local stack's continuum.yaml].",
+)
 def run(
     workflow: Path,
     heuristic: str,
@@ -257,6 +292,7 @@ def run(
     mode: str,
     retries: int,
     chart: Path | None,
+    task_metrics: bool | None,
 ) -> None:
     """Run WORKFLOW.py, placing its tasks by monitoring."""
     from scheduler_api.executors import local_node
@@ -315,13 +351,14 @@ def run(
         from scheduler_api.workflow._logs import LogRecordingExecutor
 
         executor = LogRecordingExecutor(executor, recorder.log)
+    metrics = _task_metrics(task_metrics, recorder, views)
     active = Session(
         executor,
         config,
         policy=policy,
         observer=observe,
         node_source=node_source,
-        recorder=recorder,
+        recorder=_both(recorder, metrics),
         costs=costs,
     )
     sys.path.insert(0, str(workflow.resolve().parent))
@@ -336,6 +373,8 @@ def run(
         raise click.ClickException(f"{err}{logs_hint}") from err
     finally:
         active.close()
+        if metrics is not None:
+            metrics.close()
         sys.path.remove(str(workflow.resolve().parent))
     records = list(active.records.values())
     _summary(console, records, active.makespan_s)

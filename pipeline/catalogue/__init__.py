@@ -27,6 +27,7 @@ from pipeline.catalogue._series import (
     Series,
     SeriesType,
 )
+from pipeline.catalogue._tasks import TASK_SERIES
 
 __all__ = [
     "CATALOGUE",
@@ -60,6 +61,7 @@ CATALOGUE: dict[str, Series] = _index(
     PIPELINE_SELF_SERIES,
     API_SERIES,
     RULE_SERIES,
+    TASK_SERIES,
 )
 
 # Histograms and summaries expose derived series under their family name.

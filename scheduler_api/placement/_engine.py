@@ -721,7 +721,9 @@ class PlacementEngine:
             live = [info for idx, info in enumerate(table.infos) if table.placeable[idx]]
             ranked = self._ranker(req, live)
             ids = [table.index[node_id] for node_id in ranked if node_id in table.index]
-            ids = [idx for idx in ids if table.placeable[idx]]
+            # The ranker judges the node's capacity; the task must also fit the lanes the
+            # node offers now (a busy node offers fewer), or it waits for a later offer.
+            ids = [idx for idx in ids if table.placeable[idx] and meets(table.infos[idx], req)]
             ids.sort()
             scores = [float(ranked[table.infos[idx].node_id]) for idx in ids]
             idx = np.asarray(ids, dtype=np.int64)

@@ -203,6 +203,7 @@ class PlacementPolicy:
             uplink_latency_s=links.uplink_latency_s or 0.0,
             healthy=snapshot.healthy
             and fair_share(usable_cores, shared_cores, 1.0) >= cfg.min_share,
+            capacity_cores=snapshot.capacity.cpu_cores,
         )
 
     def lanes(self, node_id: str) -> int:

@@ -157,6 +157,9 @@ class NodeInfo:
         uplink_latency_s: One-way latency of that uplink.
         healthy: False when data is stale or a critical alert fires: no new placements.
         score: Optional precomputed ranking score in [0, 1], used when no ranker is given.
+        capacity_cores: The node's cores in all, when the lanes are fewer (a busy node offers
+            some of them): whether a task's size can ever fit is judged on this, whether it
+            fits now on ``cpu_cores``. None: ``cpu_cores``.
     """
 
     node_id: str
@@ -176,6 +179,7 @@ class NodeInfo:
     uplink_latency_s: float = 0.0
     healthy: bool = True
     score: float | None = None
+    capacity_cores: float | None = None
 
     def __post_init__(self) -> None:
         if self.cpu_cores < 1:

@@ -330,16 +330,27 @@ def create_placement(
         view.network,
     )
     pending = ctx.pending.totals(now_s=now_s)
-    nodes: list[NodeInfo] = []
-    for snapshot in view.nodes:
-        reserved = pending.get(snapshot.id)
-        info = policy.node_info(
-            snapshot, reserved_cores=0.0 if reserved is None else reserved.cpu_cores
-        )
-        if now_s - snapshot.last_seen_s > ctx.settings.stale_after_s:
-            # The ranker is told never to judge age; stale nodes get no work.
-            info = dataclasses.replace(info, healthy=False)
-        nodes.append(info)
+
+    def engine_nodes(crowded: bool) -> list[NodeInfo]:
+        nodes: list[NodeInfo] = []
+        for snapshot in view.nodes:
+            reserved = pending.get(snapshot.id)
+            info = policy.node_info(
+                snapshot,
+                crowded=crowded,
+                reserved_cores=0.0 if reserved is None else reserved.cpu_cores,
+            )
+            if now_s - snapshot.last_seen_s > ctx.settings.stale_after_s:
+                # The ranker is told never to judge age; stale nodes get no work.
+                info = dataclasses.replace(info, healthy=False)
+            nodes.append(info)
+        return nodes
+
+    nodes = engine_nodes(crowded=False)
+    # A graph is planned at once: when it holds more tasks than the fleet's free cores, every
+    # usable core is offered, as for any caller with that much work waiting.
+    if policy.crowded(len(body.tasks), {}):
+        nodes = engine_nodes(crowded=True)
     history = _history(request, ctx)
     estimates = _estimates(body, history, view.nodes)
     try:

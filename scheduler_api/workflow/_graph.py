@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 
 from scheduler_api.placement import DataInput, NodeInfo, Requirements, TaskSpec
 from scheduler_api.placement._heuristics import topological_order
-from scheduler_api.ranking import DatasetLocation, explain_unmet
+from scheduler_api.ranking import DatasetLocation, NodeFit, explain_unmet
 from scheduler_api.workflow._costs import CostEstimate, estimate_work
 from scheduler_api.workflow._dsl import TaskCall, WorkflowError
 
@@ -64,8 +64,26 @@ def _with_datasets(call: TaskCall) -> Requirements:
 
 
 def explain_unsatisfiable(req: Requirements, nodes: Sequence[NodeInfo]) -> str | None:
-    """Why no healthy node meets ``req`` (each constraint none meets), or None when one does."""
-    return explain_unmet(req, [n for n in nodes if n.healthy])
+    """Why no healthy node could ever take ``req`` (each constraint none meets), or None.
+
+    A node's size is its capacity, not the lanes a busy node offers now: a task that fits a
+    node once its load drops is not unsatisfiable.
+    """
+    fits = [
+        NodeFit(
+            n.node_id,
+            cpu_cores=n.cpu_cores if n.capacity_cores is None else n.capacity_cores,
+            memory_free_bytes=n.memory_free_bytes,
+            gpus_free=n.gpus_free,
+            arch=n.arch,
+            tier=n.tier,
+            site=n.site,
+            labels=n.labels,
+        )
+        for n in nodes
+        if n.healthy
+    ]
+    return explain_unmet(req, fits)
 
 
 def check_graph(specs: Sequence[TaskSpec], nodes: Sequence[NodeInfo], known: set[str]) -> None:

@@ -136,6 +136,7 @@ class Session:
         self._t0 = time.time()
         self._node_source = node_source
         self._recorder = recorder
+        self._refreshed_idle = False
         self.costs = costs
         self.estimates: dict[str, CostEstimate] = {}  # task -> the cost placement used
         self._refresh_s = refresh_s
@@ -217,9 +218,17 @@ class Session:
         self._start_runnable()
         if not self._open:
             return False
-        if not self._running:
-            # Nothing runs, so waiting changes nothing: what is left cannot run.
+        if self._running:
+            self._refreshed_idle = False
+        else:
             parked = self.engine.parked()
+            if parked and self._node_source is not None and not self._refreshed_idle:
+                # Parked for want of lanes, with nothing running: the policy offers more
+                # lanes once it sees that much work waiting. Look at the nodes again now.
+                self._refreshed_idle = True
+                self._next_refresh = 0.0
+                return True
+            # Nothing runs, so waiting changes nothing: what is left cannot run.
             names = ", ".join(sorted(parked or self._open)[:10])
             raise WorkflowError(f"no live node can run: {names}")
         for completion in self.executor.wait(_POLL_S):
@@ -238,7 +247,9 @@ class Session:
         if not nodes:
             return
         seen = set()
-        crowded = self.policy.crowded(len(self._placed), self._busy)
+        # Tasks parked for want of lanes wait as much as placed ones do.
+        waiting = len(self._placed) + len(self.engine.parked())
+        crowded = self.policy.crowded(waiting, self._busy)
         for item in nodes:
             node = (
                 self.policy.node_info(item, self._busy.get(item.id, 0), crowded)
