@@ -28,6 +28,8 @@ MAX_POINTS_PER_SERIES = 11_000
 HISTORY_METRICS: dict[str, str] = {field: name for name, field in AGGREGATES.items()}
 _DEFAULT_RANGE_S = 3600.0
 _DEFAULT_STEP_S = 60.0
+# Times are Unix seconds: anything past the year 5000 is a mistake, not a query.
+_LATEST_S = 1e11
 
 router = APIRouter(prefix="/v1", tags=["nodes"], dependencies=[READ], responses=ERROR_RESPONSES)
 
@@ -53,9 +55,11 @@ class NodeHistoryOut(BaseModel):
     series: list[HistorySeriesOut]
 
 
-def points_in(start_s: float, end_s: float, step_s: float) -> int:
-    """How many points a range query returns per series (both ends included)."""
-    return math.floor((end_s - start_s) / step_s) + 1
+def points_in(start_s: float, end_s: float, step_s: float) -> float:
+    """How many points a range query returns per series (both ends included); infinite when
+    the range over the step overflows a float."""
+    ratio = (end_s - start_s) / step_s
+    return math.floor(ratio) + 1 if math.isfinite(ratio) else math.inf
 
 
 def _label_value(text: str) -> str:
@@ -97,9 +101,12 @@ def node_history(
         ),
     ] = None,
     start: Annotated[
-        float | None, Query(description="Unix seconds; default one hour before `end`.")
+        float | None,
+        Query(ge=0, le=_LATEST_S, description="Unix seconds; default one hour before `end`."),
     ] = None,
-    end: Annotated[float | None, Query(description="Unix seconds; default now.")] = None,
+    end: Annotated[
+        float | None, Query(ge=0, le=_LATEST_S, description="Unix seconds; default now.")
+    ] = None,
     step: Annotated[
         float, Query(gt=0, le=86400, description="Seconds between points.")
     ] = _DEFAULT_STEP_S,
@@ -119,9 +126,10 @@ def node_history(
     points = points_in(start_s, end_s, step)
     if points > MAX_POINTS_PER_SERIES:
         finest = (end_s - start_s) / (MAX_POINTS_PER_SERIES - 1)
+        count = f"{int(points):,}" if math.isfinite(points) else "more"
         raise ApiError(
             400,
-            f"{points:,} points per series exceed the limit of {MAX_POINTS_PER_SERIES:,}: "
+            f"{count} points per series exceed the limit of {MAX_POINTS_PER_SERIES:,}: "
             f"use a step of at least {math.ceil(finest)} s or a shorter range",
         )
     names = [HISTORY_METRICS[m] for m in wanted]

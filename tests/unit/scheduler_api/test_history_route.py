@@ -120,9 +120,15 @@ def test_history_node_ids_are_quoted_in_promql() -> None:
 
 @pytest.mark.parametrize(
     ("start", "end", "step", "points"),
-    [(0, 0, 1, 1), (0, 10, 1, 11), (0, 10, 3, 4), (0, 10_999, 1, 11_000)],
+    [
+        (0, 0, 1, 1),
+        (0, 10, 1, 11),
+        (0, 10, 3, 4),
+        (0, 10_999, 1, 11_000),
+        (0, 1e11, 5e-324, float("inf")),
+    ],
 )
-def test_points_count_both_ends(start: float, end: float, step: float, points: int) -> None:
+def test_points_count_both_ends(start: float, end: float, step: float, points: float) -> None:
     assert points_in(start, end, step) == points
 
 
@@ -145,6 +151,8 @@ def test_more_than_eleven_thousand_points_is_a_400_naming_the_step_that_fits(
     [
         ({"metric": "cpu_temperature"}, "unknown metric 'cpu_temperature'"),
         ({"start": NOW_S, "end": NOW_S - 1}, "must not be after end"),
+        # A step so small that the point count overflows a float.
+        ({"start": 0, "end": NOW_S, "step": 5e-324}, "more points per series exceed"),
     ],
 )
 def test_bad_history_requests_are_400s(
@@ -158,10 +166,11 @@ def test_bad_history_requests_are_400s(
     assert message in answer.json()["message"]
 
 
-def test_history_step_must_be_positive(
-    history_client: TestClient, auth: Callable[..., dict[str, str]]
+@pytest.mark.parametrize("query", ["step=0", "start=-1", "end=1e308", "start=-1e308&end=1e308"])
+def test_history_times_and_step_are_bounded(
+    history_client: TestClient, auth: Callable[..., dict[str, str]], query: str
 ) -> None:
-    answer = history_client.get("/v1/nodes/edge-1/history?step=0", headers=auth())
+    answer = history_client.get(f"/v1/nodes/edge-1/history?{query}", headers=auth())
     assert answer.status_code == 422
 
 
