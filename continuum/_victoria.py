@@ -30,6 +30,7 @@ Where the two stores differ, the launcher sets VictoriaMetrics to answer like Pr
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import time
 import urllib.parse
@@ -50,8 +51,6 @@ PROMETHEUS_LOOKBACK = "5m"
 
 def vm_binary(name: str) -> str:
     """Return the path of a VictoriaMetrics program, or raise with the install command."""
-    import shutil
-
     path = shutil.which(name)
     if path is None:
         raise MissingBinaryError(
