@@ -77,13 +77,8 @@ def _command_line(ctx: click.Context, command: click.Command) -> str:
 
 def _with_results(command: click.Command, name: str) -> click.Command:
     """Give ``command`` the ``--results`` and ``--results-dir`` options (once)."""
-    from bench._results import (
-        RESULTS_DIR,
-        append_record,
-        git_commit,
-        last_json_object,
-        make_record,
-    )
+    from bench import _results
+    from bench._results import RESULTS_DIR, append_record, last_json_object, make_record
 
     if any(param.name == "results" for param in command.params) or command.callback is None:
         return command
@@ -94,7 +89,9 @@ def _with_results(command: click.Command, name: str) -> click.Command:
         if not results:
             return original(*args, **kwargs)
         ctx = click.get_current_context()
-        commit = git_commit()  # the code the run starts on, whatever is committed meanwhile
+        # The code the run starts on, whatever is committed meanwhile (looked up at call
+        # time, not when the command was wrapped).
+        commit = _results.git_commit()
         tee = _Tee(sys.stdout)
         with contextlib.redirect_stdout(tee):
             value = original(*args, **kwargs)
