@@ -105,3 +105,19 @@ def test_malformed_constraint_annotations_name_the_key(name: str, value: str, me
     pod = {"metadata": {"annotations": {f"continuum.io/{name}": value}}}
     with pytest.raises(QuantityError, match=message):
         pod_requirements(pod)
+
+
+def test_pending_totals_follow_every_reservation_and_expiry() -> None:
+    # The SQLite ledger keeps its totals between reads: each write and each expiry must show.
+    ledger = PendingLedger(Database(":memory:"), ttl_s=10)
+    assert ledger.totals(now_s=0) == {}
+    ledger.add("a", Reservation(1.0), now_s=1)
+    assert ledger.totals(now_s=1) == {"a": Reservation(1.0)}
+    ledger.add("b", Reservation(2.0), now_s=2)
+    assert ledger.totals(now_s=2) == {"a": Reservation(1.0), "b": Reservation(2.0)}
+    assert ledger.totals(now_s=10.999) == {"a": Reservation(1.0), "b": Reservation(2.0)}
+    assert ledger.totals(now_s=11) == {"b": Reservation(2.0)}
+    assert ledger.totals(now_s=12) == {}
+    chosen = ledger.reserve(lambda totals: None, now_s=12)
+    assert chosen is None
+    assert ledger.count(now_s=12) == 0
