@@ -122,7 +122,22 @@ def _pending_script(db: Database) -> list[Any]:
     return seen
 
 
+def _migration_script(db: Database) -> list[Any]:
+    # A catalogue written before datasets recorded their storage kind gains the column.
+    db.ensure_schema(
+        "CREATE TABLE IF NOT EXISTS datasets (id TEXT PRIMARY KEY, size_bytes INTEGER NOT NULL,"
+        " nodes TEXT NOT NULL, sites TEXT NOT NULL, residency INTEGER NOT NULL,"
+        " updated_at_s REAL NOT NULL)"
+    )
+    with db.transaction() as conn:
+        conn.execute("INSERT INTO datasets VALUES ('old', 3, '[]', '[]', 0, 1.5)", ())
+    record = DatasetCatalogue(db).get("old")
+    assert record is not None
+    return [record]
+
+
 _SCRIPTS = {
+    "migration": _migration_script,
     "datasets": _dataset_script,
     "alerts": _alert_script,
     "history": _history_script,
