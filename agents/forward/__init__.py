@@ -8,7 +8,9 @@ keyed by node id with identity headers; the pipeline ingests it (docs/architectu
     run(Path("continuum.yaml"), "http://127.0.0.1:9100/metrics")   # blocks until SIGTERM
 
 Errors: :class:`agents._otel.ConfigError` for bad settings or target; nothing else escapes
-(scrape failures, broker outages and queue overflow are counted and logged once).
+(scrape failures, broker outages and spool overflow are counted and logged once). While Kafka is
+away, records wait in the agents' delivery queue, memory then the disk spool, and reach it in
+order with their own scrape times once it is back.
 """
 
 from __future__ import annotations

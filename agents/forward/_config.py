@@ -6,7 +6,8 @@ Example::
       listen: 127.0.0.1:9468     # the forwarder's own /metrics
       interval_s: 15             # time between scrapes of the target
       scrape_timeout_s: 10
-      queue_max_records: 64      # expositions held while Kafka is away; oldest dropped past it
+      queue_max_records: 64      # expositions held in memory; then they go to the spool
+      spool_max_bytes: 268435456 # the spool's cap (the agents' key); oldest dropped past it
 
 The target URL is not configuration but the command's argument
 (``continuum agent forward --target URL``), so one file serves several forwarders.
@@ -46,7 +47,7 @@ class ForwardSettings(AgentSettings, kw_only=True):
         int, Meta(ge=1024, description="largest exposition accepted, in bytes")
     ] = DEFAULT_MAX_SCRAPE_BYTES
     queue_max_records: Annotated[
-        int, Meta(ge=1, description="records held for Kafka; oldest dropped past it")
+        int, Meta(ge=1, description="records held in memory before spilling to the spool")
     ] = DEFAULT_QUEUE_MAX_RECORDS
     max_record_age_s: Annotated[
         float,

@@ -47,17 +47,25 @@ def build_forwarder(
 ) -> Forwarder:
     """Assemble the scraper, queue, sender and forwarder for one target.
 
+    The records' spool is the ``records`` folder of the forwarder's spool folder
+    (:func:`with_target_spool`), beside its self-telemetry's.
+
     Raises:
         ConfigError: the target is not an http(s) URL.
     """
     _check_target(target_url)
+    settings = with_target_spool(settings, target_url)
     scraper = Scraper(
         target_url,
         timeout_s=settings.scrape_timeout_s,
         max_bytes=settings.max_scrape_bytes,
         verify=not settings.tls_insecure_skip_verify,
     )
-    queue = RecordQueue(settings.queue_max_records)
+    queue = RecordQueue(
+        settings.spool_path("forward") / "records",
+        max_memory_records=settings.queue_max_records,
+        max_spool_bytes=settings.spool_max_bytes,
+    )
     sender = RecordSender(
         queue,
         topic=kafka.topic,

@@ -26,13 +26,14 @@ class ForwardRecord:
         key: the node id, so one node's records stay in order on one partition.
         value: the exposition bytes as scraped.
         headers: content type as received, identity and scrape time and target.
-        queued_at: ``time.monotonic()`` when queued, to expire records Prometheus would reject.
+        created_at: Unix time of the scrape, to expire records Prometheus would reject (wall
+            clock: a record may wait in the spool across restarts of the forwarder).
     """
 
     key: bytes
     value: bytes
     headers: list[tuple[str, bytes]]
-    queued_at: float = field(default_factory=time.monotonic)
+    created_at: float = field(default_factory=time.time)
 
 
 def build_record(
@@ -54,4 +55,9 @@ def build_record(
         ("scrape.timestamp_ms", str(scrape.timestamp_ms).encode()),
         ("scrape.target", target_url.encode()),
     ]
-    return ForwardRecord(key=identity.node_id.encode(), value=body, headers=headers)
+    return ForwardRecord(
+        key=identity.node_id.encode(),
+        value=body,
+        headers=headers,
+        created_at=scrape.timestamp_ms / 1000,
+    )

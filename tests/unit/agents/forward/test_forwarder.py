@@ -12,6 +12,7 @@ from agents._otel import ConfigError, IdentitySettings, load_section
 from agents.forward import (
     ForwardCollector,
     Forwarder,
+    ForwardRecord,
     ForwardSettings,
     RecordQueue,
     RecordSender,
@@ -24,9 +25,9 @@ OM = "application/openmetrics-text; version=1.0.0; charset=utf-8"
 IDENTITY = IdentitySettings(node_id="edge-07", tier="edge", site="lab")
 
 
-def _forwarder(handler, broker, *, max_message_bytes: int = 900_000) -> Forwarder:
+def _forwarder(handler, broker, spool: Path, *, max_message_bytes: int = 900_000) -> Forwarder:
     scraper = Scraper(URL, timeout_s=1, max_bytes=1 << 20, transport=httpx.MockTransport(handler))
-    queue = RecordQueue(8)
+    queue = RecordQueue(spool, max_memory_records=8)
     sender = RecordSender(
         queue, topic="otlp_metrics", producer_factory=broker.factory, max_age_s=60
     )
@@ -46,8 +47,8 @@ def _ok(request: httpx.Request) -> httpx.Response:
     )
 
 
-def test_record_carries_key_and_contract_headers(broker) -> None:
-    forwarder = _forwarder(_ok, broker)
+def test_record_carries_key_and_contract_headers(broker, tmp_path: Path) -> None:
+    forwarder = _forwarder(_ok, broker, tmp_path)
     before_ms = time.time_ns() // 1_000_000
     assert forwarder.scrape_once() == 1
     forwarder.sender.start()
@@ -66,27 +67,27 @@ def test_record_carries_key_and_contract_headers(broker) -> None:
     assert before_ms <= int(as_dict["scrape.timestamp_ms"]) <= time.time_ns() // 1_000_000
 
 
-def test_large_exposition_becomes_several_records(broker) -> None:
+def test_large_exposition_becomes_several_records(broker, tmp_path: Path) -> None:
     body = "".join(f"# TYPE m{i} gauge\nm{i} {i}\n" for i in range(2000)).encode()
 
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, content=body, headers={"Content-Type": "text/plain"})
 
-    forwarder = _forwarder(handler, broker, max_message_bytes=10_000)
+    forwarder = _forwarder(handler, broker, tmp_path, max_message_bytes=10_000)
     parts = forwarder.scrape_once()
     assert parts == forwarder.queue.depth
     assert parts >= len(body) // 10_000
 
 
-def test_failed_scrape_is_counted_and_queues_nothing(broker) -> None:
-    forwarder = _forwarder(lambda r: httpx.Response(500), broker)
+def test_failed_scrape_is_counted_and_queues_nothing(broker, tmp_path: Path) -> None:
+    forwarder = _forwarder(lambda r: httpx.Response(500), broker, tmp_path)
     assert forwarder.scrape_once() == 0
     assert forwarder.scrapes_failed == 1
     assert forwarder.queue.depth == 0
 
 
-def test_collector_reports_the_counters(broker) -> None:
-    forwarder = _forwarder(_ok, broker)
+def test_collector_reports_the_counters(broker, tmp_path: Path) -> None:
+    forwarder = _forwarder(_ok, broker, tmp_path)
     forwarder.scrape_once()
     readings = ForwardCollector(forwarder).collect()
     names = {r.instrument for r in readings}
@@ -139,3 +140,18 @@ def test_each_target_gets_its_own_spool(tmp_path: Path, monkeypatch) -> None:
     assert "/" not in b.spool_dir.name
     explicit = ForwardSettings(spool_dir=tmp_path / "mine")
     assert with_target_spool(explicit, "http://x:1/").spool_dir == tmp_path / "mine"
+
+
+def test_the_records_spool_beside_the_self_telemetry(tmp_path: Path, broker) -> None:
+    from agents._otel import KafkaSettings
+
+    forwarder = build_forwarder(
+        URL,
+        identity=IDENTITY,
+        kafka=KafkaSettings(),
+        settings=ForwardSettings(spool_dir=tmp_path / "fw", queue_max_records=1),
+    )
+    forwarder.queue.set_reachable(False)
+    for _ in range(3):
+        forwarder.queue.put(ForwardRecord(b"edge-07", b"up 1\n", []))
+    assert sorted(p.parent for p in tmp_path.rglob("*.msg")) == [tmp_path / "fw" / "records"] * 3

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 from prometheus_client.exposition import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
@@ -95,7 +96,7 @@ def test_probe_instruments_are_catalogued_with_their_labels() -> None:
     assert kinds == {"tcp", "icmp"}, "only link round trips are RTT series"
 
 
-def test_forward_instruments_are_catalogued_with_their_labels() -> None:
+def test_forward_instruments_are_catalogued_with_their_labels(tmp_path: Path) -> None:
     import httpx
 
     from agents.forward import Forwarder, RecordQueue, RecordSender, Scraper
@@ -106,7 +107,7 @@ def test_forward_instruments_are_catalogued_with_their_labels() -> None:
         max_bytes=1024,
         transport=httpx.MockTransport(lambda r: httpx.Response(200, content=b"up 1\n")),
     )
-    queue = RecordQueue(4)
+    queue = RecordQueue(tmp_path, max_memory_records=4)
     # Never started: the counters are read, nothing is sent.
     sender = RecordSender(queue, topic="t", producer_factory=object, max_age_s=1)
     forwarder = Forwarder(
