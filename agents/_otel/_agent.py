@@ -32,7 +32,12 @@ from agents._otel._pull import MetricsServer
 from agents._otel._records import Collector, Reading
 from agents._otel._resource import Resource, build_resource, identity_labels
 from agents._otel._runner import CollectorRunner, CollectorStats
-from agents._otel._selftel import SELF_INSTRUMENTS, self_readings
+from agents._otel._selftel import (
+    COLLECTOR_UP,
+    SELF_INSTRUMENTS,
+    collector_up_readings,
+    self_readings,
+)
 from agents._otel._settings import AgentSettings, IdentitySettings, KafkaSettings, parse_listen
 from agents._otel._spool import DeliveryQueue
 
@@ -165,6 +170,7 @@ class Agent:
         readings.update(
             self_readings(self.name, self.runner.stats, self.queue, self.sender, self.exporter)
         )
+        readings[COLLECTOR_UP.name] = collector_up_readings(self.name, self.runner.stats, readings)
         snapshot = self.board.publish(readings)
         self.meter.forget_vanished(snapshot)
         if self._push is not None:

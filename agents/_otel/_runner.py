@@ -39,12 +39,15 @@ class CollectorStats:
         failures: runs that raised.
         timeouts: cycles it was skipped in, because it overran its budget or was still stuck.
         readings: readings of its last successful run.
+        outcome: how its last cycle went: ``ok``, ``failed`` (it raised) or ``timeout`` (it
+            overran its budget, or was still stuck from an earlier cycle).
     """
 
     duration_s: float = 0.0
     failures: int = 0
     timeouts: int = 0
     readings: int = 0
+    outcome: str = "ok"
 
 
 class TimedWorker(Generic[_T]):
@@ -144,6 +147,7 @@ class CollectorRunner:
             if worker.busy:
                 # Still stuck in an earlier cycle: never pile up more threads behind it.
                 self._stats[name].timeouts += 1
+                self._stats[name].outcome = "timeout"
                 _log.debug("collector %s is still running from an earlier cycle; skipped", name)
                 continue
             submitted.append((name, worker.submit()))
@@ -156,15 +160,18 @@ class CollectorRunner:
                 batch, duration_s = future.result(timeout=remaining_s)
             except TimeoutError:
                 stats.timeouts += 1
+                stats.outcome = "timeout"
                 stats.duration_s = budget_s
                 self._report_problem(name, f"took longer than its {budget_s:g} s budget")
                 continue
             except Exception as err:  # a collector never takes the agent down
                 stats.failures += 1
+                stats.outcome = "failed"
                 self._report_problem(name, f"failed: {err!r}")
                 continue
             stats.duration_s = duration_s
             stats.readings = len(batch)
+            stats.outcome = "ok"
             if name in self._failing:
                 self._failing.discard(name)
                 _log.info("collector %s recovered", name)

@@ -81,4 +81,14 @@ AGENT_SELF_SERIES: tuple[Series, ...] = (
         labels=("agent",),
         otel_name="continuum.agent.delivered.points",
     ),
+    Series(
+        "continuum_agent_collector_up",
+        SeriesType.GAUGE,
+        "",
+        "1 when the collector, hardware source or probe kind delivered in the last cycle, else "
+        "0; reason says why (ok, failed, timeout, not_permitted, absent, disabled, "
+        "not_installed).",
+        labels=("agent", "collector", "reason"),
+        otel_name="continuum.agent.collector.up",
+    ),
 )
