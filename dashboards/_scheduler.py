@@ -159,9 +159,68 @@ _WORKLOAD = Row(
     ),
 )
 
+# Task series are pushed when a run's attempts end (often once, at its close), so the panels
+# show each recent run's totals, which one sample gives, rather than rates, which need two.
+_TASKS = Row(
+    "Tasks as they ran",
+    (
+        Panel(
+            "Task attempts by node",
+            (
+                Query(
+                    "sum by (node) (continuum_task_duration_seconds_count)",
+                    "{{node}}",
+                    instant=True,
+                ),
+            ),
+            kind=PanelKind.BARGAUGE,
+            description="Attempts of recent `continuum run` workflows that ended on each node "
+            "(finished and failed).",
+        ),
+        Panel(
+            "Mean task duration by task",
+            (
+                Query(
+                    "sum by (task) (continuum_task_duration_seconds_sum)"
+                    " / sum by (task) (continuum_task_duration_seconds_count)",
+                    "{{task}}",
+                    instant=True,
+                ),
+            ),
+            kind=PanelKind.BARGAUGE,
+            unit="s",
+        ),
+        Panel(
+            "Task CPU by workflow and node",
+            (
+                Query(
+                    "sum by (workflow, node) (continuum_task_cpu_time_seconds_total)",
+                    "{{workflow}} {{node}}",
+                    instant=True,
+                ),
+            ),
+            kind=PanelKind.TABLE,
+            unit="s",
+            description="CPU seconds the tasks used, joinable with the node's own series on node.",
+        ),
+        Panel(
+            "Task I/O by workflow",
+            (
+                Query(
+                    "sum by (workflow, disk_io_direction) (continuum_task_io_bytes_total)",
+                    "{{workflow}} {{disk_io_direction}}",
+                    instant=True,
+                ),
+            ),
+            kind=PanelKind.BARGAUGE,
+            unit="bytes",
+        ),
+    ),
+)
+
 SCHEDULER = DashboardSpec(
     uid="continuum-scheduler",
     title="Continuum scheduler",
     description="Rankings served, placements, alerts acted on and node freshness.",
-    rows=(_NOW, _SERVED, _HEALTH, _WORKLOAD),
+    rows=(_NOW, _SERVED, _HEALTH, _WORKLOAD, _TASKS),
 )

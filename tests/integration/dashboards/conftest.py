@@ -313,6 +313,29 @@ def _api_traffic(live: LiveStack) -> None:
         ).raise_for_status()
 
 
+def _task_metrics(live: LiveStack) -> None:
+    """Task attempts as `continuum run` pushes them, through the stack's broker and pipeline."""
+    from continuum._task_metrics import TaskMetrics
+    from continuum.otel import KafkaMetricExporter
+    from scheduler_api.workflow._history import Transition
+
+    metrics = TaskMetrics(
+        "dash-run",
+        {live.node_id: ("edge", "itest")},
+        exporter_factory=lambda node: KafkaMetricExporter(
+            config_file=live.config_path, key=node, spool_dir=live.workdir / "spool-tasks"
+        ),
+    )
+    for index in range(3):
+        metrics(
+            Transition(
+                f"mine-{index}", "finished", live.node_id, time.time(), name="mine",
+                run_s=1.5, cpu_s=1.2, read_bytes=4 << 20, written_bytes=1 << 20,
+            )
+        )  # fmt: skip
+    metrics.close()
+
+
 @pytest.fixture(scope="session")
 def dashboard_stack(
     tmp_path_factory: pytest.TempPathFactory, tansu: TansuBroker
@@ -358,6 +381,7 @@ def dashboard_stack(
         sender = _container(cgroups, containerd_state, network)
         live.start(names=("pipeline", "api", "agent", "containers", "probes"))
         _api_traffic(live)
+        _task_metrics(live)
         _produce_bad_records(tansu.bootstrap, live.node_id, TOPIC)
         yield DashboardStack(prometheus, live, {"node": live.node_id, "pod": POD_NAME})
     finally:
