@@ -98,6 +98,8 @@ class PolicyConfig:
 class _Offer:
     free_cores: int
     lanes: int
+    #: The share of a core one more task would get there (under ``min_share``: cordoned).
+    next_share: float = 1.0
 
 
 class PlacementPolicy:
@@ -181,7 +183,8 @@ class PlacementPolicy:
             lanes += 1
         if crowded:
             lanes = max(lanes, round(usable_cores))
-        self._offers[snapshot.id] = _Offer(free_cores, lanes)
+        next_share = fair_share(usable_cores, shared_cores, 1.0)
+        self._offers[snapshot.id] = _Offer(free_cores, lanes, next_share)
         links = snapshot.links or ranking.NodeLinks()
         return NodeInfo(
             node_id=snapshot.id,
@@ -201,9 +204,26 @@ class PlacementPolicy:
             latency_s=DEFAULT_LATENCY_S if links.latency_s is None else links.latency_s,
             uplink_bandwidth_bytes_per_s=links.uplink_bandwidth_bytes_per_s,
             uplink_latency_s=links.uplink_latency_s or 0.0,
-            healthy=snapshot.healthy
-            and fair_share(usable_cores, shared_cores, 1.0) >= cfg.min_share,
+            healthy=snapshot.healthy and next_share >= cfg.min_share,
             capacity_cores=snapshot.capacity.cpu_cores,
+        )
+
+    def cordon_reason(
+        self, snapshot: ranking.NodeSnapshot, reserved_cores: float = 0.0
+    ) -> str | None:
+        """Why the policy gives ``snapshot``'s node no new work now, or None when it would.
+
+        The same judgement as :meth:`node_info` (a node where one more task would get under
+        :attr:`PolicyConfig.min_share` of a core), for callers that place one task at a time
+        (the Kubernetes extender's filter) and must say why a node is left out.
+        """
+        self.node_info(snapshot, reserved_cores=reserved_cores)
+        share = self._offers[snapshot.id].next_share
+        if share >= self.config.min_share:
+            return None
+        return (
+            f"cordoned: one more task would get {share:.2f} of a core "
+            f"(the placement policy's min_share is {self.config.min_share:g})"
         )
 
     def lanes(self, node_id: str) -> int:

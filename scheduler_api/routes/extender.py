@@ -15,6 +15,7 @@ from scheduler_api._extender import (
 )
 from scheduler_api._schemas import ExtenderArgs, ExtenderFilterResult, HostPriority
 from scheduler_api._views import run_ranking
+from scheduler_api.placement import PlacementPolicy, PolicyConfig
 from scheduler_api.ranking import DatasetLocation, Ranking
 
 __all__ = ["router"]
@@ -39,6 +40,32 @@ def _rank(ctx: Context, view: View, args: ExtenderArgs) -> Ranking:
     return run_ranking(ctx, view, requirements, limit=None, rejected_limit=None, caller="extender")
 
 
+def _policy_filter(
+    ctx: Context, view: View, passed: list[str], failed: dict[str, str]
+) -> tuple[list[str], dict[str, str]]:
+    """Leave out the nodes the placement policy cordons, as it would for a workflow's task."""
+    policy = PlacementPolicy(PolicyConfig(), ctx.weights, view.network)
+    snapshots = {node.id: node for node in view.nodes}
+    pending = ctx.pending.totals(now_s=ctx.clock())
+    kept: list[str] = []
+    failed = dict(failed)
+    for name in passed:
+        snapshot = snapshots.get(name)
+        reserved = pending.get(name)
+        reason = (
+            None
+            if snapshot is None
+            else policy.cordon_reason(
+                snapshot, reserved_cores=0.0 if reserved is None else reserved.cpu_cores
+            )
+        )
+        if reason is None:
+            kept.append(name)
+        else:
+            failed[name] = reason
+    return kept, failed
+
+
 @router.post("/extender/filter", summary="Extender filter verb (ExtenderFilterResult)")
 def extender_filter(ctx: Context, view: View, args: ExtenderArgs) -> ExtenderFilterResult:
     names = candidate_names(args.Nodes, args.NodeNames)
@@ -48,6 +75,7 @@ def extender_filter(ctx: Context, view: View, args: ExtenderArgs) -> ExtenderFil
         # The protocol reports errors in the body; kube-scheduler then treats the pod as failed.
         return ExtenderFilterResult(Error=f"cannot read the pod's requirements: {err}")
     passed, failed = filter_nodes(names, ranking)
+    passed, failed = _policy_filter(ctx, view, passed, failed)
     if args.NodeNames is not None:
         return ExtenderFilterResult(NodeNames=passed, FailedNodes=failed)
     keep = set(passed)

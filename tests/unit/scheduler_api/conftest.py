@@ -46,6 +46,7 @@ class FakeNode:
     last_seen_s: float = NOW_S
     arch: str = "amd64"
     labels: dict[str, str] = field(default_factory=dict)
+    steal: float = 0.0
 
 
 @dataclass
@@ -73,6 +74,7 @@ class FakePrometheus:
                     "continuum:node_cpu_utilization:avg5m": node.cpu,
                     "continuum:node_cpu_utilization:stddev5m": 0.0,
                     "continuum:node_memory_available_bytes:min1m": node.memory_available_bytes,
+                    "continuum:node_cpu_steal:avg1m": node.steal,
                 }
                 result += [
                     {"metric": {"__name__": k, **identity}, "value": [NOW_S, str(v)]}

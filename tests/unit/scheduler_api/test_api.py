@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.unit.scheduler_api.conftest import FakeNode
+
 HeadersOf = Callable[..., dict[str, str]]
 
 
@@ -320,6 +322,25 @@ def test_extender_filter_reasons_name_free_capacity_and_utilization(
     reason = result["FailedNodes"]["edge-1"]
     assert "cpu: needs 3 free cores, 2.00 free of 4" in reason
     assert "utilization: 5-minute mean 0.50 above max_utilization 0.40" in reason
+
+
+def test_extender_filter_leaves_out_nodes_the_placement_policy_cordons(
+    make_client: Callable[..., TestClient], fake_prometheus: Any, auth: HeadersOf
+) -> None:
+    # A VM whose hypervisor steals 90 % of its 4 cores, 95 % busy: 0.2 cores idle, enough for
+    # the ranking's 100m, but one more task would get a third of a core there.
+    fake_prometheus.nodes.append(
+        FakeNode("vm-1", cores=4, cpu=0.95, steal=0.9, tier="cloud", site="dc")
+    )
+    client = make_client()
+    pod = {"spec": {"containers": [{"resources": {"requests": {"cpu": "100m"}}}]}}
+    result = client.post(
+        "/v1/extender/filter", json={"Pod": pod, "NodeNames": ["vm-1", "edge-2"]}, headers=auth()
+    ).json()
+    assert result["NodeNames"] == ["edge-2"]
+    assert result["FailedNodes"]["vm-1"] == (
+        "cordoned: one more task would get 0.33 of a core (the placement policy's min_share is 0.5)"
+    )
 
 
 def test_extender_reports_a_malformed_pod_in_the_body(client: TestClient, auth: HeadersOf) -> None:
