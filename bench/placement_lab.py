@@ -4,7 +4,10 @@ Each WfCommons workflow runs on a running lab (``continuum lab up`` with its con
 once per seed under each scheduler, every run on the lab's pull-mode workers, with the same
 seeded background-load schedule::
 
-    result = run_lab(workflows, seeds=[1, 2, 3], target=LabTarget(lab, api_url, token, brokers))
+    $ sudo continuum lab up --topology bench/data/lab-placement.yaml
+    $ sudo CONTINUUM_STACK__HOST=10.213.0.1 continuum up
+
+    result = run_lab(workflows, seeds=[1, 2, 3], target=lab_target())
     print(json.dumps(result, sort_keys=True))     # the JSON line
 
 Schedulers:
@@ -93,6 +96,8 @@ _MAX_ATTEMPTS = 3
 _TIE = 1e-9
 _MIN_CPU_S = 0.02
 _API_TIMEOUT_S = 5.0
+#: The lab the bench runs on: nodes the shipped policy can use, two cores in all.
+LAB_TOPOLOGY = Path(__file__).resolve().parent / "data" / "lab-placement.yaml"
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +137,31 @@ class LoadStep:
     node: str
     cpu: float
     duration_s: float
+
+
+def lab_target(
+    topology_file: Path = LAB_TOPOLOGY, api_url: str | None = None, token: str | None = None
+) -> LabTarget:
+    """The lab ``continuum lab up --topology TOPOLOGY_FILE`` made, with its control plane.
+
+    The API and the brokers default to the topology's root address (where ``continuum up``
+    listens with ``CONTINUUM_STACK__HOST`` set to it); the token to the state directory's.
+
+    Raises:
+        LabError: the topology file is wrong (the message names the key).
+        TokenFileError: no token given and none in the state directory.
+    """
+    from continuum._state import StateDir
+    from continuum.lab import load_topology
+
+    topology = load_topology(topology_file)
+    state = StateDir.default()
+    return LabTarget(
+        Lab(topology, state.root / "lab"),
+        api_url or topology.api_url,
+        token or state.read_token(),
+        topology.kafka_bootstrap,
+    )
 
 
 def shipped_workflow(prefix: str) -> Workflow:

@@ -102,3 +102,15 @@ def test_the_figures_pair_ours_with_each_baseline_by_workflow_and_seed() -> None
     assert figures["failed"] == 1
     assert figures["median_makespan_s"] == {"ours-heft": 20.0, "round-robin": 20.0}
     assert figures["runs"][4]["error"].startswith("WorkflowError")
+
+
+def test_the_bench_lab_fits_two_cores_with_nodes_the_policy_can_use() -> None:
+    from continuum.lab import load_topology
+
+    topology = load_topology(placement_lab.LAB_TOPOLOGY)
+    assert sum(n.cpu_cores for n in topology.nodes) <= 2.0
+    assert {n.tier for n in topology.nodes} == {"edge", "cloud", "hpc"}
+    assert any(n.site.nat for n in topology.nodes)
+    # Above half a core with room for the agents' own load and its deviation (docs/lab.md).
+    assert min(n.cpu_cores for n in topology.nodes) >= 0.65
+    assert all(n.cpu_cores >= REQUEST_CORES for n in topology.nodes)
