@@ -57,6 +57,9 @@ def identity_attributes(group: ContainerGroup, meta: Metadata) -> dict[str, str]
         "k8s.pod.qos_class": ref.pod.qos_class if ref.pod else None,
         "k8s.pod.name": meta.pod_name,
         "k8s.namespace.name": meta.namespace,
+        # The same keys as the task series of `continuum run`, so the labels join.
+        "workflow": meta.workflow,
+        "task": meta.task,
     }
     attributes.update({key: value for key, value in optional.items() if value})
     return attributes
@@ -166,6 +169,8 @@ class ContainerCollector:
             image=meta.image or (container[1] if container else None),
             pod_name=meta.pod_name or (pod[0] if pod else None),
             namespace=meta.namespace or (pod[1] if pod else None),
+            workflow=meta.workflow,
+            task=meta.task,
         )
 
 

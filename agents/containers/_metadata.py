@@ -10,6 +10,11 @@ container with its id alone, never an error. Sources, by runtime:
 - CRI-O and podman: ``<storage_root>/overlay-containers/<id>/userdata/config.json``
   annotations (``io.kubernetes.*``), and podman's ``containers.json`` for names.
 
+A container started for a workflow task carries the labels (docker, podman) or OCI annotations
+(containerd, CRI-O) ``continuum.workflow`` and ``continuum.task``; they become the ``workflow``
+and ``task`` of its series, the labels the task series of ``continuum run`` carry, so node,
+workflow and task join in PromQL.
+
 Usage::
 
     resolver = MetadataResolver(MetadataSources())
@@ -25,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Metadata", "MetadataResolver", "MetadataSources"]
+__all__ = ["TASK_KEY", "WORKFLOW_KEY", "Metadata", "MetadataResolver", "MetadataSources"]
 
 _log = logging.getLogger(__name__)
 
@@ -51,9 +56,14 @@ class Metadata:
     image: str | None = None
     pod_name: str | None = None
     namespace: str | None = None
+    workflow: str | None = None
+    task: str | None = None
 
 
 _EMPTY = Metadata()
+#: The label or annotation keys naming the workflow run and task a container serves.
+WORKFLOW_KEY = "continuum.workflow"
+TASK_KEY = "continuum.task"
 
 
 def _load_json(path: Path) -> Any:
@@ -80,6 +90,8 @@ def _from_kubernetes_labels(
         image=image,
         pod_name=_str(labels.get("io.kubernetes.pod.name")),
         namespace=_str(labels.get("io.kubernetes.pod.namespace")),
+        workflow=_str(labels.get(WORKFLOW_KEY)),
+        task=_str(labels.get(TASK_KEY)),
     )
 
 
@@ -162,6 +174,8 @@ class MetadataResolver:
                 image=_str(notes.get("io.kubernetes.cri.image-name")),
                 pod_name=_str(notes.get("io.kubernetes.cri.sandbox-name")),
                 namespace=_str(notes.get("io.kubernetes.cri.sandbox-namespace")),
+                workflow=_str(notes.get(WORKFLOW_KEY)),
+                task=_str(notes.get(TASK_KEY)),
             )
         return None
 

@@ -17,6 +17,9 @@ CONTAINER_LABELS: tuple[str, ...] = (
     "container_runtime",
     "k8s_pod_uid",
     "k8s_pod_qos_class",
+    # A workflow task's container: its run and task (labels continuum.workflow, continuum.task).
+    "workflow",
+    "task",
 )
 _DISK = (*CONTAINER_LABELS, "disk_io_direction")
 _NET = (*CONTAINER_LABELS, "network_interface_name", "network_io_direction")

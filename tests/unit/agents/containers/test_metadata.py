@@ -57,3 +57,33 @@ def test_hits_are_cached_and_forgotten_with_the_container(tmp_path: Path) -> Non
     assert resolver.lookup("docker", CID).name == "k8s_app"  # cached, not re-read
     resolver.forget_except(set())
     assert resolver.lookup("docker", CID) == Metadata()  # unreadable now: id alone, no error
+
+
+def test_a_task_container_names_its_workflow_and_task(tmp_path: Path) -> None:
+    _write_docker(tmp_path, {"continuum.workflow": "3f2a", "continuum.task": "square_part"})
+    meta = MetadataResolver(MetadataSources(tmp_path, tmp_path, tmp_path)).lookup("docker", CID)
+    assert (meta.workflow, meta.task) == ("3f2a", "square_part")
+
+
+def test_containerd_annotations_name_the_workflow_and_task(tmp_path: Path) -> None:
+    spec = tmp_path / "io.containerd.runtime.v2.task" / "default" / CID / "config.json"
+    spec.parent.mkdir(parents=True)
+    annotations = {"continuum.workflow": "run-7", "continuum.task": "mine"}
+    spec.write_text(json.dumps({"annotations": annotations}))
+    meta = MetadataResolver(MetadataSources(tmp_path, tmp_path, tmp_path)).lookup("containerd", CID)
+    assert (meta.workflow, meta.task) == ("run-7", "mine")
+    # A container of no workflow has neither.
+    _write_docker(tmp_path, {})
+    plain = MetadataResolver(MetadataSources(tmp_path, tmp_path, tmp_path)).lookup("docker", CID)
+    assert (plain.workflow, plain.task) == (None, None)
+
+
+def test_the_workflow_and_task_become_the_labels_the_task_series_carry() -> None:
+    from agents.containers._collector import identity_attributes
+    from agents.containers._discovery import ContainerGroup
+    from agents.containers._naming import ContainerRef
+
+    group = ContainerGroup(ContainerRef(CID, "docker", None, f"docker/{CID}"))
+    attributes = identity_attributes(group, Metadata(name="w", workflow="3f2a", task="mine"))
+    assert (attributes["workflow"], attributes["task"]) == ("3f2a", "mine")
+    assert "workflow" not in identity_attributes(group, Metadata(name="w"))
