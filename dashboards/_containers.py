@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dashboards._spec import DashboardSpec, Query, Row, Variable, stat, timeseries
+from dashboards._spec import DashboardSpec, Query, Row, Variable, needing, stat, timeseries
 
 __all__ = ["CONTAINERS"]
 
@@ -117,19 +117,23 @@ _IO = Row(
     ),
 )
 
-CONTAINERS = DashboardSpec(
-    uid="continuum-containers",
-    title="Continuum containers",
-    description="Per-container and per-pod CPU, memory, IO, network and pressure from cgroups.",
-    rows=(_SUMMARY, _CPU_MEMORY, _IO),
-    variables=(
-        Variable("node", "node", "continuum_containers", "Node"),
-        Variable(
-            "pod",
-            "pod",
-            'container_memory_working_set_bytes{node="$node"}',
-            "Pod",
-            include_all=True,
+# Every series here exists only where containers run: a plain host says so on each panel.
+CONTAINERS = needing(
+    "containers",
+    DashboardSpec(
+        uid="continuum-containers",
+        title="Continuum containers",
+        description="Per-container and per-pod CPU, memory, IO, network and pressure from cgroups.",
+        rows=(_SUMMARY, _CPU_MEMORY, _IO),
+        variables=(
+            Variable("node", "node", "continuum_containers", "Node"),
+            Variable(
+                "pod",
+                "pod",
+                'container_memory_working_set_bytes{node="$node"}',
+                "Pod",
+                include_all=True,
+            ),
         ),
     ),
 )

@@ -38,8 +38,12 @@ def _targets(panel: Panel) -> list[core.Target]:
     ]
 
 
-def _unit_json(unit: str) -> dict[str, Any]:
-    return {"fieldConfig": {"defaults": {"unit": unit}}}
+def _field_defaults(panel: Panel, *, unit: bool) -> dict[str, Any]:
+    defaults: dict[str, Any] = {"unit": panel.unit} if unit else {}
+    if panel.no_value:
+        # Shown instead of "No data" where the panel's whole source is absent from the node.
+        defaults["noValue"] = panel.no_value
+    return {"fieldConfig": {"defaults": defaults}} if defaults else {}
 
 
 def _panel(panel: Panel, grid: core.GridPos) -> Any:
@@ -52,22 +56,33 @@ def _panel(panel: Panel, grid: core.GridPos) -> Any:
     }
     if panel.kind is PanelKind.TIMESERIES:
         return core.TimeSeries(
-            unit=panel.unit, legendDisplayMode="table", legendCalcs=["mean", "max"], **common
+            unit=panel.unit,
+            legendDisplayMode="table",
+            legendCalcs=["mean", "max"],
+            extraJson=_field_defaults(panel, unit=False),
+            **common,
         )
     if panel.kind is PanelKind.STAT:
-        return core.Stat(format=panel.unit, reduceCalc="lastNotNull", graphMode="area", **common)
+        return core.Stat(
+            format=panel.unit,
+            reduceCalc="lastNotNull",
+            graphMode="area",
+            extraJson=_field_defaults(panel, unit=False),
+            **common,
+        )
     if panel.kind is PanelKind.HEATMAP:
         # One row per series (node), coloured by value: Grafana's "time series buckets" mode.
         return core.Heatmap(
             dataFormat="tsbuckets",
             hideZeroBuckets=False,
-            extraJson=_unit_json(panel.unit),
+            extraJson=_field_defaults(panel, unit=True),
             **common,
         )
     if panel.kind is PanelKind.TABLE:
         return core.Table(
             unit=panel.unit,
             transformations=[{"id": "merge", "options": {}}],
+            extraJson=_field_defaults(panel, unit=False),
             **common,
         )
     return core.BarGauge(
@@ -76,7 +91,7 @@ def _panel(panel: Panel, grid: core.GridPos) -> Any:
         displayMode="gradient",
         orientation="horizontal",
         max=None,
-        extraJson=_unit_json(panel.unit),
+        extraJson=_field_defaults(panel, unit=True),
         **common,
     )
 

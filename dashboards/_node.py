@@ -255,6 +255,24 @@ _GAPS = Row(
             ),
             width=12,
         ),
+        Panel(
+            "Collectors and measurement kinds",
+            (
+                # Those that did not deliver (0) first.
+                Query(
+                    f"sort(continuum_agent_collector_up{_N})",
+                    "{{agent}} {{collector}}: {{reason}}",
+                    instant=True,
+                ),
+            ),
+            kind=PanelKind.TABLE,
+            description=(
+                "continuum_agent_collector_up: 1 when each agent's collector, hardware source or "
+                "probe kind delivered in its last cycle, else 0 with the reason (failed, timeout, "
+                "not_permitted, absent, ...)."
+            ),
+            width=24,
+        ),
         timeseries(
             "Collector failures and timeouts",
             Query(

@@ -33,11 +33,15 @@ _NOW = Row(
         stat("Nodes tracked", "sum(continuum_pipeline_nodes_tracked)"),
         stat(
             "Dead letters/s",
-            f"sum(rate(continuum_pipeline_dead_letters_total{_RATE}))",
-            description="Records sent to otlp_metrics.dlq.",
+            f"sum(rate(continuum_pipeline_dead_letters_total{_RATE})) or vector(0)",
+            description="Records sent to otlp_metrics.dlq (0 before the first one).",
         ),
     ),
 )
+
+# A counter with no label values yet (nothing dropped, nothing dead-lettered) has no series:
+# its by-reason panel shows one "none" line at 0 instead of "No data".
+_NONE = 'label_replace(vector(0), "reason", "none", "", "")'
 
 _FLOW = Row(
     "Throughput and lag",
@@ -92,7 +96,8 @@ _LOSSES = Row(
         timeseries(
             "Samples dropped by reason",
             Query(
-                f"sum by (reason) (rate(continuum_pipeline_samples_dropped_total{_RATE}))",
+                f"sum by (reason) (rate(continuum_pipeline_samples_dropped_total{_RATE}))"
+                f" or {_NONE}",
                 "{{reason}}",
             ),
             description="Samples Prometheus would have rejected, caught before sending.",
@@ -100,7 +105,8 @@ _LOSSES = Row(
         timeseries(
             "Samples adjusted by reason",
             Query(
-                f"sum by (reason) (rate(continuum_pipeline_samples_adjusted_total{_RATE}))",
+                f"sum by (reason) (rate(continuum_pipeline_samples_adjusted_total{_RATE}))"
+                f" or {_NONE}",
                 "{{reason}}",
             ),
             description="Samples repaired rather than dropped (clamped timestamps, names).",
@@ -108,7 +114,7 @@ _LOSSES = Row(
         timeseries(
             "Dead letters by reason",
             Query(
-                f"sum by (reason) (rate(continuum_pipeline_dead_letters_total{_RATE}))",
+                f"sum by (reason) (rate(continuum_pipeline_dead_letters_total{_RATE})) or {_NONE}",
                 "{{reason}}",
             ),
         ),

@@ -10,16 +10,26 @@ builder, the PNG preview and the tests that run every expression read one typed 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
+#: What a panel says instead of "No data" when its whole source is absent from the node: the
+#: series of a GPU, a container or a TLS probe only exist where there is one.
+ABSENT_TEXT: dict[str, str] = {
+    "gpu": "No GPUs on this node",
+    "containers": "No containers on this node",
+    "tls": "No TLS services probed from this node",
+}
+
 __all__ = [
+    "ABSENT_TEXT",
     "DashboardSpec",
     "Panel",
     "PanelKind",
     "Query",
     "Row",
     "Variable",
+    "needing",
     "stat",
     "timeseries",
     "top",
@@ -44,8 +54,9 @@ class Query:
         expr: PromQL, possibly with dashboard variables (``$node``) and ``$__rate_interval``.
         legend: Grafana legend template (``{{node}}``).
         instant: evaluate at the end of the range only (tables, stats of current state).
-        needs: hardware the series only exist with (``"gpu"``); such a query is legitimately
-            empty on a fleet without it, and the live-data test says so instead of failing.
+        needs: a source the series only exist with (``"gpu"``, ``"containers"``, ``"tls"``,
+            keys of :data:`ABSENT_TEXT`); such a query is legitimately empty on a node without
+            it, its panel says so, and the live-data tests allow it there.
     """
 
     expr: str
@@ -75,6 +86,13 @@ class Panel:
     description: str = ""
     width: int = 12
     height: int = 8
+
+    @property
+    def no_value(self) -> str:
+        """The text shown when there is no data: what is absent, when every query needs it."""
+        needs = {query.needs for query in self.queries}
+        (source,) = needs if len(needs) == 1 else ("",)
+        return ABSENT_TEXT.get(source, "")
 
     def evaluates_instantly(self, query: Query) -> bool:
         """Whether Grafana evaluates the query at the range's end only (current-state panels)."""
@@ -146,10 +164,17 @@ class DashboardSpec:
 
 
 def stat(
-    title: str, expr: str, *, unit: str = "short", description: str = "", width: int = 4
+    title: str,
+    expr: str,
+    *,
+    unit: str = "short",
+    description: str = "",
+    width: int = 4,
+    needs: str = "",
 ) -> Panel:
     """A stat panel showing the latest value of one expression."""
-    return Panel(title, (Query(expr),), PanelKind.STAT, unit, description, width=width, height=4)
+    query = Query(expr, needs=needs)
+    return Panel(title, (query,), PanelKind.STAT, unit, description, width=width, height=4)
 
 
 def timeseries(
@@ -163,3 +188,18 @@ def top(title: str, expr: str, *, unit: str, description: str = "", width: int =
     """A bar gauge of the ten highest series of an expression right now, by node."""
     query = Query(f"topk(10, {expr})", "{{node}}", instant=True)
     return Panel(title, (query,), PanelKind.BARGAUGE, unit, description, width=width)
+
+
+def needing(source: str, spec: DashboardSpec) -> DashboardSpec:
+    """``spec`` with every query marked as needing ``source`` (a dashboard of one source)."""
+    rows = tuple(
+        replace(
+            row,
+            panels=tuple(
+                replace(panel, queries=tuple(replace(q, needs=source) for q in panel.queries))
+                for panel in row.panels
+            ),
+        )
+        for row in spec.rows
+    )
+    return replace(spec, rows=rows)

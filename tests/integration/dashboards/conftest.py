@@ -258,7 +258,7 @@ def _produce_bad_records(bootstrap: str, node_id: str, topic: str) -> None:
         producer.close(timeout=5)
 
 
-def _api_traffic(live: LiveStack) -> None:
+def api_traffic(live: LiveStack) -> None:
     """What schedulers and Alertmanager send the API in normal operation."""
     headers = live.headers()
     with httpx.Client(base_url=live.api_url, headers=headers, timeout=10) as client:
@@ -313,7 +313,7 @@ def _api_traffic(live: LiveStack) -> None:
         ).raise_for_status()
 
 
-def _task_metrics(live: LiveStack) -> None:
+def task_metrics(live: LiveStack) -> None:
     """Task attempts as `continuum run` pushes them, through the stack's broker and pipeline."""
     from continuum._task_metrics import TaskMetrics
     from continuum.otel import KafkaMetricExporter
@@ -380,8 +380,8 @@ def dashboard_stack(
         prometheus.start()
         sender = _container(cgroups, containerd_state, network)
         live.start(names=("pipeline", "api", "agent", "containers", "probes"))
-        _api_traffic(live)
-        _task_metrics(live)
+        api_traffic(live)
+        task_metrics(live)
         _produce_bad_records(tansu.bootstrap, live.node_id, TOPIC)
         yield DashboardStack(prometheus, live, {"node": live.node_id, "pod": POD_NAME})
     finally:
