@@ -9,7 +9,20 @@
 
 from __future__ import annotations
 
-__all__ = ["PipelineError", "RecordError"]
+__all__ = ["DEAD_LETTER_REASONS", "PipelineError", "RecordError"]
+
+#: Every reason a record is dead-lettered for (the ``reason`` label of the dead-letter counter,
+#: whose series start at 0): the reasons of :class:`RecordError`, a decoder's own failure
+#: (``internal``) and a part Prometheus refused for good (``remote_write_rejected``).
+DEAD_LETTER_REASONS = (
+    "bad_header",
+    "content_type",
+    "missing_identity",
+    "parse",
+    "invalid_utf8",
+    "internal",
+    "remote_write_rejected",
+)
 
 
 class PipelineError(Exception):

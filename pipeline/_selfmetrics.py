@@ -12,13 +12,15 @@ would take a lock each time::
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
+
+from pipeline._errors import DEAD_LETTER_REASONS
 
 __all__ = ["CountsCollector", "MetricsServer", "SelfMetrics"]
 
@@ -32,20 +34,27 @@ class CountsCollector(Collector):
     Args:
         counters: Prometheus name (with ``_total``) -> (help, label name, reason -> count).
         gauges: Prometheus name -> (help, callable returning the value).
+        known: Prometheus name -> the label values it exposes at 0 before their first count
+            (so a dashboard shows 0, not "No data", as Prometheus's instrumentation advises).
     """
 
     def __init__(
         self,
         counters: Mapping[str, tuple[str, str, Mapping[str, int]]],
         gauges: Mapping[str, tuple[str, Callable[[], float]]],
+        known: Mapping[str, Sequence[str]] | None = None,
     ):
         self._counters = counters
         self._gauges = gauges
+        self._known = dict(known or {})
 
     def collect(self) -> Iterator[Metric]:
         for name, (help_text, label, counts) in self._counters.items():
             family = CounterMetricFamily(name, help_text, labels=[label])
-            for reason, count in list(counts.items()):
+            current = dict(counts)
+            for reason in self._known.get(name, ()):
+                current.setdefault(reason, 0)
+            for reason, count in current.items():
                 family.add_metric([reason], count)
             yield family
         for name, (help_text, read) in self._gauges.items():
@@ -70,6 +79,8 @@ class SelfMetrics:
             ["reason"],
             registry=r,
         )
+        for reason in DEAD_LETTER_REASONS:
+            self.dead_letters.labels(reason)  # 0 until the first, not absent
         self.samples_written = Counter(
             "continuum_pipeline_samples_written",
             "Samples acknowledged by the remote-write endpoint.",

@@ -57,6 +57,9 @@ _POLL_MAX_MS = 100
 _GC_YOUNG_THRESHOLD = 100_000
 #: How often the consumer refreshes topic metadata (new topics and partitions are seen then).
 _METADATA_MAX_AGE_MS = 10_000
+#: Label values of the cleaning counters, exposed at 0 before their first count.
+_DROP_REASONS = tuple(v for k, v in vars(DropReason).items() if k.isupper())
+_ADJUST_REASONS = ("counter_reset",)
 
 
 class ConsumerFactory(Protocol):
@@ -170,6 +173,10 @@ class Worker:
                         "path",
                         self._otlp.decoded,
                     ),
+                },
+                known={
+                    "continuum_pipeline_samples_dropped_total": _DROP_REASONS,
+                    "continuum_pipeline_samples_adjusted_total": _ADJUST_REASONS,
                 },
                 gauges={
                     "continuum_pipeline_series_tracked": (

@@ -59,3 +59,25 @@ def test_metrics_and_health_endpoints() -> None:
         assert httpx.get(f"{base}/nope").status_code == 404
     finally:
         server.stop()
+
+
+def test_counters_with_known_reasons_start_at_zero() -> None:
+    worker = Worker(WorkerSettings())  # nothing consumed, dropped or dead-lettered yet
+    samples = {
+        (s.name, s.labels.get("reason")): s.value
+        for family in worker.metrics.registry.collect()
+        for s in family.samples
+    }
+    assert samples[("continuum_pipeline_dead_letters_total", "parse")] == 0
+    assert samples[("continuum_pipeline_dead_letters_total", "remote_write_rejected")] == 0
+    assert samples[("continuum_pipeline_samples_dropped_total", "too_old")] == 0
+    assert samples[("continuum_pipeline_samples_adjusted_total", "counter_reset")] == 0
+    # Counting then moves the same series on.
+    worker.cleaner.drop("too_old", 2)
+    after = {
+        s.labels.get("reason"): s.value
+        for family in worker.metrics.registry.collect()
+        for s in family.samples
+        if s.name == "continuum_pipeline_samples_dropped_total"
+    }
+    assert after["too_old"] == 2
