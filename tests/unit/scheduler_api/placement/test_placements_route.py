@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 Auth = Callable[..., dict[str, str]]
@@ -160,3 +161,28 @@ def test_time_and_utilisation_constraints_shape_the_plan(client: TestClient, aut
     assert reasons["late"].startswith("deadline: earliest estimated finish")
     assert "after the deadline" in reasons["late"]
     assert reasons["after-late"] == "parent late was abandoned"
+
+
+def test_a_plan_reports_the_joules_its_tasks_add(
+    make_client: Callable[..., TestClient], fake_prometheus: Any, auth: Auth
+) -> None:
+    from tests.unit.scheduler_api.conftest import FakeNode
+
+    # edge-1's rated power (an operator label): 100 W from idle to all 4 cores busy.
+    fake_prometheus.nodes[0] = FakeNode(
+        "edge-1", cores=4, cpu=0.5, labels={"power_watts": "100", "rack": "a"}
+    )
+    client = make_client()
+    graph = {
+        "tasks": [
+            {"id": "rated", "work_s": 10.0, "labels": {"rack": "a"}},
+            {"id": "unknown", "work_s": 10.0, "tier": "cloud"},
+        ]
+    }
+    body = client.post("/v1/placements", json=graph, headers=auth()).json()
+    placed = {t["id"]: t for t in body["tasks"]}
+    assert placed["rated"]["node"] == "edge-1"
+    run_s = placed["rated"]["est_finish_s"] - placed["rated"]["est_start_s"]
+    # One core of four for its planned run: a quarter of the node's busy watts.
+    assert body["estimated_joules"] == pytest.approx(100.0 / 4 * run_s)
+    assert body["joules_unknown_tasks"] == 1
