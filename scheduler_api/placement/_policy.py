@@ -100,6 +100,8 @@ class _Offer:
     lanes: int
     #: The share of a core one more task would get there (under ``min_share``: cordoned).
     next_share: float = 1.0
+    #: Whether the node takes work (fresh, no critical alert, not cordoned).
+    healthy: bool = True
 
 
 class PlacementPolicy:
@@ -184,7 +186,8 @@ class PlacementPolicy:
         if crowded:
             lanes = max(lanes, round(usable_cores))
         next_share = fair_share(usable_cores, shared_cores, 1.0)
-        self._offers[snapshot.id] = _Offer(free_cores, lanes, next_share)
+        healthy = snapshot.healthy and next_share >= cfg.min_share
+        self._offers[snapshot.id] = _Offer(free_cores, lanes, next_share, healthy)
         links = snapshot.links or ranking.NodeLinks()
         return NodeInfo(
             node_id=snapshot.id,
@@ -204,7 +207,7 @@ class PlacementPolicy:
             latency_s=DEFAULT_LATENCY_S if links.latency_s is None else links.latency_s,
             uplink_bandwidth_bytes_per_s=links.uplink_bandwidth_bytes_per_s,
             uplink_latency_s=links.uplink_latency_s or 0.0,
-            healthy=snapshot.healthy and next_share >= cfg.min_share,
+            healthy=healthy,
             capacity_cores=snapshot.capacity.cpu_cores,
         )
 
@@ -238,8 +241,10 @@ class PlacementPolicy:
             waiting_tasks: Tasks whose inputs are ready (or placed) but that have not started.
             running: Node id -> tasks of the caller running there.
         """
+        # Only nodes that take work count: a stale node's last free cores are nobody's.
         spare = sum(
             max(0, offer.free_cores - running.get(node_id, 0))
             for node_id, offer in self._offers.items()
+            if offer.healthy
         )
         return waiting_tasks > spare

@@ -46,6 +46,8 @@ _CURRENT: contextvars.ContextVar[Session | None] = contextvars.ContextVar(
 _DEFAULT: list[Session] = []
 # How long one wait for completions blocks before the loop looks around again.
 _POLL_S = 0.5
+#: Looks at the nodes a session takes, with nothing running and tasks parked, before giving up.
+_IDLE_REFRESHES = 3
 # Default seconds between node refreshes (the API's snapshot changes about this often).
 _REFRESH_S = 15.0
 _log = logging.getLogger(__name__)
@@ -136,7 +138,7 @@ class Session:
         self._t0 = time.time()
         self._node_source = node_source
         self._recorder = recorder
-        self._refreshed_idle = False
+        self._idle_refreshes = 0
         self.costs = costs
         self.estimates: dict[str, CostEstimate] = {}  # task -> the cost placement used
         self._refresh_s = refresh_s
@@ -219,14 +221,17 @@ class Session:
         if not self._open:
             return False
         if self._running:
-            self._refreshed_idle = False
+            self._idle_refreshes = 0
         else:
             parked = self.engine.parked()
-            if parked and self._node_source is not None and not self._refreshed_idle:
+            if parked and self._node_source is not None and self._idle_refreshes < _IDLE_REFRESHES:
                 # Parked for want of lanes, with nothing running: the policy offers more
-                # lanes once it sees that much work waiting. Look at the nodes again now.
-                self._refreshed_idle = True
+                # lanes once it sees that much work waiting. Look at the nodes again now (a
+                # few times, a poll apart, in case one look fails or finds them stale).
+                self._idle_refreshes += 1
                 self._next_refresh = 0.0
+                if self._idle_refreshes > 1:
+                    time.sleep(_POLL_S)
                 return True
             # Nothing runs, so waiting changes nothing: what is left cannot run.
             names = ", ".join(sorted(parked or self._open)[:10])

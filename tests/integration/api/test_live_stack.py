@@ -86,7 +86,12 @@ def test_cli_nodes_and_rank_against_the_live_api(live_stack: LiveStack) -> None:
 
 def test_extender_scores_the_live_node(live_stack: LiveStack) -> None:
     _node(live_stack)
-    pod = {"spec": {"containers": [{"resources": {"requests": {"cpu": "100m"}}}]}}
+    # The suite keeps this host's cores busy: a pod that accepts busy cores is scored whatever
+    # the load (a node without a free tenth of a core would score 0).
+    pod = {
+        "metadata": {"annotations": {"continuum.io/allow-oversubscribe": "true"}},
+        "spec": {"containers": [{"resources": {"requests": {"cpu": "100m"}}}]},
+    }
     priorities = httpx.post(
         f"{live_stack.api_url}/v1/extender/prioritize",
         json={"Pod": pod, "NodeNames": [live_stack.node_id]},

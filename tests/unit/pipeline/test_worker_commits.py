@@ -19,7 +19,6 @@ from pipeline._worker import Worker
 from tests.unit.pipeline.conftest import Endpoint
 from tests.unit.pipeline.otlp_factory import Payload
 
-T0_MS = int(time.time() * 1000)
 TP0, TP1 = TopicPartition("metrics", 0), TopicPartition("metrics", 1)
 
 
@@ -34,7 +33,9 @@ class Record:
 
 
 def _record(tp: TopicPartition, offset: int, node: str) -> Record:
-    payload = Payload().resource(node).gauge("system.cpu.utilization", [(T0_MS + offset, 0.5, {})])
+    # Stamped now: the cleaner drops samples older than its window, and a suite runs for minutes.
+    now_ms = int(time.time() * 1000)
+    payload = Payload().resource(node).gauge("system.cpu.utilization", [(now_ms + offset, 0.5, {})])
     return Record(tp.topic, tp.partition, offset, bytes(payload), node.encode())
 
 
