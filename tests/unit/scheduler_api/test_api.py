@@ -430,3 +430,26 @@ def test_a_node_that_stops_reporting_stays_listed_as_stale(
     assert nodes["edge-1"]["health"] == "stale"
     assert nodes["edge-1"]["age_s"] == 40
     assert nodes["edge-2"]["health"] == "healthy"
+
+
+def test_extender_filter_names_a_deadline_no_node_meets(
+    client: TestClient, auth: HeadersOf
+) -> None:
+    from tests.unit.scheduler_api.conftest import NOW_S
+
+    pod = {
+        "metadata": {
+            "annotations": {
+                "continuum.io/duration-s": "100",
+                "continuum.io/deadline": str(NOW_S + 10),
+            }
+        },
+        "spec": {"containers": [{"resources": {"requests": {"cpu": "100m"}}}]},
+    }
+    result = client.post(
+        "/v1/extender/filter", json={"Pod": pod, "NodeNames": ["edge-2", "cloud-1"]}, headers=auth()
+    ).json()
+    assert result["NodeNames"] == []
+    for reason in result["FailedNodes"].values():
+        assert reason.startswith("deadline: estimated finish")
+        assert "after the deadline" in reason
