@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+import httpx
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
@@ -261,6 +262,34 @@ def _plots(
     console.print(f"plots written to {out_dir}/{stem}-makespan.png, {stem}-gantt.png")
 
 
+#: The shipped traces the lab runs by default (small enough for minutes per run).
+LAB_WORKFLOWS = ("srasearch", "epigenomics", "blast")
+
+
+def _run_on_lab(paths: Sequence[Path], seeds: Sequence[int], console: Console) -> None:
+    """``--lab``: the shipped policy against the baselines on real execution; the JSON line."""
+    from bench import placement_lab
+    from continuum._state import TokenFileError
+    from continuum.lab import LabError
+
+    workflows = _traces(paths) if paths else [
+        placement_lab.shipped_workflow(prefix) for prefix in LAB_WORKFLOWS
+    ]  # fmt: skip
+    try:
+        target = placement_lab.lab_target()
+        figures = placement_lab.run_lab(
+            workflows, list(seeds), target=target, log=lambda line: console.print(line)
+        )
+    except (LabError, TokenFileError, OSError, httpx.HTTPError) as err:
+        raise click.ClickException(
+            f"the lab is not ready ({err}): start it with `sudo continuum lab up --topology "
+            f"{placement_lab.LAB_TOPOLOGY}` and its control plane with "
+            "`sudo CONTINUUM_STACK__HOST=<the topology's root address> continuum up`"
+            " (docs/lab.md)"
+        ) from err
+    click.echo(json.dumps(figures, sort_keys=True))
+
+
 def _table(summaries: Sequence[SchedulerSummary], title: str) -> Table:
     table = Table(title=title)
     for col in (
@@ -393,13 +422,18 @@ def _verdict(figures: dict[str, object]) -> str:
 @click.option("--mode", type=click.Choice(["quality", "speed"]), default="quality",
               show_default=True)  # fmt: skip
 @click.option(
+    "--lab", is_flag=True,
+    help="Run on the lab instead of the simulator: real execution on `continuum lab` nodes"
+    " (docs/lab.md); --seeds (default 3, from --first-seed or 1) and --workflow apply.",
+)  # fmt: skip
+@click.option(
     "--out-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("docs"),
     show_default=True, help="Where the plots go.",
 )  # fmt: skip
 @click.pass_context
 def command(
     ctx: click.Context, workflows: tuple[Path, ...], seeds: int | None, first_seed: int,
-    recipes: tuple[str, ...], world: str, mode: str, out_dir: Path,
+    recipes: tuple[str, ...], world: str, mode: str, lab: bool, out_dir: Path,
 ) -> None:  # fmt: skip
     """Placement quality against HEFT, kube-scheduler and Trimaran on a simulated continuum.
 
@@ -415,6 +449,10 @@ def command(
         return
     # The table has ten columns: do not let a narrow or absent terminal truncate them.
     console = Console(width=max(Console().width, 160))
+    if lab:
+        start = first_seed or 1
+        _run_on_lab(workflows, range(start, start + (seeds or 3)), console)
+        return
     try:
         if seeds is None and not workflows and not recipes:
             sets = protocol_sets()

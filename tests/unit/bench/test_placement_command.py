@@ -129,3 +129,14 @@ def test_a_crashing_scheduler_counts_as_a_loss(
     assert "engine crashed" in figures["failed_runs"][0]
     assert all(s["losses"] == 1 for n, s in figures["schedulers"].items() if n != "ours-heft")
     assert "no Gantt chart" in result.output
+
+
+def test_lab_mode_without_a_lab_says_how_to_start_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No lab, no stack: the state directory holds no token.
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    result = CliRunner().invoke(command, ["--lab", "--seeds", "1"])
+    assert result.exit_code != 0
+    assert "the lab is not ready" in result.output
+    assert "continuum lab up --topology" in result.output
