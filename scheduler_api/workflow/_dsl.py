@@ -266,6 +266,18 @@ def _count(key: str, value: int | str) -> int:
     return number
 
 
+def _cores(key: str, value: float | str) -> float:
+    """Cores from a number or numeric text; a fraction is a share of a core (an edge task's
+    half core), as requests are in Kubernetes."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"@constraint {key}={value!r}: give a number of cores") from err
+    if isinstance(value, bool) or not number > 0 or number != number or number == float("inf"):
+        raise ValueError(f"@constraint {key}={value!r}: give a number of cores > 0")
+    return number
+
+
 def _one_of(first: tuple[str, object], second: tuple[str, object]) -> tuple[str, object]:
     """The name and value of whichever of two synonyms was given (value None for neither)."""
     if first[1] is not None and second[1] is not None:
@@ -275,7 +287,7 @@ def _one_of(first: tuple[str, object], second: tuple[str, object]) -> tuple[str,
 
 def constraint(
     *,
-    cpu_cores: int | None = None,
+    cpu_cores: float | None = None,
     computing_units: int | str | None = None,
     memory: int | str | None = None,
     memory_size: int | float | str | None = None,
@@ -330,7 +342,7 @@ def constraint(
     _, disk_value = _one_of(("disk", disk), ("storage_size", storage_size))
     _, architecture = _one_of(("arch", arch), ("processor_architecture", processor_architecture))
     requirements = Requirements(
-        cpu_cores=1 if cores is None else _count(cores_key, cast(int | str, cores)),
+        cpu_cores=1 if cores is None else _cores(cores_key, cast(float | str, cores)),
         memory_bytes=_size(memory_value, memory_size is not None),
         gpus=_count("gpu", gpu),
         tier=tier,

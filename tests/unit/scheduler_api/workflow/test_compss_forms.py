@@ -153,8 +153,9 @@ def test_constraint_mistakes_are_named(kwargs: dict[str, Any], message: str) -> 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"computing_units": "two"}, "computing_units='two': give a whole number"),
-        ({"cpu_cores": 1.5}, "give a whole number"),
+        ({"computing_units": "two"}, "computing_units='two': give a number of cores"),
+        ({"cpu_cores": 0}, "give a number of cores > 0"),
+        ({"gpu": 1.5}, "give a whole number"),
         ({"disk": "lots"}, "bad size 'lots'"),
         ({"memory_size": -1}, "size must be >= 0"),
     ],
@@ -162,6 +163,12 @@ def test_constraint_mistakes_are_named(kwargs: dict[str, Any], message: str) -> 
 def test_bad_constraint_values_are_named(kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         constraint(**kwargs)
+
+
+def test_a_share_of_a_core_is_a_request_as_in_kubernetes() -> None:
+    half = constraint(cpu_cores=0.5)(task()(lambda: None))
+    assert half.requirements.cpu_cores == 0.5
+    assert half.requirements.lanes == 1  # it still holds one lane of a node's timeline
 
 
 def test_labels_are_given_explicitly() -> None:
