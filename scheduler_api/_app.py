@@ -192,4 +192,18 @@ def create_app(
         placements.router, prefix=_V1, dependencies=[SCHEDULE], responses=ERROR_RESPONSES
     )
     app.add_middleware(_MetricsMiddleware, metrics=context.metrics)
+    _start_request_counters_at_zero(app, context.metrics)
     return app
+
+
+def _start_request_counters_at_zero(app: FastAPI, metrics: ApiMetrics) -> None:
+    """Each route's success count exists from the start (0), so a dashboard shows 0 requests
+    rather than "No data" before the first; other codes appear with their first answer.
+
+    The routes come from the OpenAPI document: its paths are the templates the middleware
+    counts under (prefix included), with each operation's documented success code.
+    """
+    for path, operations in app.openapi().get("paths", {}).items():
+        for method, operation in operations.items():
+            codes = [c for c in operation.get("responses", {}) if c.startswith("2")]
+            metrics.requests.labels(path, method.upper(), codes[0] if codes else "200")

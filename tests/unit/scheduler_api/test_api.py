@@ -453,3 +453,26 @@ def test_extender_filter_names_a_deadline_no_node_meets(
     for reason in result["FailedNodes"].values():
         assert reason.startswith("deadline: estimated finish")
         assert "after the deadline" in reason
+
+
+def _request_counts(client: TestClient) -> dict[tuple[str, str, str], float]:
+    metrics = client.app.state.context.metrics  # type: ignore[attr-defined]
+    return {
+        (s.labels["route"], s.labels["method"], s.labels["code"]): s.value
+        for family in metrics.registry.collect()
+        if family.name == "continuum_api_requests"
+        for s in family.samples
+        if s.name == "continuum_api_requests_total"
+    }
+
+
+def test_request_counters_start_at_zero_for_every_route(
+    client: TestClient, auth: HeadersOf
+) -> None:
+    counts = _request_counts(client)
+    assert counts[("/v1/placements", "POST", "200")] == 0
+    assert counts[("/v1/extender/filter", "POST", "200")] == 0
+    assert counts[("/v1/datasets/{dataset_id}", "DELETE", "204")] == 0
+    # The first answer counts on the same series, not a second one beside it.
+    client.post("/v1/rankings", json={"cpu_cores": 1}, headers=auth())
+    assert _request_counts(client)[("/v1/rankings", "POST", "200")] == 1
