@@ -57,6 +57,10 @@ class KafkaSettings(BaseModel):
     sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
     sasl_username: str | None = None
     sasl_password: str | None = None
+    #: The dead-letter producer's durability, as the agents' (a production profile sets acks
+    #: all and idempotence; the local Tansu broker breaks idempotent producers on restart).
+    acks: Literal["all", 1, 0] = 1
+    enable_idempotence: bool = False
 
 
 class PipelineSettings(BaseModel):

@@ -238,8 +238,8 @@ class Worker:
                 if self._producer is None:
                     self._producer = self._producer_factory(
                         **options,
-                        acks=1,
-                        enable_idempotence=False,
+                        acks=k.acks,
+                        enable_idempotence=k.enable_idempotence,
                         linger_ms=5,
                         retries=5,
                         # send() may block this long for metadata; the loop must keep polling.

@@ -182,3 +182,22 @@ def test_shutdown_with_prometheus_down_commits_nothing_unacknowledged(
     # The writer's retries honour the shutdown; the record is read again next time.
     assert not thread.is_alive()
     assert consumer.commits == []
+
+
+def test_the_dead_letter_producer_is_as_durable_as_the_kafka_section_says() -> None:
+    made: list[dict[str, Any]] = []
+
+    def producer(**options: Any) -> NullProducer:
+        made.append(options)
+        return NullProducer()
+
+    production = KafkaSettings(acks="all", enable_idempotence=True)
+    worker = Worker(
+        WorkerSettings(kafka=production),
+        consumer_factory=lambda **_: ScriptedConsumer([]),  # type: ignore[arg-type,return-value]
+        producer_factory=producer,  # type: ignore[arg-type]
+    )
+    assert worker._connect(threading.Event())
+    assert (made[0]["acks"], made[0]["enable_idempotence"]) == ("all", True)
+    # The local default stays as Tansu needs it.
+    assert (KafkaSettings().acks, KafkaSettings().enable_idempotence) == (1, False)
