@@ -32,7 +32,8 @@ def test_containers_bench_measures_push_on_against_the_agents_own_reads(tmp_path
     rows = line["rows"]
     assert [r["containers"] for r in rows] == [2, 4]
     for r in rows:
-        assert r["found"] == r["containers"]
+        # Its own containers at least: a host may run others (a container runtime, a test stack).
+        assert r["found"] >= r["containers"]
         assert r["agent_cpu_ms"] > r["collector_cpu_ms"] > 0
         assert r["baseline_cpu_ms"] > 0
         assert r["ratio_to_baseline"] == pytest.approx(r["agent_cpu_ms"] / r["baseline_cpu_ms"])
@@ -41,6 +42,11 @@ def test_containers_bench_measures_push_on_against_the_agents_own_reads(tmp_path
         assert r["stats_per_cycle"] >= r["containers"]
         assert r["files_per_cycle"] >= 10 * r["containers"]
         assert r["directories_per_cycle"] > 0
-    # Twice the containers, twice the files read: the baseline follows the agent's reads.
-    assert rows[1]["files_per_cycle"] == 2 * rows[0]["files_per_cycle"]
+    # Twice the containers, twice the files read: the baseline follows the agent's reads (on a
+    # host with containers of its own, the others' files come on top of both rows).
+    others = rows[0]["found"] - rows[0]["containers"]
+    if others == 0 and rows[1]["found"] == rows[1]["containers"]:
+        assert rows[1]["files_per_cycle"] == 2 * rows[0]["files_per_cycle"]
+    else:
+        assert rows[1]["files_per_cycle"] > rows[0]["files_per_cycle"]
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
