@@ -44,6 +44,7 @@ from continuum._services import (
 from continuum._stack_config import StackSettings
 from continuum._stack_record import RecordedComponent, StackRecord
 from continuum._state import StateDir
+from continuum._victoria import VictoriaMetricsServer, VmAlert
 
 __all__ = ["Component", "LocalStack", "PortTakenError", "check_health"]
 
@@ -172,7 +173,7 @@ class LocalStack:
         host, ports = self.settings.host, self.settings.ports
         services = {
             "kafka": f"tcp://{host}:{ports.kafka}",
-            "prometheus": self._url(ports.prometheus, "/-/ready"),
+            "prometheus": self._url(ports.prometheus, self._store_health_path()),
             "alertmanager": self._url(ports.alertmanager, "/-/ready"),
             "api": self._url(ports.api, "/healthz"),
             "agent": self._url(ports.agent, "/metrics"),
@@ -184,16 +185,6 @@ class LocalStack:
         state, settings = self.state, self.settings
         host, ports = settings.host, settings.ports
         kafka = TansuBroker(host, ports.kafka, state.root / "kafka")
-        prometheus = PrometheusServer(
-            host,
-            ports.prometheus,
-            state.root / "prometheus",
-            scrape_targets=self._scrape_targets(),
-            rule_files=[str(RULES_GLOB)],
-            alertmanager_urls=[self._url(ports.alertmanager)],
-            evaluation_interval_s=15.0,
-            scrape_interval_s=15.0,
-        )
         alertmanager = AlertmanagerServer(
             host,
             ports.alertmanager,
@@ -203,9 +194,7 @@ class LocalStack:
         )
         components = [
             self._service(kafka, f"kafka://{host}:{ports.kafka}", "tcp"),
-            self._service(
-                prometheus, self._url(ports.prometheus), self._url(ports.prometheus, "/-/ready")
-            ),
+            *self._store(),
             self._service(
                 alertmanager,
                 self._url(ports.alertmanager),
@@ -230,8 +219,55 @@ class LocalStack:
         host, ports = self.settings.host, self.settings.ports
         return {"pipeline": [f"{host}:{ports.pipeline}"], "api": [f"{host}:{ports.api}"]}
 
+    def _store_health_path(self) -> str:
+        return "/health" if self.settings.storage == "victoriametrics" else "/-/ready"
+
+    def _store(self) -> list[Component]:
+        """The metric store on the prometheus port, and its rule engine (docs/storage.md)."""
+        state, host, ports = self.state, self.settings.host, self.settings.ports
+        url = self._url(ports.prometheus)
+        if self.settings.storage == "victoriametrics":
+            store = VictoriaMetricsServer(
+                host,
+                ports.prometheus,
+                state.root / "victoria-metrics",
+                scrape_targets=self._scrape_targets(),
+            )
+            rules = VmAlert(
+                host,
+                ports.vmalert,
+                state.root / "vmalert",
+                store=store,
+                rule_files=[str(RULES_GLOB)],
+                alertmanager_urls=[self._url(ports.alertmanager)],
+                evaluation_interval_s=15.0,
+            )
+            vmalert = self._url(ports.vmalert)
+            return [
+                self._service(store, url, f"{url}/health"),
+                self._service(rules, vmalert, f"{vmalert}/health"),
+            ]
+        prometheus = PrometheusServer(
+            host,
+            ports.prometheus,
+            state.root / "prometheus",
+            scrape_targets=self._scrape_targets(),
+            rule_files=[str(RULES_GLOB)],
+            alertmanager_urls=[self._url(ports.alertmanager)],
+            evaluation_interval_s=15.0,
+            scrape_interval_s=15.0,
+        )
+        return [self._service(prometheus, url, f"{url}/-/ready")]
+
     def _service(
-        self, service: TansuBroker | PrometheusServer | AlertmanagerServer, url: str, health: str
+        self,
+        service: TansuBroker
+        | PrometheusServer
+        | AlertmanagerServer
+        | VictoriaMetricsServer
+        | VmAlert,
+        url: str,
+        health: str,
     ) -> Component:
         service.die_with_parent = True
 

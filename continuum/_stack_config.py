@@ -7,7 +7,7 @@ Every key can be set in the file or overridden by the environment, for example
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, Field, ValidationError
@@ -39,6 +39,8 @@ class StackPorts(BaseModel):
     pipeline: int = Field(9465, ge=1, le=65535)
     probes: int = Field(9466, ge=1, le=65535)
     containers: int = Field(9467, ge=1, le=65535)
+    # vmalert, when stack.storage is victoriametrics (the store takes the prometheus port).
+    vmalert: int = Field(8880, ge=1, le=65535)
 
 
 class StackComponents(BaseModel):
@@ -60,6 +62,8 @@ class StackSettings(BaseSettings):
     components: StackComponents = StackComponents()
     agent_interval_s: float = Field(DEFAULT_AGENT_INTERVAL_S, ge=1.0)
     health_timeout_s: float = Field(60.0, gt=0)
+    # The metric store: Prometheus, or VictoriaMetrics with vmalert (docs/storage.md).
+    storage: Literal["prometheus", "victoriametrics"] = "prometheus"
 
     @classmethod
     def settings_customise_sources(
