@@ -63,7 +63,13 @@ def test_the_api_lists_and_ranks_the_node_from_the_store(
     def listed() -> list[dict[str, Any]]:
         return [n for n in _get(stack, "/v1/nodes")["nodes"] if n["id"] == stack.node_id]
 
-    wait_until(lambda: bool(listed()), _DEADLINE_S, f"{stack.node_id} in /v1/nodes")
+    # Fresh once its freshness series is in too: the node may first be listed from its
+    # capacity alone, before the store answers for its latest sample (on a loaded host).
+    wait_until(
+        lambda: any(n["health"] == "healthy" for n in listed()),
+        _DEADLINE_S,
+        f"{stack.node_id} in /v1/nodes, healthy",
+    )
     (entry,) = listed()
     cores = store.query(f'continuum:node_cpu_cores{{node="{stack.node_id}"}}')
     assert entry["capacity"]["cpu_cores"] == float(cores[0]["value"][1])
