@@ -27,7 +27,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import yaml
 
@@ -382,7 +382,50 @@ def _render_yaml(path: Path, document: dict[str, Any]) -> None:
     path.write_text(yaml.safe_dump(document, sort_keys=False))
 
 
-class PrometheusServer(_Service):
+class PromQLQueries:
+    """Instant queries and polling over the Prometheus HTTP query API, which Prometheus and
+    VictoriaMetrics both serve at ``self.url`` (a service's own property)."""
+
+    if TYPE_CHECKING:
+
+        @property
+        def url(self) -> str: ...
+
+    def query(self, expr: str, timeout_s: float = 5.0) -> list[dict[str, Any]]:
+        """Run an instant query and return the result vector (``[]`` when empty)."""
+        params = urllib.parse.urlencode({"query": expr})
+        with urllib.request.urlopen(  # noqa: S310 (loopback)
+            f"{self.url}/api/v1/query?{params}", timeout=timeout_s
+        ) as response:
+            body = json.load(response)
+        if body.get("status") != "success":
+            raise ServiceError(f"query {expr!r} failed: {body}")
+        result = body["data"]["result"]
+        if body["data"]["resultType"] == "scalar":
+            return [{"metric": {}, "value": result}]
+        return list(result)
+
+    def wait_for(
+        self,
+        expr: str,
+        timeout_s: float = 30.0,
+        predicate: Callable[[list[dict[str, Any]]], bool] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Poll ``expr`` until it returns a non-empty result accepted by ``predicate``."""
+        deadline = time.monotonic() + timeout_s
+        last: list[dict[str, Any]] = []
+        while time.monotonic() < deadline:
+            try:
+                last = self.query(expr)
+            except (OSError, ServiceError):
+                last = []
+            if last and (predicate is None or predicate(last)):
+                return last
+            time.sleep(0.25)
+        raise ServiceError(f"no acceptable result for {expr!r} after {timeout_s:.0f} s: {last}")
+
+
+class PrometheusServer(_Service, PromQLQueries):
     """Prometheus with the remote-write receiver and a bounded out-of-order window.
 
     Args:
@@ -472,39 +515,6 @@ class PrometheusServer(_Service):
 
     def healthy(self) -> bool:
         return http_ok(f"{self.url}/-/ready")
-
-    def query(self, expr: str, timeout_s: float = 5.0) -> list[dict[str, Any]]:
-        """Run an instant query and return the result vector (``[]`` when empty)."""
-        params = urllib.parse.urlencode({"query": expr})
-        with urllib.request.urlopen(  # noqa: S310 (loopback)
-            f"{self.url}/api/v1/query?{params}", timeout=timeout_s
-        ) as response:
-            body = json.load(response)
-        if body.get("status") != "success":
-            raise ServiceError(f"query {expr!r} failed: {body}")
-        result = body["data"]["result"]
-        if body["data"]["resultType"] == "scalar":
-            return [{"metric": {}, "value": result}]
-        return list(result)
-
-    def wait_for(
-        self,
-        expr: str,
-        timeout_s: float = 30.0,
-        predicate: Callable[[list[dict[str, Any]]], bool] | None = None,
-    ) -> list[dict[str, Any]]:
-        """Poll ``expr`` until it returns a non-empty result accepted by ``predicate``."""
-        deadline = time.monotonic() + timeout_s
-        last: list[dict[str, Any]] = []
-        while time.monotonic() < deadline:
-            try:
-                last = self.query(expr)
-            except (OSError, ServiceError):
-                last = []
-            if last and (predicate is None or predicate(last)):
-                return last
-            time.sleep(0.25)
-        raise ServiceError(f"no acceptable result for {expr!r} after {timeout_s:.0f} s: {last}")
 
 
 class AlertmanagerServer(_Service):

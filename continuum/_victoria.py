@@ -32,16 +32,21 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import time
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from continuum._services import MissingBinaryError, ServiceError, _Service, http_ok
+from continuum._services import (
+    MissingBinaryError,
+    PromQLQueries,
+    ServiceError,
+    _Service,
+    http_ok,
+)
 
 __all__ = ["VictoriaMetricsServer", "VmAlert", "vm_binary", "vmbackup", "vmrestore"]
 
@@ -59,7 +64,7 @@ def vm_binary(name: str) -> str:
     return path
 
 
-class VictoriaMetricsServer(_Service):
+class VictoriaMetricsServer(_Service, PromQLQueries):
     """Single-node VictoriaMetrics: remote-write receiver and Prometheus query API.
 
     Args:
@@ -137,37 +142,6 @@ class VictoriaMetricsServer(_Service):
 
     def healthy(self) -> bool:
         return http_ok(f"{self.url}/health")
-
-    def query(self, expr: str, timeout_s: float = 5.0) -> list[dict[str, Any]]:
-        """Run an instant query and return the result vector (``[]`` when empty)."""
-        body = _get_json(
-            f"{self.url}/api/v1/query?{urllib.parse.urlencode({'query': expr})}", timeout_s
-        )
-        if body.get("status") != "success":
-            raise ServiceError(f"query {expr!r} failed: {body}")
-        result = body["data"]["result"]
-        if body["data"]["resultType"] == "scalar":
-            return [{"metric": {}, "value": result}]
-        return list(result)
-
-    def wait_for(
-        self,
-        expr: str,
-        timeout_s: float = 30.0,
-        predicate: Callable[[list[dict[str, Any]]], bool] | None = None,
-    ) -> list[dict[str, Any]]:
-        """Poll ``expr`` until it returns a non-empty result accepted by ``predicate``."""
-        deadline = time.monotonic() + timeout_s
-        last: list[dict[str, Any]] = []
-        while time.monotonic() < deadline:
-            try:
-                last = self.query(expr)
-            except (OSError, ServiceError):
-                last = []
-            if last and (predicate is None or predicate(last)):
-                return last
-            time.sleep(0.25)
-        raise ServiceError(f"no acceptable result for {expr!r} after {timeout_s:.0f} s: {last}")
 
     def flush(self) -> None:
         """Make every accepted sample searchable now (it is within about a second anyway)."""
