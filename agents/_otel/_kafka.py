@@ -26,7 +26,7 @@ import socket
 import threading
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from agents._otel._footprint import preload_crc32c
@@ -37,10 +37,26 @@ __all__ = [
     "OTLP_CONTENT_TYPE",
     "KafkaSender",
     "ProducerLike",
+    "acknowledged_prefix",
     "default_producer_factory",
 ]
 
 _log = logging.getLogger(__name__)
+
+
+def acknowledged_prefix(
+    futures: Sequence[Any], report: Callable[[BaseException | None], None]
+) -> int:
+    """How many of a flushed batch's sends the broker acknowledged, in order: delivery stops at
+    the first that failed or got no answer (reported), so what follows is sent again."""
+    delivered = 0
+    for future in futures:
+        if not future.succeeded():
+            report(future.exception if future.failed() else TimeoutError("no ack"))
+            break
+        delivered += 1
+    return delivered
+
 
 OTLP_CONTENT_TYPE = b"application/x-protobuf"
 _BATCH_MESSAGES = 32
@@ -213,13 +229,7 @@ class KafkaSender:
         except Exception as err:  # any client error means: retry later
             self._report(err)
             return 0
-        delivered = 0
-        for future in futures:
-            if not future.succeeded():
-                self._report(future.exception if future.failed() else TimeoutError("no ack"))
-                break
-            delivered += 1
-        return delivered
+        return acknowledged_prefix(futures, self._report)
 
     def _probe(self) -> bool:
         """Whether any bootstrap server accepts a TCP connection (cheap, leaves nothing open)."""

@@ -32,7 +32,7 @@ from typing import Any
 import msgspec
 
 from agents._otel import DeliveryQueue
-from agents._otel._kafka import ProducerLike
+from agents._otel._kafka import ProducerLike, acknowledged_prefix
 from agents.forward._records import ForwardRecord
 
 __all__ = ["RecordQueue", "RecordSender", "bootstrap_reachable"]
@@ -261,13 +261,7 @@ class RecordSender:
         except Exception as err:  # any client error means: retry later
             self._report(err)
             return 0
-        delivered = 0
-        for future in futures:
-            if not future.succeeded():
-                self._report(future.exception if future.failed() else TimeoutError("no ack"))
-                break
-            delivered += 1
-        return delivered
+        return acknowledged_prefix(futures, self._report)
 
     def _report(self, err: BaseException | None) -> None:
         if not self._failing:
