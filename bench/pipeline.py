@@ -70,6 +70,7 @@ from continuum._services import (
     tcp_open,
     wait_until,
 )
+from continuum._victoria import VictoriaMetricsServer
 from pipeline import PipelineSettings, Worker, WorkerSettings
 from pipeline._aggregate import Aggregator
 from pipeline._clean import Cleaner, CleaningRules
@@ -250,22 +251,36 @@ def _cpu_s(pid: int | None) -> float:
     return float(times.user + times.system)
 
 
+@dataclass(frozen=True)
+class _Sink:
+    """Where the max-rate phase writes: its name, remote-write URL and the process to charge."""
+
+    name: str
+    remote_write_url: str
+    pid: int
+
+    @classmethod
+    def of(cls, name: str, store: PrometheusServer | VictoriaMetricsServer) -> _Sink:
+        """The sink of a started store."""
+        assert store.process is not None
+        assert store.process.pid is not None
+        return cls(name, store.remote_write_url, store.process.pid)
+
+
 def _ceiling(
-    prometheus: PrometheusServer,
+    sink: _Sink,
     exports: list[tuple[Any, list[Any]]],
     shards: int,
     batch: int,
     timed_rounds: int,
 ) -> tuple[float, float]:
-    """Prometheus's ingestion rate for pre-encoded requests.
+    """A store's ingestion rate for pre-encoded requests.
 
     Returns:
-        samples/s, and Prometheus's CPU microseconds per sample meanwhile.
+        samples/s, and the store's CPU microseconds per sample meanwhile.
     """
-    url = prometheus.remote_write_url
-    assert prometheus.process is not None
-    pid = prometheus.process.pid
-    # Prometheus's cost per sample grows with the labels each sample carries: post the very
+    url, pid = sink.remote_write_url, sink.pid
+    # A store's cost per sample grows with the labels each sample carries: post the very
     # series the worker writes (raw, target_info, aggregates) under names of their own.
     ts_ms = int(time.time() * 1000) + 1000
     refs = [
@@ -288,7 +303,9 @@ def _ceiling(
             response = conn.getresponse()
             response.read()
             if response.status >= 300:
-                raise click.ClickException(f"ceiling request answered {response.status}")
+                raise click.ClickException(
+                    f"ceiling request to {sink.name} answered {response.status}"
+                )
         conn.close()
 
     # Round 0 creates the series (costlier than appending, as for the worker's first round);
@@ -370,15 +387,6 @@ class _Acknowledged:
 
     def close(self) -> None:
         self.consumer.close(autocommit=False)
-
-
-@dataclass(frozen=True)
-class _Sink:
-    """Where the max-rate phase writes: its name, remote-write URL and the process to charge."""
-
-    name: str
-    remote_write_url: str
-    pid: int
 
 
 @contextlib.contextmanager
@@ -554,6 +562,40 @@ def _real_time(
     }
 
 
+def _into_victoria_metrics(
+    workdir: Path,
+    broker: TansuBroker,
+    exports: list[tuple[Any, list[Any]]],
+    written: tuple[int, int],
+    rounds: int,
+    shards: int,
+    batch: int,
+    ceiling_rounds: int,
+) -> dict[str, float]:
+    """The ceiling and the max-rate phase again, into a VictoriaMetrics of its own.
+
+    The same worker settings, the same backlog (a topic of its own) and the same rule: the
+    clock stops when every record's offset is committed, which the worker does only after the
+    store acknowledged all its samples. Prometheus is idle meanwhile, so neither store's cost
+    shares the cores with the other's.
+    """
+    console = Console(stderr=True)
+    store = VictoriaMetricsServer("127.0.0.1", free_port(), workdir / "victoria-metrics")
+    store.start()
+    try:
+        sink = _Sink.of("victoriametrics", store)
+        console.print("measuring VictoriaMetrics's ingestion ceiling ...")
+        ceiling, ceiling_cpu_us = _ceiling(sink, exports, shards, batch, ceiling_rounds)
+        console.print("max-rate phase into VictoriaMetrics ...")
+        figures = _max_rate(broker, sink, exports, written, rounds, shards, batch)
+    finally:
+        store.stop()
+    return figures | {
+        "ceiling_samples_per_s": ceiling,
+        "ceiling_cpu_us_per_sample": ceiling_cpu_us,
+    }
+
+
 @click.command(name="pipeline")
 @click.option("--nodes", default=1000, show_default=True, help="Simulated nodes.")
 @click.option("--series", default=100, show_default=True, help="Series per node.")
@@ -586,6 +628,14 @@ def _real_time(
     default=None,
     help="GOGC for the bench's Prometheus (default: its own); higher trades memory for CPU.",
 )
+@click.option(
+    "--storage",
+    type=click.Choice(["prometheus", "victoriametrics"]),
+    default="prometheus",
+    show_default=True,
+    help="victoriametrics: also measure the ceiling and the max rate into VictoriaMetrics, "
+    "beside Prometheus, in the same run.",
+)
 def command(
     nodes: int,
     series: int,
@@ -596,6 +646,7 @@ def command(
     shards: int,
     batch: int,
     prometheus_gogc: int | None,
+    storage: str,
 ) -> None:
     """Pipeline throughput and freshness against Prometheus's own ceiling."""
     console = Console(stderr=True)
@@ -608,6 +659,7 @@ def command(
     written = (first_round, expected_written)
     # The timed window follows the first round, so its samples are steady rounds'.
     point_share = points_per_round / written_per_round
+    victoria: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="bench-pipeline-") as tmp:
         broker = TansuBroker("127.0.0.1", free_port(), Path(tmp) / "kafka")
         prometheus = PrometheusServer(
@@ -617,14 +669,16 @@ def command(
         prometheus.start()
         try:
             console.print("measuring Prometheus's ingestion ceiling ...")
-            ceiling, ceiling_cpu_us = _ceiling(prometheus, exports, shards, batch, ceiling_rounds)
-            console.print("max-rate phase ...")
-            assert prometheus.process is not None
-            assert prometheus.process.pid is not None
-            into_prometheus = _Sink(
-                "prometheus", prometheus.remote_write_url, prometheus.process.pid
+            into_prometheus = _Sink.of("prometheus", prometheus)
+            ceiling, ceiling_cpu_us = _ceiling(
+                into_prometheus, exports, shards, batch, ceiling_rounds
             )
+            console.print("max-rate phase ...")
             max_rate = _max_rate(broker, into_prometheus, exports, written, rounds, shards, batch)
+            if storage == "victoriametrics":
+                victoria = _into_victoria_metrics(
+                    Path(tmp), broker, exports, written, rounds, shards, batch, ceiling_rounds
+                )
             console.print("max-rate phase, the worker alone (an acknowledging receiver) ...")
             with _ack_receiver(Path(tmp)) as receiver:
                 alone = _max_rate(broker, receiver, exports, written, rounds, shards, batch)
@@ -675,7 +729,28 @@ def command(
         "target_p99_freshness_s": _TARGET_P99_FRESHNESS_S,
         "meets_throughput_target": max_rate["samples_per_s"] >= _TARGET_SAMPLES_PER_S,
         "meets_freshness_target": real_time["freshness_p99_s"] < _TARGET_P99_FRESHNESS_S,
+        "storage": storage,
     }
+    if victoria:
+        vm_rate = victoria["samples_per_s"]
+        figures |= {
+            "vm_ceiling_samples_per_s": round(victoria["ceiling_samples_per_s"]),
+            "vm_ceiling_cpu_us_per_sample": round(victoria["ceiling_cpu_us_per_sample"], 2),
+            "vm_worker_samples_per_s": round(vm_rate),
+            "vm_worker_points_per_s": round(vm_rate * point_share),
+            "vm_ratio_to_ceiling": round(vm_rate / victoria["ceiling_samples_per_s"], 3)
+            if victoria["ceiling_samples_per_s"]
+            else 0.0,
+            "vm_worker_cpu_us_per_sample": round(victoria["worker_cpu_us_per_sample"], 2),
+            "vm_store_cpu_us_per_sample": round(victoria["sink_cpu_us_per_sample"], 2),
+            "vm_paused_share": round(victoria["paused_share"], 3),
+            "vm_max_rate_written_samples": int(victoria["written_samples"]),
+            "vm_rss_mib": round(victoria["sink_rss_mib"], 1),
+            "vm_over_prometheus": round(vm_rate / max_rate["samples_per_s"], 3)
+            if max_rate["samples_per_s"]
+            else 0.0,
+            "vm_meets_throughput_target": vm_rate >= _TARGET_SAMPLES_PER_S,
+        }
     table = Table(title=f"pipeline: {nodes} nodes x {series} series")
     table.add_column("figure")
     table.add_column("value", justify="right")
