@@ -9,9 +9,10 @@ from the stored results alone, so no figure in a table lacks a stored line and a
 
 A marker may narrow what the table shows: ``last=N`` takes the bench's last N matching records
 (each cell then shows the median and, in brackets, each run's figure), and any other
-``key=value`` keeps only records whose result has that value (JSON, else a string)::
+``key=value`` keeps only records whose result has that value (JSON, else a string), and
+``key!=value`` those whose result has another value or none::
 
-    <!-- report:pipeline last=3 prometheus_gogc=200 -->
+    <!-- report:pipeline last=3 prometheus_gogc=200 storage!=victoriametrics -->
 
 Run ``continuum bench report`` after ``continuum bench NAME --results``; ``--check`` fails when
 the doc is not what the results give (for CI).
@@ -43,7 +44,9 @@ _BLOCK = re.compile(
     r"(?P<close><!-- /report -->)",
     re.DOTALL,
 )
-_OPTION = re.compile(r'(?P<key>[A-Za-z0-9_.]+)=(?:"(?P<quoted>[^"]*)"|(?P<bare>\S+))')
+_OPTION = re.compile(
+    r'(?P<key>[A-Za-z0-9_.]+)(?P<op>!?=)(?:"(?P<quoted>[^"]*)"|(?P<bare>\S+))'
+)
 
 
 @dataclass(frozen=True)
@@ -53,9 +56,16 @@ class BlockSpec:
     bench: str
     last: int = 1
     filters: tuple[tuple[str, Any], ...] = ()
+    #: ``key!=value`` filters: records whose value differs (or is absent) are kept.
+    exclusions: tuple[tuple[str, Any], ...] = ()
 
     def select(self, records: Sequence[ResultRecord]) -> list[ResultRecord]:
-        kept = [r for r in records if all(_get(r.result, k) == v for k, v in self.filters)]
+        kept = [
+            r
+            for r in records
+            if all(_get(r.result, k) == v for k, v in self.filters)
+            and all(_get(r.result, k) != v for k, v in self.exclusions)
+        ]
         return kept[-self.last :]
 
 
@@ -67,6 +77,7 @@ def parse_spec(name: str, options: str) -> BlockSpec:
     """
     last = 1
     filters: list[tuple[str, Any]] = []
+    exclusions: list[tuple[str, Any]] = []
     rest = _OPTION.sub("", options).strip()
     if rest:
         raise ValueError(f"report:{name}: option {rest!r} is not key=value")
@@ -82,8 +93,8 @@ def parse_spec(name: str, options: str) -> BlockSpec:
             value: Any = json.loads(text)
         except ValueError:
             value = text
-        filters.append((key, value))
-    return BlockSpec(name, last, tuple(filters))
+        (exclusions if match["op"] == "!=" else filters).append((key, value))
+    return BlockSpec(name, last, tuple(filters), tuple(exclusions))
 
 
 _MISSING = object()
@@ -454,7 +465,10 @@ def render_block(spec: BlockSpec, records: Mapping[str, Sequence[ResultRecord]])
         raise ValueError(f"report:{spec.bench}: no such bench report ({', '.join(RENDERERS)})")
     chosen = spec.select(records.get(spec.bench, ()))
     if not chosen:
-        wanted = " ".join(f"{k}={json.dumps(v)}" for k, v in spec.filters)
+        wanted = " ".join(
+            [f"{k}={json.dumps(v)}" for k, v in spec.filters]
+            + [f"{k}!={json.dumps(v)}" for k, v in spec.exclusions]
+        )
         raise ValueError(
             f"report:{spec.bench}: no stored result{' with ' + wanted if wanted else ''} "
             f"(run `continuum bench {spec.bench} --results`)"

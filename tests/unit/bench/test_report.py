@@ -105,6 +105,19 @@ def test_filters_pick_the_records_of_one_configuration() -> None:
     assert [r.result["worker_samples_per_s"] for r in default] == [1, 3]
 
 
+def test_an_exclusion_keeps_records_with_another_value_or_none() -> None:
+    spec = parse_spec("pipeline", " last=5 storage!=victoriametrics")
+    assert spec == BlockSpec("pipeline", 5, (), (("storage", "victoriametrics"),))
+    runs = [
+        _record("pipeline", {"worker_samples_per_s": 1}),  # before the key existed
+        _record("pipeline", {"storage": "victoriametrics", "worker_samples_per_s": 2}),
+        _record("pipeline", {"storage": "prometheus", "worker_samples_per_s": 3}),
+    ]
+    assert [r.result["worker_samples_per_s"] for r in spec.select(runs)] == [1, 3]
+    with pytest.raises(ValueError, match='storage!="victoriametrics"'):
+        render_block(spec, {"pipeline": runs[1:2]})
+
+
 def test_runs_of_different_commands_are_each_named(tmp_path: Path) -> None:
     memory = {"pipeline": {"growth_ratio": 1.01}, "api": {"growth_ratio": 1.02}}
     soak = {
