@@ -44,9 +44,7 @@ _BLOCK = re.compile(
     r"(?P<close><!-- /report -->)",
     re.DOTALL,
 )
-_OPTION = re.compile(
-    r'(?P<key>[A-Za-z0-9_.]+)(?P<op>!?=)(?:"(?P<quoted>[^"]*)"|(?P<bare>\S+))'
-)
+_OPTION = re.compile(r'(?P<key>[A-Za-z0-9_.]+)(?P<op>!?=)(?:"(?P<quoted>[^"]*)"|(?P<bare>\S+))')
 
 
 @dataclass(frozen=True)
