@@ -9,20 +9,13 @@ Every key can be overridden from the environment, e.g. ``CONTINUUM_PIPELINE__GRO
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any
 
-import yaml
-from pydantic import BaseModel, Field, ValidationError, field_validator
-from pydantic_settings import (
-    BaseSettings,
-    InitSettingsSource,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-)
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from continuum._http_auth import HttpAuth
+from continuum.config import ConfigError, KafkaSettings, load_section, validate_section
 
 __all__ = [
     "ConfigError",
@@ -36,35 +29,12 @@ __all__ = [
 DEFAULT_LISTEN = "127.0.0.1:9465"
 DEFAULT_GROUP_ID = "continuum-pipeline"
 DEFAULT_REMOTE_WRITE_URL = "http://127.0.0.1:9090/api/v1/write"
-DEFAULT_TOPIC = "otlp_metrics"
-DEFAULT_DLQ_TOPIC = "otlp_metrics.dlq"
-
-
-class ConfigError(ValueError):
-    """A configuration value is invalid; the message names the key and the fix."""
-
-
-class KafkaSettings(BaseModel):
-    """Where the broker is and how to talk to it (shared with the agents)."""
-
-    bootstrap_servers: str = "127.0.0.1:9092"
-    topic: str = DEFAULT_TOPIC
-    dlq_topic: str = DEFAULT_DLQ_TOPIC
-    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
-    ssl_cafile: str | None = None
-    ssl_certfile: str | None = None
-    ssl_keyfile: str | None = None
-    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
-    sasl_username: str | None = None
-    sasl_password: str | None = None
-    #: The dead-letter producer's durability, as the agents' (a production profile sets acks
-    #: all and idempotence; the local Tansu broker breaks idempotent producers on restart).
-    acks: Literal["all", 1, 0] = 1
-    enable_idempotence: bool = False
 
 
 class PipelineSettings(BaseModel):
     """The worker's own knobs; defaults suit one worker next to a local Prometheus."""
+
+    model_config = ConfigDict(extra="forbid")
 
     listen: str = DEFAULT_LISTEN
     group_id: str = DEFAULT_GROUP_ID
@@ -117,94 +87,41 @@ class PipelineSettings(BaseModel):
         return value
 
 
-class WorkerSettings(BaseSettings):
-    """Everything one pipeline worker reads."""
+def _kafka_section(value: object) -> object:
+    # The shared ``kafka`` type is a msgspec struct: a mapping goes through the one loader.
+    if isinstance(value, dict):
+        return validate_section(KafkaSettings, "kafka", value)
+    return value
 
-    model_config = SettingsConfigDict(
-        env_prefix="CONTINUUM_", env_nested_delimiter="__", extra="ignore"
+
+class WorkerSettings(BaseModel):
+    """Everything one pipeline worker reads: the shared ``kafka`` section and ``pipeline``."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True, extra="forbid")
+
+    kafka: Annotated[KafkaSettings, BeforeValidator(_kafka_section)] = Field(
+        default_factory=KafkaSettings
     )
-
-    kafka: KafkaSettings = KafkaSettings()
-    pipeline: PipelineSettings = PipelineSettings()
-
-
-_SECRET_KEY = re.compile(r"(^|_)(password|secret|tokens?)$")
-
-
-def _holds_secret(node: object) -> bool:
-    """Tell whether a YAML document holds a non-empty password, secret or token anywhere."""
-    if isinstance(node, dict):
-        return any(
-            (isinstance(k, str) and _SECRET_KEY.search(k) is not None and bool(v))
-            or _holds_secret(v)
-            for k, v in node.items()
-        )
-    if isinstance(node, list):
-        return any(_holds_secret(item) for item in node)
-    return False
-
-
-def _load_yaml(path: Path | None) -> dict[str, Any]:
-    if path is None:
-        return {}
-    try:
-        loaded = yaml.safe_load(path.read_text())
-    except FileNotFoundError as err:
-        raise ConfigError(f"config file {path} does not exist") from err
-    except yaml.YAMLError as err:
-        raise ConfigError(f"config file {path} is not valid YAML: {err}") from err
-    if loaded is None:
-        return {}
-    if not isinstance(loaded, dict):
-        raise ConfigError(f"config file {path} must hold a mapping of sections at top level")
-    if path.stat().st_mode & 0o077 and _holds_secret(loaded):
-        raise ConfigError(
-            f"config file {path} holds secrets (passwords or tokens) and others can read it: "
-            f"run `chmod 600 {path}`"
-        )
-    return {k: v for k, v in loaded.items() if k in ("kafka", "pipeline")}
+    pipeline: PipelineSettings = Field(default_factory=PipelineSettings)
 
 
 def load_settings(path: Path | None) -> WorkerSettings:
-    """Load the worker settings from ``path`` (if any) with environment overrides.
+    """Load sections ``kafka`` and ``pipeline`` from ``path`` (if any), the environment
+    beating the file.
 
     Raises:
-        ConfigError: a value is invalid; the message names its dotted key.
+        ConfigError: an unknown key or an invalid value; the message names its dotted key.
     """
-    file_values = _load_yaml(path)
-
-    class _FromFile(WorkerSettings):
-        @classmethod
-        def settings_customise_sources(
-            cls,
-            settings_cls: type[BaseSettings],
-            init_settings: PydanticBaseSettingsSource,
-            env_settings: PydanticBaseSettingsSource,
-            dotenv_settings: PydanticBaseSettingsSource,
-            file_secret_settings: PydanticBaseSettingsSource,
-        ) -> tuple[PydanticBaseSettingsSource, ...]:
-            # Environment beats the file; the file beats defaults.
-            return (env_settings, InitSettingsSource(settings_cls, file_values))
-
-    try:
-        return _FromFile()
-    except ValidationError as err:
-        first = err.errors()[0]
-        key = ".".join(str(part) for part in first["loc"])
-        raise ConfigError(f"{key}: {first['msg']}") from err
+    return WorkerSettings(
+        kafka=load_section(KafkaSettings, "kafka", path),
+        pipeline=load_section(PipelineSettings, "pipeline", path),
+    )
 
 
 def kafka_client_options(kafka: KafkaSettings) -> dict[str, Any]:
-    """kafka-python keyword arguments for the connection and security settings."""
-    options: dict[str, Any] = {
-        "bootstrap_servers": kafka.bootstrap_servers.split(","),
-        "security_protocol": kafka.security_protocol,
-    }
-    for key in ("ssl_cafile", "ssl_certfile", "ssl_keyfile", "sasl_mechanism"):
-        value = getattr(kafka, key)
-        if value is not None:
-            options[key] = value
-    if kafka.sasl_username is not None:
-        options["sasl_plain_username"] = kafka.sasl_username
-        options["sasl_plain_password"] = kafka.sasl_password
-    return options
+    """kafka-python keyword arguments for the connection and security settings.
+
+    The request timeout is kafka-python's own unless ``kafka.request_timeout_ms`` is set: a
+    group join waits up to the rebalance timeout, longer than the agents' producer timeout.
+    """
+    return kafka.client_options(default_request_timeout_ms=None)

@@ -9,22 +9,16 @@ Every key can be overridden from the environment, e.g. ``CONTINUUM_API__LISTEN=0
 
 from __future__ import annotations
 
-import os
 import re
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from pydantic_settings import (
-    BaseSettings,
-    InitSettingsSource,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-)
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from continuum._http_auth import HttpAuth
+from continuum.config import ConfigError, load_section, state_dir
 from scheduler_api._subjects import parse_subject
 from scheduler_api.executors import DEFAULT_MAX_BYTES_PER_STREAM
 from scheduler_api.ranking import DEFAULT_STALE_AFTER_S, Weights
@@ -52,21 +46,12 @@ DEFAULT_ATTEMPTS_KEPT = 3
 _POSTGRES_URL = re.compile(r"^postgres(ql)?://")
 
 
-class ConfigError(ValueError):
-    """A configuration value is invalid; the message names the key and the fix."""
-
-
 class Scope(StrEnum):
     """What a bearer token may do."""
 
     READ = "read"
     SCHEDULE = "schedule"
     ALERTS = "alerts"
-
-
-def _default_state_dir() -> Path:
-    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(base) / "continuum"
 
 
 class TokenSpec(BaseModel):
@@ -181,7 +166,7 @@ class ApiSettings(BaseSettings):
     prometheus_auth: HttpAuth = HttpAuth()
     token_file: Path | None = None
     tokens: list[TokenSpec] = Field(default_factory=list)
-    database: Path | str = Field(default_factory=lambda: _default_state_dir() / "continuum.db")
+    database: Path | str = Field(default_factory=lambda: state_dir() / "continuum.db")
     snapshot_interval_s: float = Field(DEFAULT_SNAPSHOT_INTERVAL_S, ge=0.1)
     stale_after_s: float = Field(DEFAULT_STALE_AFTER_S, gt=0)
     snapshot_max_age_s: float = Field(DEFAULT_SNAPSHOT_MAX_AGE_S, gt=0)
@@ -244,78 +229,11 @@ class ApiSettings(BaseSettings):
         return int(self.listen.rpartition(":")[2])
 
 
-# Keys whose string values are credentials (``sasl_password``, ``token``, ``secret``).
-_SECRET_KEY = re.compile(r"(^|_)(password|secret|token)$")
-
-
-def _holds_secret(node: object) -> bool:
-    """Tell whether a YAML document holds a non-empty password, secret or token anywhere."""
-    if isinstance(node, dict):
-        return any(
-            (
-                isinstance(k, str)
-                and _SECRET_KEY.search(k) is not None
-                and isinstance(v, str)
-                and v != ""
-            )
-            or _holds_secret(v)
-            for k, v in node.items()
-        )
-    if isinstance(node, list):
-        return any(_holds_secret(item) for item in node)
-    return False
-
-
-def _refuse_readable_secrets(path: Path, loaded: object) -> None:
-    # A credential in a file others can read is a leak waiting to happen: refuse, say the fix.
-    if path.stat().st_mode & 0o077 and _holds_secret(loaded):
-        raise ConfigError(
-            f"config file {path} holds secrets (passwords or tokens) and others can read it: "
-            f"run `chmod 600 {path}`"
-        )
-
-
-def _load_section(path: Path | None) -> dict[str, Any]:
-    if path is None:
-        return {}
-    try:
-        loaded = yaml.safe_load(path.read_text())
-    except FileNotFoundError as err:
-        raise ConfigError(f"config file {path} does not exist") from err
-    except yaml.YAMLError as err:
-        raise ConfigError(f"config file {path} is not valid YAML: {err}") from err
-    _refuse_readable_secrets(path, loaded)
-    section = (loaded or {}).get("api") if isinstance(loaded, dict | None) else None
-    if section is None:
-        return {}
-    if not isinstance(section, dict):
-        raise ConfigError(f"api: must be a mapping of keys in {path}")
-    return section
-
-
 def load_settings(path: Path | None = None, **overrides: Any) -> ApiSettings:
-    """Load section ``api`` from ``path`` (if any), environment overrides beating the file.
+    """Load section ``api`` from ``path`` (if any); ``overrides`` beat the file and the
+    environment beats both.
 
     Raises:
-        ConfigError: a value is invalid; the message names the dotted key.
+        ConfigError: an unknown key or an invalid value; the message names the dotted key.
     """
-    file_values = {**_load_section(path), **overrides}
-
-    class _FromFile(ApiSettings):
-        @classmethod
-        def settings_customise_sources(
-            cls,
-            settings_cls: type[BaseSettings],
-            init_settings: PydanticBaseSettingsSource,
-            env_settings: PydanticBaseSettingsSource,
-            dotenv_settings: PydanticBaseSettingsSource,
-            file_secret_settings: PydanticBaseSettingsSource,
-        ) -> tuple[PydanticBaseSettingsSource, ...]:
-            return (env_settings, InitSettingsSource(settings_cls, file_values))
-
-    try:
-        return _FromFile()
-    except ValidationError as err:
-        first = err.errors()[0]
-        key = ".".join(["api", *(str(part) for part in first["loc"])])
-        raise ConfigError(f"{key}: {first['msg']}") from err
+    return load_section(ApiSettings, "api", path, overrides=overrides)

@@ -109,9 +109,9 @@ def default_producer_factory(
             max_in_flight_requests_per_connection=1,
             compression_type=settings.compression_type,
             max_request_size=max_message_bytes + 65_536,
-            max_block_ms=settings.request_timeout_ms,
-            bootstrap_timeout_ms=settings.request_timeout_ms,
-            delivery_timeout_ms=settings.request_timeout_ms * 2,
+            max_block_ms=settings.producer_timeout_ms,
+            bootstrap_timeout_ms=settings.producer_timeout_ms,
+            delivery_timeout_ms=settings.producer_timeout_ms * 2,
             linger_ms=5,
         )
         return producer
@@ -140,7 +140,7 @@ class KafkaSender:
         self._queue = queue
         self._topic = settings.topic
         self._bootstrap: list[str] = settings.client_options()["bootstrap_servers"]
-        self._flush_timeout_s = settings.request_timeout_ms / 1000 * 2
+        self._flush_timeout_s = settings.producer_timeout_ms / 1000 * 2
         self._factory = producer_factory or default_producer_factory(settings, max_message_bytes)
         self._producer: ProducerLike | None = None
         self._stop = threading.Event()

@@ -71,7 +71,7 @@ def build_forwarder(
         topic=kafka.topic,
         producer_factory=default_producer_factory(kafka, settings.max_message_bytes),
         max_age_s=settings.max_record_age_s,
-        flush_timeout_s=kafka.request_timeout_ms / 1000 * 2,
+        flush_timeout_s=kafka.producer_timeout_ms / 1000 * 2,
         reachable=partial(bootstrap_reachable, kafka.client_options()["bootstrap_servers"]),
     )
     return Forwarder(

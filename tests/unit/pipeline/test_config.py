@@ -53,6 +53,26 @@ def test_errors_name_the_key(tmp_path: Path, yaml_text: str, key: str) -> None:
         load_settings(config)
 
 
+def test_the_kafka_section_is_the_agents_own(tmp_path: Path) -> None:
+    # One kafka type: keys only the agents use are valid here too, and a typo is an error.
+    config = tmp_path / "continuum.yaml"
+    config.write_text("kafka: {compression_type: gzip, acks: all, enable_idempotence: true}\n")
+    assert load_settings(config).kafka.acks == "all"
+    config.write_text("kafka: {bootstrap_server: 'x:1'}\n")
+    with pytest.raises(
+        ConfigError, match="kafka.bootstrap_server: unknown key.*`bootstrap_servers`"
+    ):
+        load_settings(config)
+
+
+def test_the_consumer_keeps_kafka_pythons_request_timeout_unless_set(tmp_path: Path) -> None:
+    # A group join waits up to the rebalance timeout: the agents' 5 s would cut it short.
+    assert "request_timeout_ms" not in kafka_client_options(load_settings(None).kafka)
+    config = tmp_path / "continuum.yaml"
+    config.write_text("kafka: {request_timeout_ms: 40000}\n")
+    assert kafka_client_options(load_settings(config).kafka)["request_timeout_ms"] == 40000
+
+
 def test_missing_or_broken_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="does not exist"):
         load_settings(tmp_path / "nope.yaml")
@@ -74,6 +94,7 @@ def test_kafka_security_options(tmp_path: Path) -> None:
         "bootstrap_servers": ["a:1", "b:2"],
         "security_protocol": "SASL_SSL",
         "ssl_cafile": "/ca.pem",
+        "ssl_check_hostname": True,
         "sasl_mechanism": "PLAIN",
         "sasl_plain_username": "u",
         "sasl_plain_password": "p",
@@ -84,7 +105,9 @@ def test_a_world_readable_file_with_secrets_is_refused(tmp_path: Path) -> None:
     config = tmp_path / "continuum.yaml"
     config.write_text("kafka: {sasl_username: u, sasl_password: p}\n")
     config.chmod(0o600)
-    assert load_settings(config).kafka.sasl_password == "p"
+    password = load_settings(config).kafka.sasl_password
+    assert password is not None
+    assert password.get_secret_value() == "p"
     config.chmod(0o644)
     with pytest.raises(ConfigError, match=r"chmod 600 .*continuum\.yaml"):
         load_settings(config)
