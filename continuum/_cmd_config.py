@@ -68,7 +68,9 @@ def show(config_file: Path | None, sections: tuple[str, ...]) -> None:
     try:
         values = effective_config(config_file)
     except ConfigError as err:
-        raise click.ClickException(f"{err} (run `continuum config check` for every error)")
+        raise click.ClickException(
+            f"{err} (run `continuum config check` for every error)"
+        ) from None
     if sections:
         values = {name: value for name, value in values.items() if name in sections}
     click.echo(yaml.safe_dump(values, sort_keys=False), nl=False)

@@ -32,7 +32,7 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
     "dashboards": ("continuum._cmd_dashboards", "dashboards", "Build or preview dashboards."),
     "bench": ("continuum._cmd_bench", "bench", "Measure a component against its baseline."),
     "lab": ("continuum._cmd_lab", "lab", "Build a continuum of nodes on this machine (root)."),
-    "config": ("continuum._cmd_config", "config", "Check continuum.yaml or show the effective one."),
+    "config": ("continuum._cmd_config", "config", "Check continuum.yaml or show it in effect."),
 }
 
 

@@ -21,6 +21,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
+from continuum._backoff import Backoff
 from pipeline._aggregate import Aggregator
 from pipeline._clean import Cleaner, CleaningRules, DropReason
 from pipeline._config import WorkerSettings, kafka_client_options
@@ -231,7 +232,7 @@ class Worker:
         """Create the Kafka clients, retrying until they connect; False if stopped first."""
         k, p = self.settings.kafka, self.settings.pipeline
         options = kafka_client_options(k)
-        delay_s = p.retry_initial_backoff_s
+        backoff = Backoff(p.retry_initial_backoff_s, p.retry_max_backoff_s)
         while not stop.is_set():
             self.last_loop_monotonic = time.monotonic()
             try:
@@ -272,8 +273,7 @@ class Worker:
                     bootstrap_servers=k.bootstrap_servers,
                     error=str(err),
                 )
-                stop.wait(delay_s)
-                delay_s = min(delay_s * 2, p.retry_max_backoff_s)
+                backoff.wait(stop)
         if self._producer is not None:
             self._producer.close(timeout=1)
         return False

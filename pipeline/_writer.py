@@ -18,13 +18,13 @@ from __future__ import annotations
 import http.client
 import logging
 import queue
-import random
 import threading
 import time
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from continuum._backoff import Backoff
 from continuum._http_auth import HttpAuth
 from pipeline._ledger import Ticket
 from pipeline._remote_write import REMOTE_WRITE_HEADERS, RemoteWriteEncoder, snappy_block
@@ -229,6 +229,7 @@ class RemoteWriter:
     ) -> tuple[int, str]:
         payload = snappy_block(body)
         attempt = 0
+        backoff = Backoff(self._initial_backoff_s, self._max_backoff_s)
         while True:
             if self._abort.is_set():
                 raise _AbortedError
@@ -255,9 +256,7 @@ class RemoteWriter:
             attempt += 1
             self.consecutive_failures += 1
             self._metrics.retries.inc()
-            delay = min(self._initial_backoff_s * 2 ** min(attempt - 1, 30), self._max_backoff_s)
-            # Full jitter: workers that failed together do not retry together.
-            if self._abort.wait(random.uniform(delay / 2, delay)):
+            if backoff.wait(self._abort):
                 raise _AbortedError
 
     def _post(

@@ -21,7 +21,6 @@ profile on Apache Kafka sets ``acks: all`` and ``enable_idempotence: true``
 from __future__ import annotations
 
 import logging
-import random
 import socket
 import threading
 import time
@@ -32,6 +31,7 @@ from typing import Any, Protocol
 from agents._otel._footprint import preload_crc32c
 from agents._otel._settings import KafkaSettings
 from agents._otel._spool import DeliveryQueue, Message
+from continuum._backoff import Backoff
 
 __all__ = [
     "OTLP_CONTENT_TYPE",
@@ -179,7 +179,7 @@ class KafkaSender:
         self._queue.spill()
 
     def _loop(self) -> None:
-        backoff_s = _BACKOFF_START_S
+        backoff = Backoff(_BACKOFF_START_S, _BACKOFF_MAX_S)
         while not self._stop.is_set():
             if not self._queue.wait(timeout_s=2.0):  # stop() wakes it at once
                 continue
@@ -192,7 +192,7 @@ class KafkaSender:
                 self.delivered_messages += delivered
                 self.delivered_points += sum(m.points for m in batch[:delivered])
             if delivered == len(batch):
-                backoff_s = _BACKOFF_START_S
+                backoff.reset()
                 if self._failing:
                     self._failing = False
                     _log.info("Kafka is reachable again; delivering the backlog in order")
@@ -203,9 +203,7 @@ class KafkaSender:
             # outlived a broker restart may write by stale metadata (a broker that lost its topics
             # acknowledges records it never stores; seen with Tansu's memory storage).
             self._close_producer()
-            # Full jitter keeps a fleet of agents from reconnecting in lockstep.
-            self._stop.wait(random.uniform(0.5, 1.0) * backoff_s)
-            backoff_s = min(backoff_s * 2, _BACKOFF_MAX_S)
+            backoff.wait(self._stop)
 
     def _deliver(self, batch: list[Message]) -> int:
         """Send a batch; return how many of its first messages were acknowledged."""

@@ -21,7 +21,6 @@ instead, since Prometheus would refuse samples that far behind::
 from __future__ import annotations
 
 import logging
-import random
 import socket
 import threading
 import time
@@ -34,6 +33,7 @@ import msgspec
 from agents._otel import DeliveryQueue
 from agents._otel._kafka import ProducerLike, acknowledged_prefix
 from agents.forward._records import ForwardRecord
+from continuum._backoff import Backoff
 
 __all__ = ["RecordQueue", "RecordSender", "bootstrap_reachable"]
 
@@ -205,7 +205,7 @@ class RecordSender:
         self._queue.spill()
 
     def _loop(self) -> None:
-        backoff_s = _BACKOFF_START_S
+        backoff = Backoff(_BACKOFF_START_S, _BACKOFF_MAX_S)
         while not self._stop.is_set():
             if not self._queue.wait(timeout_s=0.5):
                 continue
@@ -218,7 +218,7 @@ class RecordSender:
                 self.sent += delivered
                 self.sent_bytes += sum(len(record.value) for _, record in batch[:delivered])
             if delivered == len(batch):
-                backoff_s = _BACKOFF_START_S
+                backoff.reset()
                 if self._failing:
                     self._failing = False
                     _log.info("Kafka is reachable again; forwarding the backlog in order")
@@ -227,9 +227,7 @@ class RecordSender:
             self.retries += 1
             self._queue.set_reachable(False)
             self._close_producer()
-            # Full jitter keeps a fleet of forwarders from reconnecting in lockstep.
-            self._stop.wait(random.uniform(0.5, 1.0) * backoff_s)
-            backoff_s = min(backoff_s * 2, _BACKOFF_MAX_S)
+            backoff.wait(self._stop)
 
     def _fresh(self, batch: list[tuple[int, ForwardRecord]]) -> list[tuple[int, ForwardRecord]]:
         """The batch without the records too old to send; those are forgotten and counted."""

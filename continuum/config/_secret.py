@@ -58,8 +58,7 @@ def holds_secret(node: object) -> bool:
     """Tell whether a document holds a non-empty credential anywhere."""
     if isinstance(node, dict):
         return any(
-            (is_secret_key(k) and _credential(v)) or holds_secret(v)
-            for k, v in node.items()
+            (is_secret_key(k) and _credential(v)) or holds_secret(v) for k, v in node.items()
         )
     if isinstance(node, list):
         return any(holds_secret(item) for item in node)

@@ -60,7 +60,7 @@ def test_the_kafka_section_is_the_agents_own(tmp_path: Path) -> None:
     assert load_settings(config).kafka.acks == "all"
     config.write_text("kafka: {bootstrap_server: 'x:1'}\n")
     with pytest.raises(
-        ConfigError, match="kafka.bootstrap_server: unknown key.*`bootstrap_servers`"
+        ConfigError, match=r"kafka\.bootstrap_server: unknown key.*`bootstrap_servers`"
     ):
         load_settings(config)
 
