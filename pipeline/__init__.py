@@ -12,8 +12,9 @@ protobuf) load only when one of the names below is first used, so that import st
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from continuum._lazy import lazy_members
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -56,8 +57,4 @@ def run(config_file: Path | None) -> None:
     run_worker(config_file)
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'pipeline' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_members(__name__, _LAZY)

@@ -13,8 +13,9 @@ placement engine and the simulator.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from continuum._lazy import lazy_members
 
 if TYPE_CHECKING:
     from scheduler_api._app import create_app
@@ -32,8 +33,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'scheduler_api' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_members(__name__, _LAZY)

@@ -39,8 +39,9 @@ agent (collector failures, broker outages and spool write errors are counted and
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from continuum._lazy import lazy_members
 
 if TYPE_CHECKING:
     from agents._otel._agent import Agent, run_until_signal
@@ -172,8 +173,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'agents._otel' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_members(__name__, _LAZY)

@@ -12,13 +12,14 @@ Reads sections ``identity``, ``kafka`` and ``worker``.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 import signal
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from continuum._lazy import lazy_members
 
 if TYPE_CHECKING:
     from agents.worker._execute import Outcome, run_attempt
@@ -39,10 +40,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_members(__name__, _LAZY)
 
 
 def run(config_file: Path | None) -> None:
