@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from agents._otel._settings import KafkaSettings, load_section
+from continuum.config import KafkaSettings, load_section
 
 __all__ = [
     "MIN_INSYNC_REPLICAS",

@@ -36,10 +36,9 @@ from pathlib import Path
 from msgspec import structs
 from opentelemetry.sdk.resources import Resource
 
-from agents._otel._exporter import KafkaMetricExporter as _KafkaMetricExporter
-from agents._otel._kafka import ProducerLike
-from agents._otel._resource import build_resource
-from agents._otel._settings import IdentitySettings, KafkaSettings, load_section, state_dir
+from agents._otel import IdentitySettings, ProducerLike, build_resource
+from agents._otel import KafkaMetricExporter as _KafkaMetricExporter
+from continuum.config import KafkaSettings, load_section, state_dir
 
 __all__ = ["KafkaMetricExporter", "continuum_resource"]
 
