@@ -10,7 +10,7 @@ memory, pressure, block IO, network and pids counters, and delivers them like ev
 
 or, as a library on any tree (a fixture, a ``/host`` mount)::
 
-    collector = ContainerCollector(detect_layout(Path("/sys/fs/cgroup")), Path("/proc"))
+    collector = ContainerScanner(detect_layout(Path("/sys/fs/cgroup")), Path("/proc"))
     for sample in collector.collect():
         print(sample.attributes["container.id"], sample.stats.memory_usage_bytes)
 
@@ -24,7 +24,7 @@ from pathlib import Path
 
 from agents._otel import IdentitySettings, KafkaSettings, load_section, run_until_signal
 from agents.containers._agent import ContainersAgent
-from agents.containers._collector import ContainerCollector, ContainerSample
+from agents.containers._collector import ContainerSample, ContainerScanner
 from agents.containers._config import ContainersSettings
 from agents.containers._instruments import INSTRUMENTS, PROMETHEUS_KEYS, ContainersCollector
 from agents.containers._layout import CgroupLayout, detect_layout
@@ -35,8 +35,8 @@ __all__ = [
     "INSTRUMENTS",
     "PROMETHEUS_KEYS",
     "CgroupLayout",
-    "ContainerCollector",
     "ContainerSample",
+    "ContainerScanner",
     "ContainerStats",
     "ContainersAgent",
     "ContainersCollector",

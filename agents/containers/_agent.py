@@ -10,7 +10,7 @@ import logging
 from collections.abc import Callable
 
 from agents._otel import Agent, IdentitySettings, KafkaSettings, ProducerLike
-from agents.containers._collector import ContainerCollector
+from agents.containers._collector import ContainerScanner
 from agents.containers._config import ContainersSettings
 from agents.containers._instruments import ContainersCollector
 from agents.containers._layout import detect_layout
@@ -46,7 +46,7 @@ class ContainersAgent(Agent):
                 "no cgroup hierarchy under %s (containers.cgroup_root); reporting no containers",
                 settings.cgroup_root,
             )
-        self.containers = ContainerCollector(
+        self.containers = ContainerScanner(
             layout,
             settings.proc_root,
             MetadataResolver(settings.metadata_sources()),

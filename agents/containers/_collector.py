@@ -3,7 +3,7 @@
 Readers and identities are cached per container and dropped with it, so the work per cycle
 follows the containers present now, however many came and went before::
 
-    collector = ContainerCollector(detect_layout(Path("/sys/fs/cgroup")), Path("/proc"))
+    collector = ContainerScanner(detect_layout(Path("/sys/fs/cgroup")), Path("/proc"))
     for sample in collector.collect():
         print(sample.attributes["container.id"], sample.stats.cpu_user_s)
 """
@@ -23,7 +23,7 @@ from agents.containers._metadata import Metadata, MetadataResolver, MetadataSour
 from agents.containers._reader import GroupGoneError, GroupReader, host_netns_inode
 from agents.containers._stats import ContainerStats
 
-__all__ = ["ContainerCollector", "ContainerSample", "identity_attributes"]
+__all__ = ["ContainerSample", "ContainerScanner", "identity_attributes"]
 
 _log = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ class _Tracked:
     meta: Metadata
 
 
-class ContainerCollector:
+class ContainerScanner:
     """Discover and read every container once per call to :meth:`collect`.
 
     Args:

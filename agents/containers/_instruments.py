@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from agents._otel._records import InstrumentKind, InstrumentSpec, Reading
-from agents.containers._collector import ContainerCollector, ContainerSample
+from agents.containers._collector import ContainerSample, ContainerScanner
 
 __all__ = [
     "CONTAINER_COUNT",
@@ -164,7 +164,7 @@ class ContainersCollector:
     name = "containers"
     instruments: tuple[InstrumentSpec, ...] = INSTRUMENTS
 
-    def __init__(self, collector: ContainerCollector) -> None:
+    def __init__(self, collector: ContainerScanner) -> None:
         self.collector = collector
 
     def collect(self) -> list[Reading]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from agents.containers._collector import ContainerCollector, ContainerSample
+from agents.containers._collector import ContainerSample, ContainerScanner
 from agents.containers._layout import CgroupLayout
 from agents.containers._metadata import MetadataResolver, MetadataSources
 from tests.integration.containers.conftest import CgroupMaker, container_id, pod_uid
@@ -12,13 +12,13 @@ from tests.integration.containers.conftest import CgroupMaker, container_id, pod
 PROC = Path("/proc")
 
 
-def _collector(layout: CgroupLayout, tmp_path: Path, **kwargs: object) -> ContainerCollector:
+def _collector(layout: CgroupLayout, tmp_path: Path, **kwargs: object) -> ContainerScanner:
     # No runtime state on this machine: metadata lookups find nothing and must not fail.
     sources = MetadataSources(tmp_path / "docker", tmp_path / "containerd", tmp_path / "storage")
-    return ContainerCollector(layout, PROC, MetadataResolver(sources), **kwargs)  # type: ignore[arg-type]
+    return ContainerScanner(layout, PROC, MetadataResolver(sources), **kwargs)  # type: ignore[arg-type]
 
 
-def _find(collector: ContainerCollector, cid: str) -> ContainerSample | None:
+def _find(collector: ContainerScanner, cid: str) -> ContainerSample | None:
     for sample in collector.collect():
         if sample.attributes["container.id"] == cid:
             return sample

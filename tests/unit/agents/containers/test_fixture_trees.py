@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from agents.containers._collector import ContainerCollector, ContainerSample
+from agents.containers._collector import ContainerSample, ContainerScanner
 from agents.containers._discovery import Discovery
 from agents.containers._layout import detect_layout
 from agents.containers._metadata import MetadataResolver, MetadataSources
@@ -21,9 +21,9 @@ FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "cgroup"
 A, B, C, D, E, F = ("a" * 64, "b" * 64, "c" * 64, "d" * 64, "e" * 64, "f" * 64)
 
 
-def _collector(tree: Path) -> ContainerCollector:
+def _collector(tree: Path) -> ContainerScanner:
     sources = MetadataSources(tree / "docker", tree / "containerd", tree / "storage")
-    return ContainerCollector(
+    return ContainerScanner(
         detect_layout(tree / "cgroup"), tree / "proc", MetadataResolver(sources)
     )
 

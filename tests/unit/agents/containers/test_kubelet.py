@@ -7,7 +7,7 @@ from pathlib import Path
 
 import httpx
 
-from agents.containers._collector import ContainerCollector
+from agents.containers._collector import ContainerScanner
 from agents.containers._kubelet import KubeletPods
 from agents.containers._layout import detect_layout
 from agents.containers._metadata import MetadataResolver, MetadataSources
@@ -104,7 +104,7 @@ def test_collector_names_pods_the_runtime_files_do_not(tmp_path: Path) -> None:
     shutil.copytree(FIXTURES / "v2_systemd", tree)
     kubelet = _kubelet(httpx.MockTransport(lambda r: httpx.Response(200, json=PODS)), _Clock())
     sources = MetadataSources(tree / "docker", tree / "containerd", tree / "storage")
-    collector = ContainerCollector(
+    collector = ContainerScanner(
         detect_layout(tree / "cgroup"), tree / "proc", MetadataResolver(sources), kubelet=kubelet
     )
     by_id = {s.attributes["container.id"]: s.attributes for s in collector.collect()}
