@@ -283,6 +283,21 @@ def _summary(console: Console, records: list[Any], makespan_s: float) -> None:
     "through Kafka into Prometheus [default: on where a broker is configured: "
     "CONTINUUM_KAFKA__BOOTSTRAP_SERVERS or the local stack's continuum.yaml].",
 )
+@click.option(
+    "--minimize-energy",
+    is_flag=True,
+    help="Place each task where it adds the fewest estimated joules (each node's measured "
+    "power line, else its measured or rated power), among nodes meeting its deadline.",
+)
+@click.option(
+    "--joule-weight",
+    "joule_weight_s",
+    type=click.FloatRange(min=0.0),
+    default=0.0,
+    show_default=True,
+    help="Seconds of finish time worth one estimated joule: a weighted time and energy "
+    "objective (0: time alone).",
+)
 def run(
     workflow: Path,
     heuristic: str,
@@ -293,6 +308,8 @@ def run(
     retries: int,
     chart: Path | None,
     task_metrics: bool | None,
+    minimize_energy: bool,
+    joule_weight_s: float,
 ) -> None:
     """Run WORKFLOW.py, placing its tasks by monitoring."""
     from scheduler_api.executors import local_node
@@ -302,7 +319,14 @@ def run(
 
     console = Console(stderr=True)
     # The product's one placement policy, as behind POST /v1/placements.
-    policy = PlacementPolicy(PolicyConfig(heuristic=Heuristic(heuristic), max_attempts=retries + 1))
+    policy = PlacementPolicy(
+        PolicyConfig(
+            heuristic=Heuristic(heuristic),
+            max_attempts=retries + 1,
+            minimize_energy=minimize_energy,
+            joule_weight_s=joule_weight_s,
+        )
+    )
     views, why = fetch_nodes(api_url, token)
     nodes = [policy.node_info(view) for view in views]
     node_source = None
@@ -378,6 +402,9 @@ def run(
         sys.path.remove(str(workflow.resolve().parent))
     records = list(active.records.values())
     _summary(console, records, active.makespan_s)
+    joules, unknown = active.estimated_joules()
+    left_out = f" ({unknown} tasks on nodes of unknown power left out)" if unknown else ""
+    console.print(f"estimated energy: {joules:.1f} J{left_out}")
     if chart is None:
         stamp = time.strftime("%Y%m%d-%H%M%S")
         chart = StateDir.default().root / "runs" / f"{workflow.stem}-{stamp}-{os.getpid()}.svg"

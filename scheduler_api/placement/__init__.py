@@ -67,7 +67,10 @@ How a node is chosen, for the task at the head of the ready queue (ordered by
 4. Start: the earliest time inputs are ready and ``cpu_cores`` lanes of n are free, filling idle
    gaps when ``insertion`` is on (single-core tasks); finish = start + run time.
 5. The node with the earliest ``finish + score_weight_s * (1 - score)`` wins; ties go to the
-   better score, then to the node seen first.
+   better score, then to the node seen first. ``joule_weight_s`` adds that many seconds per
+   estimated joule the task adds there (``NodeInfo.busy_watts * cores / capacity * run``);
+   ``minimize_energy`` keeps only the nodes adding the fewest joules (of those meeting the
+   task's deadline, when any does), so time decides only among them.
 
 Estimates are vectorised over nodes with numpy; insertion gaps are searched only on nodes whose
 lower bound can beat the best append, so planning stays fast on thousands of nodes

@@ -119,6 +119,13 @@ class EngineConfig:
         book_transfers: Count the transfers the engine's own placements imply on the links
             they cross, so later estimates queue behind them, and read a dataset already
             booked onto a node from there (``_links``).
+        minimize_energy: Place each task where it adds the fewest estimated joules
+            (``NodeInfo.busy_watts``), among the nodes that finish it by its deadline when
+            any does; the earliest finish breaks ties. Nodes of unknown power are used only
+            when no candidate's power is known.
+        joule_weight_s: Seconds of estimated finish worth one estimated joule: a weighted
+            time-and-energy objective (a node of unknown power counts as the hungriest
+            candidate). 0: time alone. Ignored with ``minimize_energy``.
     """
 
     heuristic: Heuristic = Heuristic.HEFT
@@ -128,12 +135,14 @@ class EngineConfig:
     score_weight_s: float = 0.0
     replan_on_snapshot: bool = False
     book_transfers: bool = False
+    minimize_energy: bool = False
+    joule_weight_s: float = 0.0
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
             raise ValueError("max_attempts must be >= 1")
-        if self.score_weight_s < 0:
-            raise ValueError("score_weight_s must be >= 0")
+        if self.score_weight_s < 0 or self.joule_weight_s < 0:
+            raise ValueError("score_weight_s and joule_weight_s must be >= 0")
 
 
 @dataclass(frozen=True, slots=True)
@@ -573,6 +582,8 @@ class PlacementEngine:
         cores = spec.requirements.lanes
         start = np.maximum(ready, table.sorted_ends[cand, cores - 1])
         penalty = found.penalty_s
+        if self.config.minimize_energy or self.config.joule_weight_s > 0:
+            penalty = penalty + self._energy_penalty_s(spec, cand, start, duration)
         cost = start + duration + penalty
         best = int(np.argmin(cost))
         best_cost = float(cost[best])
@@ -628,6 +639,27 @@ class PlacementEngine:
             cause,
             task.move_reason,
         )
+
+    def _energy_penalty_s(
+        self, spec: TaskSpec, cand: IntArray, start: FloatArray, duration: FloatArray
+    ) -> FloatArray:
+        """What the energy objective adds to each candidate's estimated finish: 0 or inf
+        (only the frugal nodes stay) with ``minimize_energy``, else ``joule_weight_s`` times
+        the estimated joules."""
+        joules = self._nodes.watts_per_core[cand] * spec.requirements.cpu_cores * duration
+        known = ~np.isnan(joules)
+        if not known.any():
+            return np.zeros(cand.size)  # no power known anywhere: time alone decides
+        if not self.config.minimize_energy:
+            return self.config.joule_weight_s * np.where(known, joules, joules[known].max())
+        eligible = known
+        if spec.deadline_s is not None:
+            on_time = known & (start + duration <= spec.deadline_s + _EPSILON_S)
+            if on_time.any():
+                eligible = on_time
+        least = float(joules[eligible].min())
+        frugal = eligible & (joules <= least * (1.0 + 1e-9) + _EPSILON_S)
+        return np.where(frugal, 0.0, math.inf)
 
     def _pick_lanes(self, idx: int, start_s: float, duration_s: float, cores: int) -> list[Lane]:
         lanes = self._nodes.usable_lanes(idx)

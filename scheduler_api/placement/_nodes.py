@@ -105,6 +105,8 @@ class LaneTable:
         self.inv_speed: FloatArray = np.ones(capacity)
         self.bandwidth: FloatArray = np.ones(capacity)
         self.latency: FloatArray = np.zeros(capacity)
+        # Joules per second a task adds per core it holds (NaN: the node's power is unknown).
+        self.watts_per_core: FloatArray = np.full(capacity, math.nan)
         self.avail_s: FloatArray = np.full(capacity, -math.inf)
         # Insertion can only help on nodes with a gap at least as long as the task.
         self.gap_s: FloatArray = np.zeros(capacity)
@@ -147,6 +149,11 @@ class LaneTable:
         self.inv_speed[idx] = 1.0 / (info.speed * share)
         self.bandwidth[idx] = info.bandwidth_bytes_per_s
         self.latency[idx] = info.latency_s
+        self.watts_per_core[idx] = (
+            math.nan
+            if info.busy_watts is None
+            else info.busy_watts / max(info.capacity_cores or info.cpu_cores, 1e-9)
+        )
         self.site[idx] = self._site(info)
         self.alive[idx] = True
         self.placeable[idx] = info.healthy
@@ -258,6 +265,7 @@ class LaneTable:
             ("inv_speed", 1.0),
             ("bandwidth", 1.0),
             ("latency", 0.0),
+            ("watts_per_core", math.nan),
             ("avail_s", -math.inf),
             ("gap_s", 0.0),
         ):

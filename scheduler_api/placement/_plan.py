@@ -7,7 +7,7 @@ result.makespan_s, result.assignments["sum"]
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from scheduler_api.placement._engine import EngineConfig, NodeRanker, PlacementEngine
 from scheduler_api.placement._types import (
@@ -59,17 +59,7 @@ def plan(
         InvalidGraphError: Duplicate ids, unknown parents or a cycle.
     """
     base = config or EngineConfig()
-    engine = PlacementEngine(
-        EngineConfig(
-            heuristic=base.heuristic,
-            mode="plan",
-            insertion=base.insertion,
-            max_attempts=base.max_attempts,
-            score_weight_s=base.score_weight_s,
-            book_transfers=base.book_transfers,
-        ),
-        ranker,
-    )
+    engine = PlacementEngine(replace(base, mode="plan", replan_on_snapshot=False), ranker)
     for node in nodes:
         engine.handle(NodeSnapshot(node, at_s=at_s))
     decisions = engine.handle(GraphSubmitted(tuple(tasks), at_s=at_s))

@@ -77,6 +77,11 @@ class PolicyConfig:
         saturated: Utilisation at which a node reads as full.
         max_attempts: Runs a task gets before it is abandoned.
         score_weight_s: Seconds of estimated finish one unit of ranking score is worth.
+        minimize_energy: Place each task where it adds the fewest estimated joules (the
+            node's measured power line, else its measured or rated power), time breaking
+            ties (``EngineConfig.minimize_energy``).
+        joule_weight_s: Seconds of estimated finish one estimated joule is worth (a weighted
+            time-and-energy objective; 0: time alone).
     """
 
     heuristic: Heuristic = Heuristic.HEFT
@@ -86,12 +91,16 @@ class PolicyConfig:
     saturated: float = 0.99
     max_attempts: int = 3
     score_weight_s: float = 0.0
+    minimize_energy: bool = False
+    joule_weight_s: float = 0.0
 
     def __post_init__(self) -> None:
         if not 0.0 < self.min_share <= 1.0 or not 0.0 < self.fast_share <= 1.0:
             raise ValueError("min_share and fast_share must be in (0, 1]")
         if self.margin_stddevs < 0:
             raise ValueError("margin_stddevs must be >= 0")
+        if self.joule_weight_s < 0:
+            raise ValueError("joule_weight_s must be >= 0")
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +140,8 @@ class PlacementPolicy:
             mode="ready",
             max_attempts=self.config.max_attempts,
             score_weight_s=self.config.score_weight_s,
+            minimize_energy=self.config.minimize_energy,
+            joule_weight_s=self.config.joule_weight_s,
             # Plans made on older figures are redone at each refresh of their node: a batch
             # job arriving on a node with a queue would otherwise hold the queue there.
             replan_on_snapshot=True,
@@ -209,6 +220,7 @@ class PlacementPolicy:
             uplink_latency_s=links.uplink_latency_s or 0.0,
             healthy=healthy,
             capacity_cores=snapshot.capacity.cpu_cores,
+            busy_watts=ranking.node_busy_watts(snapshot),
         )
 
     def cordon_reason(

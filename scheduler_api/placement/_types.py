@@ -160,6 +160,10 @@ class NodeInfo:
         capacity_cores: The node's cores in all, when the lanes are fewer (a busy node offers
             some of them): whether a task's size can ever fit is judged on this, whether it
             fits now on ``cpu_cores``. None: ``cpu_cores``.
+        busy_watts: Watts the node adds from idle to all of ``capacity_cores`` busy (its
+            measured power line, else its measured or rated power: ``ranking``'s energy
+            estimate); a task on ``k`` cores for ``t`` seconds adds ``busy_watts * k / cores
+            * t`` joules. None: unknown.
     """
 
     node_id: str
@@ -180,6 +184,7 @@ class NodeInfo:
     healthy: bool = True
     score: float | None = None
     capacity_cores: float | None = None
+    busy_watts: float | None = None
 
     def __post_init__(self) -> None:
         if self.cpu_cores < 1:
@@ -191,6 +196,8 @@ class NodeInfo:
         uplink = self.uplink_bandwidth_bytes_per_s
         if (uplink is not None and uplink <= 0) or self.uplink_latency_s < 0:
             raise ValueError(f"node {self.node_id}: uplink must be > 0 and its latency >= 0")
+        if self.busy_watts is not None and not self.busy_watts >= 0:
+            raise ValueError(f"node {self.node_id}: busy_watts must be >= 0")
 
     # What the hard constraints read (scheduler_api.ranking's ``Fit``): memory it can give now.
     @property

@@ -25,7 +25,7 @@ from scheduler_api.ranking._constraints import (
     meets,
     unmet,
 )
-from scheduler_api.ranking._energy import MIN_FIT_SAMPLES, plan_joules
+from scheduler_api.ranking._energy import MIN_FIT_SAMPLES, node_busy_watts, plan_joules
 from scheduler_api.ranking._formulas import (
     balanced_allocation,
     least_allocated,
@@ -81,6 +81,7 @@ __all__ = [
     "least_allocated",
     "load_variation_risk",
     "meets",
+    "node_busy_watts",
     "plan_joules",
     "rank",
     "unmet",

@@ -22,9 +22,17 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from scheduler_api.ranking._model import NodeSnapshot
 from scheduler_api.ranking._table import FloatArray, IntArray, NodeTable
 
-__all__ = ["MIN_FIT_SAMPLES", "busy_watts", "describe_source", "plan_joules", "task_joules"]
+__all__ = [
+    "MIN_FIT_SAMPLES",
+    "busy_watts",
+    "describe_source",
+    "node_busy_watts",
+    "plan_joules",
+    "task_joules",
+]
 
 #: Samples of the last hour a power line needs before the ranking trusts it.
 MIN_FIT_SAMPLES = 30
@@ -46,6 +54,19 @@ def busy_watts(table: NodeTable) -> tuple[FloatArray, IntArray]:
         default=np.nan,
     )
     return watts, source
+
+
+def node_busy_watts(node: NodeSnapshot) -> float | None:
+    """:func:`busy_watts` for one node (None when unknown), for callers without a table (the
+    placement policy's engine nodes)."""
+    power = node.power
+    if power is not None:
+        slope = power.slope_watts
+        if power.samples >= MIN_FIT_SAMPLES and slope is not None and slope > 0:
+            return slope
+        if power.measured_watts is not None:
+            return power.measured_watts
+    return node.power_watts
 
 
 def task_joules(

@@ -114,6 +114,18 @@ class PlacementRequest(BaseModel):
     score_weight_s: float = Field(
         0.0, ge=0, description="Seconds of finish time worth one unit of ranking score."
     )
+    minimize_energy: bool = Field(
+        False,
+        description="Place each task where it adds the fewest estimated joules (among the "
+        "nodes meeting its deadline, when any does), the earliest finish breaking ties.",
+    )
+    joule_weight_s: float = Field(
+        0.0,
+        ge=0,
+        le=1e6,
+        description="Seconds of finish time worth one estimated joule: a weighted time and "
+        "energy objective (0: time alone; ignored with minimize_energy).",
+    )
     tasks: list[TaskIn] = Field(min_length=1, max_length=_MAX_TASKS)
 
 
@@ -325,7 +337,12 @@ def create_placement(
 ) -> PlacementOut:
     now_s = ctx.clock()
     policy = PlacementPolicy(
-        PolicyConfig(heuristic=body.heuristic, score_weight_s=body.score_weight_s),
+        PolicyConfig(
+            heuristic=body.heuristic,
+            score_weight_s=body.score_weight_s,
+            minimize_energy=body.minimize_energy,
+            joule_weight_s=body.joule_weight_s,
+        ),
         ctx.weights,
         view.network,
     )

@@ -174,6 +174,24 @@ class Session:
         starts = [r.start_s for r in self.records.values() if r.start_s is not None]
         return max(ends) - min(starts) if ends and starts else 0.0
 
+    def estimated_joules(self) -> tuple[float, int]:
+        """Joules the finished tasks added on their nodes (their measured run times, each
+        node's ``busy_watts`` shared per core), and how many finished on nodes of unknown
+        power (left out of the sum)."""
+        nodes = {info.node_id: info for info in self.engine.nodes()}
+        total, unknown = 0.0, 0
+        for task_id, record in self.records.items():
+            if record.state != "done" or record.start_s is None or record.end_s is None:
+                continue
+            info = nodes.get(record.node_id)
+            if info is None or info.busy_watts is None:
+                unknown += 1
+                continue
+            cores = self._calls[task_id].function.requirements.cpu_cores
+            share = cores / max(info.capacity_cores or info.cpu_cores, 1e-9)
+            total += info.busy_watts * share * (record.end_s - record.start_s)
+        return total, unknown
+
     # ------------------------------------------------------------ running
 
     def wait_on(self, value: Any) -> Any:

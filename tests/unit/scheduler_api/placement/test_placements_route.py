@@ -186,3 +186,31 @@ def test_a_plan_reports_the_joules_its_tasks_add(
     # One core of four for its planned run: a quarter of the node's busy watts.
     assert body["estimated_joules"] == pytest.approx(100.0 / 4 * run_s)
     assert body["joules_unknown_tasks"] == 1
+
+
+def test_a_plan_can_minimise_estimated_joules(
+    make_client: Callable[..., TestClient], fake_prometheus: Any, auth: Auth
+) -> None:
+    from tests.unit.scheduler_api.conftest import FakeNode
+
+    # hungry: idle, 400 W from idle to busy; frugal: 40 W, but busy enough to run slower.
+    fake_prometheus.nodes = [
+        FakeNode("hungry", cores=4, cpu=0.0, labels={"power_watts": "400"}),
+        FakeNode("frugal", cores=4, cpu=0.6, labels={"power_watts": "40"}),
+    ]
+    client = make_client()
+    graph: dict[str, Any] = {"tasks": [{"id": "t", "work_s": 10.0}]}
+    timed = client.post("/v1/placements", json=graph, headers=auth()).json()
+    saving = client.post(
+        "/v1/placements", json={**graph, "minimize_energy": True}, headers=auth()
+    ).json()
+    assert timed["tasks"][0]["node"] == "hungry"
+    assert saving["tasks"][0]["node"] == "frugal"
+    assert saving["makespan_s"] > timed["makespan_s"]
+    assert timed["estimated_joules"] == pytest.approx(400.0 / 4 * timed["makespan_s"])
+    assert saving["estimated_joules"] < timed["estimated_joules"]
+    assert saving["joules_unknown_tasks"] == timed["joules_unknown_tasks"] == 0
+    weighted = client.post(
+        "/v1/placements", json={**graph, "joule_weight_s": 1.0}, headers=auth()
+    ).json()
+    assert weighted["tasks"][0]["node"] == "frugal"
