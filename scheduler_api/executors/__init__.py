@@ -1,6 +1,7 @@
-"""Executors run placed tasks: ``local`` (a process pool per node) and ``ray`` (tasks pinned to
-nodes by node affinity, in ``scheduler_api.executors._ray``, imported only when Ray is wanted
-since Ray is a heavy optional dependency)::
+"""Executors run placed tasks: ``local`` (a process pool per node), ``ray`` (tasks pinned to
+nodes by node affinity) and ``pull`` (assignments over Kafka to the nodes' workers).
+``RayExecutor`` and ``PullExecutor`` load on first use: Ray and Kafka are heavy, optional
+dependencies::
 
     executor = LocalExecutor()                 # this machine as one node
     executor.submit("square-1", executor.nodes()[0].node_id, square, (3,), {})
@@ -15,6 +16,9 @@ node, workflow, task and attempt, and the tails of its stdout and stderr (at mos
 ``Completion.output``.
 """
 
+from typing import TYPE_CHECKING
+
+from continuum._lazy import lazy_members
 from scheduler_api.executors._base import Completion, Executor
 from scheduler_api.executors._capture import (
     DEFAULT_MAX_BYTES_PER_STREAM,
@@ -27,17 +31,33 @@ from scheduler_api.executors._capture import (
 from scheduler_api.executors._local import LocalExecutor, local_node
 from scheduler_api.executors._usage import TaskUsage, measuring
 
+if TYPE_CHECKING:
+    from scheduler_api.executors._pull import PullExecutor, kafka_options
+    from scheduler_api.executors._ray import RayExecutor
+
 __all__ = [
     "DEFAULT_MAX_BYTES_PER_STREAM",
     "Completion",
     "Executor",
     "LocalExecutor",
     "LogCapture",
+    "PullExecutor",
+    "RayExecutor",
     "TaskOutput",
     "TaskUsage",
     "bound_text",
+    "kafka_options",
     "local_node",
     "measuring",
     "redact",
     "secret_values",
 ]
+
+__getattr__ = lazy_members(
+    __name__,
+    {
+        "PullExecutor": "scheduler_api.executors._pull",
+        "kafka_options": "scheduler_api.executors._pull",
+        "RayExecutor": "scheduler_api.executors._ray",
+    },
+)

@@ -33,6 +33,9 @@ Exceptions:
     └── WorkflowError: a cycle, an unsatisfiable constraint, or a task that gave up.
 """
 
+from typing import TYPE_CHECKING
+
+from continuum._lazy import lazy_members
 from scheduler_api.workflow._costs import (
     DEFAULT_WORK_S,
     CostEstimate,
@@ -61,12 +64,17 @@ from scheduler_api.workflow._history import (
 )
 from scheduler_api.workflow._session import RunRecord, Session, current_session, session, wait_on
 
+if TYPE_CHECKING:
+    from scheduler_api.workflow._gantt import write_gantt
+    from scheduler_api.workflow._logs import LogRecordingExecutor, log_capture
+
 __all__ = [
     "DEFAULT_WORK_S",
     "CostEstimate",
     "CostSource",
     "Dataset",
     "Future",
+    "LogRecordingExecutor",
     "PlacementHistory",
     "PlanRecord",
     "RunRecord",
@@ -82,10 +90,22 @@ __all__ = [
     "current_session",
     "depends",
     "estimate_work",
+    "log_capture",
     "parse_size",
     "session",
     "storage",
     "task",
     "to_specs",
     "wait_on",
+    "write_gantt",
 ]
+
+# matplotlib (the chart) and the API's settings (the log store) load on first use.
+__getattr__ = lazy_members(
+    __name__,
+    {
+        "write_gantt": "scheduler_api.workflow._gantt",
+        "LogRecordingExecutor": "scheduler_api.workflow._logs",
+        "log_capture": "scheduler_api.workflow._logs",
+    },
+)
