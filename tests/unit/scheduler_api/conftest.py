@@ -47,6 +47,9 @@ class FakeNode:
     arch: str = "amd64"
     labels: dict[str, str] = field(default_factory=dict)
     steal: float = 0.0
+    #: Free bytes on the agent's data path (``node.data_path``); None: not reported.
+    disk_available_bytes: float | None = None
+    data_path: str = "/"
 
 
 @dataclass
@@ -80,6 +83,14 @@ class FakePrometheus:
                     {"metric": {"__name__": k, **identity}, "value": [NOW_S, str(v)]}
                     for k, v in values.items()
                 ]
+                if node.disk_available_bytes is not None:
+                    disk = {"__name__": "continuum:node_data_path_available_bytes"}
+                    result.append(
+                        {
+                            "metric": disk | identity | {"data_path": node.data_path},
+                            "value": [NOW_S, str(node.disk_available_bytes)],
+                        }
+                    )
             elif expr.startswith("timestamp("):
                 result.append({"metric": identity, "value": [NOW_S, str(node.last_seen_s)]})
             elif expr.startswith("target_info"):

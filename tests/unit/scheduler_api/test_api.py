@@ -324,6 +324,28 @@ def test_extender_filter_reasons_name_free_capacity_and_utilization(
     assert "utilization: 5-minute mean 0.50 above max_utilization 0.40" in reason
 
 
+def test_extender_filter_leaves_out_a_node_without_free_disk_for_the_pod(
+    make_client: Callable[..., TestClient], fake_prometheus: Any, auth: HeadersOf
+) -> None:
+    # edge-1's data path has 2 GiB free, edge-2's 50 GiB: the pod asks for 10Gi of scratch.
+    fake_prometheus.nodes[0].disk_available_bytes = 2 * 2**30
+    fake_prometheus.nodes[0].data_path = "/var/lib/continuum"
+    fake_prometheus.nodes[1].disk_available_bytes = 50 * 2**30
+    client = make_client()
+    pod = {
+        "metadata": {"name": "p"},
+        "spec": {"containers": [{"resources": {"requests": {"ephemeral-storage": "10Gi"}}}]},
+    }
+    result = client.post(
+        "/v1/extender/filter", json={"Pod": pod, "NodeNames": ["edge-1", "edge-2"]}, headers=auth()
+    ).json()
+    assert result["NodeNames"] == ["edge-2"]
+    assert result["FailedNodes"] == {
+        "edge-1": "disk: needs 10.00 GiB on /var/lib/continuum (task data and inputs to stage), "
+        "2.00 GiB free"
+    }
+
+
 def test_extender_filter_leaves_out_nodes_the_placement_policy_cordons(
     make_client: Callable[..., TestClient], fake_prometheus: Any, auth: HeadersOf
 ) -> None:
