@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -101,3 +102,23 @@ def test_embedded_configs_are_valid(promtool: str, tmp_path: Path) -> None:
     continuum = yaml.safe_load(configmaps["continuum-config"]["data"]["continuum.yaml"])
     for section in ("identity", "kafka", "agent", "containers", "pipeline", "api"):
         assert section in continuum
+
+
+def test_the_agents_pod_gets_the_rapl_group_that_the_readme_sets_up() -> None:
+    # RAPL's energy_uj is root-only: the node's tmpfiles/udev rule gives a group read access,
+    # and the pod runs with that group's id as a supplemental group, through a read-only /sys.
+    agents = next(d for _, d in _workloads() if d["kind"] == "DaemonSet")
+    pod = agents["spec"]["template"]["spec"]
+    readme = (KUBE_DIR / "README.md").read_text()
+    [gid] = re.findall(r"groupadd --system --gid (\d+) continuum", readme)
+    assert f"supplementalGroups: [{gid}]" in readme
+    assert pod["securityContext"]["supplementalGroups"] == [int(gid)]
+    sys_volume = next(v for v in pod["volumes"] if v["name"] == "sys")
+    assert sys_volume["hostPath"]["path"] == "/sys"
+    node_agent = next(c for c in pod["containers"] if c["args"][:2] == ["agent", "node"])
+    [mount] = [m for m in node_agent["volumeMounts"] if m["name"] == "sys"]
+    assert mount["readOnly"] is True
+    env = {e["name"]: e.get("value") for e in node_agent["env"]}
+    assert env["CONTINUUM_AGENT__SYS_ROOT"] == mount["mountPath"]
+    rules = (KUBE_DIR.parent / "systemd" / "continuum-rapl.tmpfiles.conf").read_text()
+    assert "energy_uj 0440 root continuum" in rules
