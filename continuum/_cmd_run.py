@@ -403,8 +403,11 @@ def run(
     records = list(active.records.values())
     _summary(console, records, active.makespan_s)
     joules, unknown = active.estimated_joules()
-    left_out = f" ({unknown} tasks on nodes of unknown power left out)" if unknown else ""
-    console.print(f"estimated energy: {joules:.1f} J{left_out}")
+    if unknown and joules == 0.0:
+        console.print(f"estimated energy: unknown ({unknown} tasks on nodes of unknown power)")
+    else:
+        left_out = f" ({unknown} tasks on nodes of unknown power left out)" if unknown else ""
+        console.print(f"estimated energy: {joules:.1f} J{left_out}")
     if chart is None:
         stamp = time.strftime("%Y%m%d-%H%M%S")
         chart = StateDir.default().root / "runs" / f"{workflow.stem}-{stamp}-{os.getpid()}.svg"

@@ -8,6 +8,7 @@ Run it as it is, or placed by monitoring with any executor::
     python examples/compss_style.py
     continuum run examples/compss_style.py --executor local
     continuum run examples/compss_style.py --executor ray
+    continuum run examples/compss_style.py --executor pull   # a `continuum agent worker` per node
 """
 
 from __future__ import annotations
