@@ -137,6 +137,11 @@ class PlacedTask(BaseModel):
     work_s: float = Field(description="The reference-node cost it was placed with.")
     work_source: str = Field(description="`declared`, `learned` (history) or `default`.")
     work_samples: int = Field(description="Finished runs a learned cost comes from.")
+    cpu_s: float | None = Field(
+        None, description="Learned CPU seconds on a reference node, when runs recorded them."
+    )
+    read_bytes: float | None = Field(None, description="Learned bytes read, when recorded.")
+    written_bytes: float | None = Field(None, description="Learned bytes written, when recorded.")
 
 
 class UnplacedTask(BaseModel):
@@ -397,9 +402,7 @@ def create_placement(
         now_s,
         unplaced,
         names={item.id: item.name for item in body.tasks},
-        details={
-            task_id: f"work_s {e.work_s:.3g} ({e.describe()})" for task_id, e in estimates.items()
-        },
+        details={task_id: estimate.note() for task_id, estimate in estimates.items()},
     )
     joules, unknown = plan_joules(
         view.table,
@@ -424,6 +427,9 @@ def create_placement(
                 work_s=estimates[p.task_id].work_s,
                 work_source=estimates[p.task_id].source,
                 work_samples=estimates[p.task_id].samples,
+                cpu_s=estimates[p.task_id].cpu_s,
+                read_bytes=estimates[p.task_id].read_bytes,
+                written_bytes=estimates[p.task_id].written_bytes,
             )
             for p in result.assignments.values()
         ],

@@ -9,6 +9,10 @@ robust to the odd slow run; CPU time is normalised the same way, bytes read and 
     costs = TaskCosts.learn(history.finished_runs(), speeds={"edge-1": 0.5, "hpc-1": 2.0})
     costs.estimate("square")   # CostEstimate(name='square', work_s=0.21, source='learned', ...)
     estimate_work("square", declared_s=None, costs=costs).describe()   # 'learned from 8 runs'
+    costs.estimate("square").note()   # 'work_s 0.21 cpu_s 0.2 read_bytes 4.1e+03 ... (learned ...)'
+
+Placement uses the duration only; the CPU time and bytes are learned beside it for the
+explanations and ``GET /v1/placements/costs``.
 """
 
 from __future__ import annotations
@@ -85,6 +89,19 @@ class CostEstimate:
         if self.source == "learned":
             return f"learned from {self.samples} run{'s' if self.samples != 1 else ''}"
         return self.source
+
+    def note(self) -> str:
+        """The explanation placement records: every figure it knows, then where they came from
+        (``work_s 0.21 cpu_s 0.2 read_bytes 4.1e+03 written_bytes 0 (learned from 8 runs)``)."""
+        figures = [f"work_s {self.work_s:.3g}"]
+        for label, value in (
+            ("cpu_s", self.cpu_s),
+            ("read_bytes", self.read_bytes),
+            ("written_bytes", self.written_bytes),
+        ):
+            if value is not None:
+                figures.append(f"{label} {value:.3g}")
+        return f"{' '.join(figures)} ({self.describe()})"
 
 
 class TaskCosts:

@@ -402,7 +402,7 @@ class Session:
         estimate = self.estimates.get(task_id)
         if estimate is None:
             return ""
-        return f"work_s {estimate.work_s:.3g} ({estimate.describe()})"
+        return estimate.note()
 
     def _record(self, transition: Transition) -> None:
         if self._recorder is not None:

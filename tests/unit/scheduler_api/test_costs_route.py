@@ -102,7 +102,8 @@ def test_api_plans_place_undeclared_tasks_with_learned_costs(
 ) -> None:
     with httpx.Client(base_url=served_api, headers=auth(), timeout=10) as http:
         run_id = http.post("/v1/placements/runs", json={"heuristic": "heft"}).json()["id"]
-        for state, extra in (("placed", {}), ("finished", {"run_s": 6.0})):
+        measured = {"run_s": 6.0, "cpu_s": 5.5, "read_bytes": 4096, "written_bytes": 1 << 20}
+        for state, extra in (("placed", {}), ("finished", measured)):
             body = {"task_id": "crunch-1", "state": state, "node": "edge-1", "name": "crunch"}
             http.post(f"/v1/placements/{run_id}/transitions", json=body | extra)
         tasks = [
@@ -121,4 +122,12 @@ def test_api_plans_place_undeclared_tasks_with_learned_costs(
         }
         stored = http.get(f"/v1/placements/{answer.json()['id']}").json()
         details = {t["task_id"]: t["detail"] for t in stored["transitions"]}
-        assert details["c"] == "work_s 6 (learned from 1 run)"
+        # CPU time and bytes are learned beside the duration, and explained with it (edge-1
+        # runs at the reference speed, so the CPU seconds stay as measured).
+        learned = {k: placed["c"][k] for k in ("cpu_s", "read_bytes", "written_bytes")}
+        assert learned == {"cpu_s": 5.5, "read_bytes": 4096.0, "written_bytes": 1048576.0}
+        assert placed["d"]["cpu_s"] is None
+        assert details["c"] == (
+            "work_s 6 cpu_s 5.5 read_bytes 4.1e+03 written_bytes 1.05e+06 (learned from 1 run)"
+        )
+        assert details["n"] == "work_s 1 (default)"

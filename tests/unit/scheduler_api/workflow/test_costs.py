@@ -83,10 +83,14 @@ def _workflow() -> list[int]:
 
 def _run(costs: TaskCosts | None, history: PlacementHistory, node: NodeInfo) -> tuple[Session, str]:
     plan_id = history.open_run("spt", at_s=time.time())
+
+    def record(transition: Any) -> None:
+        history.record(plan_id, transition)
+
     active = Session(
         TimedExecutor([node]),
         EngineConfig(heuristic=Heuristic.SPT, mode="ready"),
-        recorder=lambda transition: history.record(plan_id, transition),
+        recorder=record,
         costs=costs,
     )
     with session(active):
@@ -240,3 +244,17 @@ def test_an_estimate_lies_within_its_samples(durations: list[float], speed: floa
     assert estimate is not None
     low, high = min(durations) * speed, max(durations) * speed
     assert low * (1 - 1e-12) <= estimate.work_s <= high * (1 + 1e-12)
+
+
+def test_placement_explains_the_learned_cpu_time_and_bytes_beside_the_duration() -> None:
+    history = PlacementHistory(Database(":memory:"))
+    learned = CostEstimate("slow_step", 0.9, "learned", 3, cpu_s=0.8, read_bytes=2048.0)
+    _, plan_id = _run(TaskCosts([learned]), history, NodeInfo("solo"))
+    record = history.get(plan_id)
+    assert record is not None
+    details = {t.task_id: t.detail for t in record.transitions if t.state == "placed"}
+    # Only what was recorded is shown: no written bytes for slow_step, nothing for quick_step.
+    assert details == {
+        "slow_step-1": "work_s 0.9 cpu_s 0.8 read_bytes 2.05e+03 (learned from 3 runs)",
+        "quick_step-1": "work_s 1 (default)",
+    }
