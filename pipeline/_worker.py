@@ -331,7 +331,7 @@ class Worker:
             self._drain(timeout_s)
             self._commit_completed()
         if self._writer is not None:
-            self._writer.close(timeout_s=1.0)
+            self._writer.shutdown(1_000)
         if self._producer is not None:
             self._producer.close(timeout=5)
         if self._consumer is not None:
@@ -423,7 +423,7 @@ class Worker:
         self._batch_started = 0.0
         assert self._writer is not None
         for batch in batches:
-            self._writer.submit(batch)
+            self._writer.export(batch)
 
     def _batch_done(self, batch: Batch) -> None:
         self.ledger.done(batch.ticket)

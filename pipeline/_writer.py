@@ -9,8 +9,10 @@ the parts Prometheus refuses, so one bad record cannot take good ones down with 
 
     writer = RemoteWriter(url, shards=4, on_done=done, on_reject=reject, metrics=metrics)
     writer.start()
-    writer.submit(Batch(shard=0, parts=[Part(samples, record)], ticket=ticket))
-    writer.close(timeout_s=30)
+    writer.export(Batch(shard=0, parts=[Part(samples, record)], ticket=ticket))
+    writer.shutdown(30_000)      # writer.clean: every queued batch was handled in time
+
+The writer has the shape every shipper has (:class:`continuum._sink.Sink`).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from dataclasses import dataclass
 
 from continuum._backoff import Backoff
 from continuum._http_auth import HttpAuth
+from continuum._sink import ExportResult, Sink
 from pipeline._ledger import Ticket
 from pipeline._remote_write import REMOTE_WRITE_HEADERS, RemoteWriteEncoder, snappy_block
 from pipeline._samples import Sample
@@ -149,24 +152,46 @@ class RemoteWriter:
             for i in range(shards)
         ]
         self.consecutive_failures = 0
+        #: After :meth:`shutdown`: every queued batch was handled before its deadline.
+        self.clean = False
+        self._closing = False
+        # Batches exported and not yet acknowledged or rejected (force_flush waits on it).
+        self._unhandled = 0
+        self._unhandled_lock = threading.Lock()
 
     def start(self) -> None:
         for thread in self._threads:
             thread.start()
 
-    def submit(self, batch: Batch) -> None:
+    def export(self, batch: Batch) -> ExportResult:
         """Queue a batch on its shard (the caller bounds what is outstanding)."""
+        if self._closing:
+            return ExportResult.FAILURE
+        with self._unhandled_lock:
+            self._unhandled += 1
         self._queues[batch.shard].put(batch)
+        return ExportResult.SUCCESS
 
-    def close(self, timeout_s: float) -> bool:
-        """Send what is queued, then stop; abort what is left after ``timeout_s``.
+    def force_flush(self, timeout_millis: float = 10_000) -> bool:
+        """Wait until every queued batch is handled (acknowledged or rejected)."""
+        deadline = time.monotonic() + timeout_millis / 1000
+        while self._unhandled:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.01)
+        return True
 
-        Returns:
-            True when every queued batch was handled before the deadline.
+    def shutdown(self, timeout_millis: float = 30_000) -> None:
+        """Send what is queued, then stop; abort what is left after the time.
+
+        :attr:`clean` then tells whether every queued batch was handled before the deadline.
         """
+        if self._closing:
+            return
+        self._closing = True
         for q in self._queues:
             q.put(None)
-        deadline = time.monotonic() + timeout_s
+        deadline = time.monotonic() + timeout_millis / 1000
         for thread in self._threads:
             thread.join(max(deadline - time.monotonic(), 0.0))
         clean = not any(t.is_alive() for t in self._threads)
@@ -174,7 +199,7 @@ class RemoteWriter:
             self._abort.set()
             for thread in self._threads:
                 thread.join(self._timeout_s + 1.0)
-        return clean
+        self.clean = clean
 
     # -- sender threads -------------------------------------------------------------------
 
@@ -192,7 +217,9 @@ class RemoteWriter:
                 break
             except Exception:  # a sender thread must not die: count, log, keep going
                 _log.exception("remote-write sender failed on a batch; it will not be committed")
-                continue
+            finally:
+                with self._unhandled_lock:
+                    self._unhandled -= 1
             self._on_done(batch)
         if connection[0] is not None:
             connection[0].close()
@@ -275,3 +302,8 @@ class RemoteWriter:
         response = conn.getresponse()
         answer = response.read()
         return response.status, answer.decode("utf-8", "replace")
+
+
+def _is_a_sink(sender: RemoteWriter) -> Sink[Batch]:
+    """Checked by mypy: RemoteWriter has the shape of every shipper."""
+    return sender

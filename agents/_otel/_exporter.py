@@ -122,7 +122,7 @@ class KafkaMetricExporter(MetricExporter):
         """Wait until Kafka has acknowledged everything queued; whether it did in time."""
         if not self._started:
             return self.queue.depth == 0
-        return self.sender.flush(timeout_millis / 1000)
+        return self.sender.force_flush(timeout_millis)
 
     def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:
         """Deliver what is queued within the timeout, then stop; the rest stays spooled.
@@ -134,6 +134,6 @@ class KafkaMetricExporter(MetricExporter):
                 return
             self._shut = True
         timeout_ms = float(kwargs.get("timeout", timeout_millis))
-        self.sender.stop(max(0.0, timeout_ms / 1000))
+        self.sender.shutdown(max(0.0, timeout_ms))
         if not self._started:
             self.queue.spill()

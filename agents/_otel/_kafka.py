@@ -14,8 +14,10 @@ profile on Apache Kafka sets ``acks: all`` and ``enable_idempotence: true``
     fifo = DeliveryQueue(spool_dir, max_memory_messages=64, max_spool_bytes=256 << 20)
     sender = KafkaSender(fifo, kafka_settings)
     sender.start()
-    fifo.put(b"edge-01", payload, points=250)
-    sender.stop(timeout_s=5)   # final flush; whatever is left stays in the spool
+    sender.export([(b"edge-01", payload, 250)])   # key, value, points; or fifo.put(...)
+    sender.shutdown(5_000)     # final flush; whatever is left stays in the spool
+
+It has the shape every shipper has (:class:`continuum._sink.Sink`).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from agents._otel._footprint import preload_crc32c
 from agents._otel._settings import KafkaSettings
 from agents._otel._spool import DeliveryQueue, Message
 from continuum._backoff import Backoff
+from continuum._sink import ExportResult, Sink
 
 __all__ = [
     "OTLP_CONTENT_TYPE",
@@ -156,21 +159,30 @@ class KafkaSender:
         self._thread = threading.Thread(target=self._loop, name="kafka-sender", daemon=True)
         self._thread.start()
 
-    def flush(self, timeout_s: float) -> bool:
+    def export(self, batch: Sequence[tuple[bytes, bytes, int]]) -> ExportResult:
+        """Queue encoded messages ``(key, value, points)`` for delivery, oldest first."""
+        if self._stop.is_set():
+            return ExportResult.FAILURE
+        for key, value, points in batch:
+            self._queue.put(key, value, points)
+        return ExportResult.SUCCESS
+
+    def force_flush(self, timeout_millis: float = 10_000) -> bool:
         """Wait until the queue is empty; return whether it became empty in time."""
-        deadline = time.monotonic() + timeout_s
+        deadline = time.monotonic() + timeout_millis / 1000
         while time.monotonic() < deadline:
             if self._queue.depth == 0:
                 return True
             time.sleep(0.05)
         return self._queue.depth == 0
 
-    def stop(self, timeout_s: float = 5.0) -> None:
-        """Try to deliver what is queued within ``timeout_s``, then stop; the rest is spooled."""
+    def shutdown(self, timeout_millis: float = 5_000) -> None:
+        """Try to deliver what is queued within the time, then stop; the rest is spooled."""
         if self._thread is None:
             return
+        timeout_s = timeout_millis / 1000
         if not self._failing:
-            self.flush(timeout_s)
+            self.force_flush(timeout_millis)
         self._stop.set()
         self._queue.wake()
         self._thread.join(timeout_s + self._flush_timeout_s)
@@ -255,3 +267,8 @@ class KafkaSender:
                 producer.close(timeout=1)
             except Exception as err:  # closing a broken producer may fail too
                 _log.debug("closing the producer failed: %r", err)
+
+
+def _is_a_sink(sender: KafkaSender) -> Sink[Sequence[tuple[bytes, bytes, int]]]:
+    """Checked by mypy: KafkaSender has the shape of every shipper."""
+    return sender

@@ -81,7 +81,7 @@ class Forwarder:
         if self._thread is not None:
             self._thread.join(timeout_s)
             self._thread = None
-            self.sender.stop(timeout_s)
+            self.sender.shutdown(timeout_s * 1000)
             self.scraper.close()
 
     def scrape_once(self) -> int:

@@ -14,8 +14,10 @@ instead, since Prometheus would refuse samples that far behind::
     queue = RecordQueue(Path("spool/records"), max_memory_records=64, max_spool_bytes=256 << 20)
     sender = RecordSender(queue, topic="otlp_metrics", producer_factory=factory, max_age_s=600)
     sender.start()
-    queue.put(record)
-    sender.stop(timeout_s=5)     # what Kafka has not taken stays in the spool for the next run
+    sender.export([record])      # or queue.put(record)
+    sender.shutdown(5_000)       # what Kafka has not taken stays in the spool for the next run
+
+The sender has the shape every shipper has (:class:`continuum._sink.Sink`).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +36,7 @@ from agents._otel import DeliveryQueue
 from agents._otel._kafka import ProducerLike, acknowledged_prefix
 from agents.forward._records import ForwardRecord
 from continuum._backoff import Backoff
+from continuum._sink import ExportResult, Sink
 
 __all__ = ["RecordQueue", "RecordSender", "bootstrap_reachable"]
 
@@ -189,14 +192,28 @@ class RecordSender:
         self._thread = threading.Thread(target=self._loop, name="forward-sender", daemon=True)
         self._thread.start()
 
-    def stop(self, timeout_s: float = 5.0) -> None:
-        """Deliver what is queued within ``timeout_s`` (unless Kafka is failing), stop, and
-        spill what is left to the spool for the next run."""
-        if self._thread is None:
-            return
-        deadline = time.monotonic() + timeout_s
+    def export(self, batch: Sequence[ForwardRecord]) -> ExportResult:
+        """Queue records for delivery, oldest first."""
+        if self._stop.is_set():
+            return ExportResult.FAILURE
+        for record in batch:
+            self._queue.put(record)
+        return ExportResult.SUCCESS
+
+    def force_flush(self, timeout_millis: float = 10_000) -> bool:
+        """Wait until the queue is empty (or Kafka is failing); whether it emptied in time."""
+        deadline = time.monotonic() + timeout_millis / 1000
         while not self._failing and self._queue.depth and time.monotonic() < deadline:
             time.sleep(0.05)
+        return self._queue.depth == 0
+
+    def shutdown(self, timeout_millis: float = 5_000) -> None:
+        """Deliver what is queued within the time (unless Kafka is failing), stop, and spill
+        what is left to the spool for the next run."""
+        if self._thread is None:
+            return
+        timeout_s = timeout_millis / 1000
+        self.force_flush(timeout_millis)
         self._stop.set()
         self._queue.wake()
         self._thread.join(timeout_s + self._flush_timeout_s)
@@ -276,3 +293,8 @@ class RecordSender:
             producer.close(timeout=1)
         except Exception as err:  # a broken producer may fail to close as well
             _log.debug("producer close failed: %r", err)
+
+
+def _is_a_sink(sender: RecordSender) -> Sink[Sequence[ForwardRecord]]:
+    """Checked by mypy: RecordSender has the shape of every shipper."""
+    return sender

@@ -108,8 +108,8 @@ class SeqProducer:
 
     def stop(self, flush_timeout_s: float = 30.0) -> None:
         self.pause()
-        self.sender.flush(flush_timeout_s)
-        self.sender.stop(5)
+        self.sender.force_flush(flush_timeout_s * 1000)
+        self.sender.shutdown(5_000)
 
 
 def landed(prometheus: PrometheusServer, name: str) -> int:

@@ -57,7 +57,7 @@ def test_a_durable_broker_killed_with_unread_records_loses_none(
     producer = SeqProducer(tmp_path, durable_tansu.bootstrap, run.topic, metric)
     producer.sender.start()
     producer.put(_SAMPLES)
-    assert producer.sender.flush(60), "the broker did not acknowledge every sample"
+    assert producer.sender.force_flush(60_000), "the broker did not acknowledge every sample"
     acknowledged = producer.sender.delivered_messages
     assert acknowledged == _SAMPLES
 
@@ -92,7 +92,7 @@ def test_the_in_memory_local_broker_loses_what_was_unread(
     producer = SeqProducer(tmp_path, fresh_tansu.bootstrap, topic, "rel.memory")
     producer.sender.start()
     producer.put(_SAMPLES)
-    assert producer.sender.flush(60)
+    assert producer.sender.force_flush(60_000)
     producer.stop()
     assert producer.sender.delivered_messages == _SAMPLES
 

@@ -42,9 +42,9 @@ def test_an_idempotent_acks_all_sender_delivers_every_record(
     try:
         for seq in range(_RECORDS):
             queue.put(b"node-1", f"record-{seq}".encode(), 1)
-        assert sender.flush(30), "the queue did not drain"
+        assert sender.force_flush(30_000), "the queue did not drain"
     finally:
-        sender.stop(5)
+        sender.shutdown(5_000)
     assert sender.delivered_messages == _RECORDS
     assert sender.errors == 0
 

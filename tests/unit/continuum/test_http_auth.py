@@ -147,8 +147,9 @@ def _write(url: str, auth: HttpAuth, timeout_s: float) -> tuple[bool, list[Batch
     )
     writer.start()
     part = Part([(SeriesRef((("__name__", "up"),)), 1_800_000_000_000, 1.0)], None, 0)
-    writer.submit(Batch(0, [part], Ticket(), 1))
-    return writer.close(timeout_s=timeout_s), done, rejected
+    writer.export(Batch(0, [part], Ticket(), 1))
+    writer.shutdown(timeout_s * 1000)
+    return writer.clean, done, rejected
 
 
 def test_remote_write_sends_the_token_over_verified_tls(guarded: _Guarded, tmp_path: Path) -> None:

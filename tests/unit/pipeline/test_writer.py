@@ -35,8 +35,9 @@ def test_retries_5xx_and_connection_errors_until_acknowledged(endpoint: Endpoint
     endpoint.script = [(503, b"busy"), (500, b"oops"), (502, b"")]
     done: list[Batch] = []
     writer = _writer(endpoint, done, [])
-    writer.submit(Batch(0, [_part("a")], Ticket(), 1))
-    assert writer.close(timeout_s=10)
+    writer.export(Batch(0, [_part("a")], Ticket(), 1))
+    writer.shutdown(10_000)
+    assert writer.clean
     assert endpoint.statuses == [503, 500, 502, 204]
     assert len(done) == 1
     assert len(endpoint.bodies) == 1
@@ -48,8 +49,9 @@ def test_a_rejected_batch_is_split_and_only_the_bad_part_rejected(endpoint: Endp
     rejected: list[tuple[Part, int]] = []
     writer = _writer(endpoint, done, rejected)
     parts = [_part("good_a"), _part("poison"), _part("good_b"), _part("poison_agg", record=False)]
-    writer.submit(Batch(0, parts, Ticket(), 4))
-    assert writer.close(timeout_s=10)
+    writer.export(Batch(0, parts, Ticket(), 4))
+    writer.shutdown(10_000)
+    assert writer.clean
     assert [p.samples[0][0].labels[0][1] for p, _ in rejected] == ["poison", "poison_agg"]
     assert {b for b in endpoint.bodies} == {
         b for b in endpoint.bodies if b"good_a" in b or b"good_b" in b
@@ -62,8 +64,9 @@ def test_each_shard_keeps_its_order(endpoint: Endpoint) -> None:
     done: list[Batch] = []
     writer = _writer(endpoint, done, [])
     for i in range(20):
-        writer.submit(Batch(i % 2, [_part(f"s{i % 2}_{i:02d}")], Ticket(), 1))
-    assert writer.close(timeout_s=10)
+        writer.export(Batch(i % 2, [_part(f"s{i % 2}_{i:02d}")], Ticket(), 1))
+    writer.shutdown(10_000)
+    assert writer.clean
     for shard in (b"s0_", b"s1_"):
         seen = [b[b.index(shard) : b.index(shard) + 5] for b in endpoint.bodies if shard in b]
         assert seen == sorted(seen)
@@ -74,8 +77,9 @@ def test_abort_leaves_unacknowledged_batches_undone(endpoint: Endpoint) -> None:
     endpoint.script = [(503, b"")] * 10_000
     done: list[Batch] = []
     writer = _writer(endpoint, done, [])
-    writer.submit(Batch(0, [_part("a")], Ticket(), 1))
-    assert not writer.close(timeout_s=0.3)
+    writer.export(Batch(0, [_part("a")], Ticket(), 1))
+    writer.shutdown(300)
+    assert not writer.clean
     assert done == []
 
 
@@ -95,3 +99,17 @@ def test_abort_leaves_unacknowledged_batches_undone(endpoint: Endpoint) -> None:
 )
 def test_permanent_rejections(status: int, body: str, permanent: bool) -> None:
     assert is_permanent_rejection(status, body) is permanent
+
+
+def test_the_writer_has_the_sink_shape(endpoint: Endpoint) -> None:
+    from continuum._sink import ExportResult
+
+    done: list[Batch] = []
+    writer = _writer(endpoint, done, [])
+    assert writer.export(Batch(0, [_part("a")], Ticket(), 1)) is ExportResult.SUCCESS
+    assert writer.export(Batch(1, [_part("b")], Ticket(), 1)) is ExportResult.SUCCESS
+    assert writer.force_flush(5_000)
+    assert len(done) == 2
+    writer.shutdown(1_000)
+    assert writer.clean
+    assert writer.export(Batch(0, [_part("c")], Ticket(), 1)) is ExportResult.FAILURE

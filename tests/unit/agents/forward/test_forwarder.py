@@ -55,7 +55,7 @@ def test_record_carries_key_and_contract_headers(broker, tmp_path: Path) -> None
     deadline = time.monotonic() + 5
     while not broker.records and time.monotonic() < deadline:
         time.sleep(0.01)
-    forwarder.sender.stop()
+    forwarder.sender.shutdown()
     topic, key, value, headers = broker.records[0]
     assert (topic, key, value) == ("otlp_metrics", b"edge-07", b"# TYPE up gauge\nup 1\n# EOF\n")
     as_dict = dict(headers)

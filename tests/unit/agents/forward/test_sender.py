@@ -62,7 +62,7 @@ def test_sender_delivers_in_order_with_headers(broker, tmp_path: Path) -> None:
         queue.put(_record(n))
     sender.start()
     _wait(lambda: sender.sent == 5)
-    sender.stop()
+    sender.shutdown()
     assert _values(broker) == [b"up %d\n" % n for n in range(5)]
     assert [dict(h)[b"scrape.timestamp_ms".decode()] for *_, h in broker.records] == [
         b"%d" % n for n in range(5)
@@ -86,7 +86,7 @@ def test_an_outage_spills_to_disk_and_the_backlog_follows_in_order(broker, tmp_p
     assert sender.sent == 0
     broker.down = False
     _wait(lambda: sender.sent == 4)
-    sender.stop()
+    sender.shutdown()
     assert broker.producers >= 2, "a failed producer is replaced"
     assert _values(broker) == [b"up %d\n" % n for n in range(4)]
 
@@ -101,7 +101,7 @@ def test_what_is_not_delivered_survives_a_restart(broker, tmp_path: Path) -> Non
     for n in range(3):
         queue.put(_record(n))
     _wait(lambda: sender.retries >= 1)
-    sender.stop(timeout_s=0.5)
+    sender.shutdown(500)
     broker.down = False
     # A new process: the records wait in the folder and go first, in order.
     again = RecordQueue(tmp_path, max_memory_records=64)
@@ -110,7 +110,7 @@ def test_what_is_not_delivered_survives_a_restart(broker, tmp_path: Path) -> Non
     again.put(_record(3))
     resumed.start()
     _wait(lambda: resumed.sent == 4)
-    resumed.stop()
+    resumed.shutdown()
     assert _values(broker) == [b"up %d\n" % n for n in range(4)]
 
 
@@ -121,7 +121,7 @@ def test_records_too_old_for_prometheus_are_counted_lost(broker, tmp_path: Path)
     queue.put(_record(1))
     sender.start()
     _wait(lambda: sender.sent == 1)
-    sender.stop()
+    sender.shutdown()
     assert sender.lost == 1
     assert _values(broker) == [b"up 1\n"]
 
@@ -136,6 +136,20 @@ def test_stop_does_not_hang_while_the_broker_is_down(broker, tmp_path: Path) -> 
     sender.start()
     _wait(lambda: sender.retries >= 1)
     started = time.monotonic()
-    sender.stop(timeout_s=1.0)
+    sender.shutdown(1_000)
     assert time.monotonic() - started < 3.0
     assert queue.depth == 1
+
+
+def test_the_sender_has_the_sink_shape(broker, tmp_path: Path) -> None:
+    from continuum._sink import ExportResult
+
+    sender = RecordSender(
+        RecordQueue(tmp_path), topic="t", producer_factory=broker.factory, max_age_s=60
+    )
+    sender.start()
+    assert sender.export([_record(0), _record(1)]) is ExportResult.SUCCESS
+    assert sender.force_flush(5_000)
+    assert _values(broker) == [b"up 0\n", b"up 1\n"]
+    sender.shutdown(1_000)
+    assert sender.export([_record(2)]) is ExportResult.FAILURE

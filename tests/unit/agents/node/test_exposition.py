@@ -68,7 +68,7 @@ def test_pull_names_types_and_labels_equal_the_catalogue(
 def test_push_names_equal_the_catalogue(fixture_agent: tuple[Agent, FakeProducer]) -> None:
     agent, producer = fixture_agent
     assert agent.sender is not None
-    assert agent.sender.flush(5)
+    assert agent.sender.force_flush(5_000)
     record = producer.records[-1]
     assert record.key == b"edge-01"
     assert ("content-type", b"application/x-protobuf") in record.headers
@@ -145,7 +145,7 @@ def test_openmetrics_rendering_parses(fixture_agent: tuple[Agent, FakeProducer])
 def test_pull_and_push_carry_the_same_values(fixture_agent: tuple[Agent, FakeProducer]) -> None:
     agent, producer = fixture_agent
     assert agent.sender is not None
-    assert agent.sender.flush(5)
+    assert agent.sender.force_flush(5_000)
     request = ExportMetricsServiceRequest()
     request.ParseFromString(producer.records[-1].value)
     pushed = {

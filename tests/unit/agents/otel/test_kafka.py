@@ -92,7 +92,7 @@ def test_outage_spools_then_replays_everything_in_order(tmp_path: Path) -> None:
             ("content-type", b"application/x-protobuf") in r.headers for r in producer.records
         )
     finally:
-        sender.stop(timeout_s=1)
+        sender.shutdown(1_000)
 
 
 def test_fatal_producer_error_recreates_the_producer(tmp_path: Path) -> None:
@@ -111,7 +111,7 @@ def test_fatal_producer_error_recreates_the_producer(tmp_path: Path) -> None:
         assert producer.closed == 1
         assert producer.created == 2
     finally:
-        sender.stop(timeout_s=1)
+        sender.shutdown(1_000)
 
 
 def test_stop_during_outage_leaves_everything_in_the_spool(tmp_path: Path) -> None:
@@ -122,7 +122,21 @@ def test_stop_during_outage_leaves_everything_in_the_spool(tmp_path: Path) -> No
     for i in range(3):
         queue.put(b"n", str(i).encode(), points=2)
     wait_for(lambda: sender.errors >= 1)
-    sender.stop(timeout_s=1)
+    sender.shutdown(1_000)
     reloaded = DeliveryQueue(tmp_path, max_memory_messages=64, max_spool_bytes=1 << 20)
     assert [m.value for m in reloaded.peek(10)] == [b"0", b"1", b"2"]
     assert reloaded.pending_points == 6
+
+
+def test_the_sender_has_the_sink_shape(tmp_path: Path) -> None:
+    from continuum._sink import ExportResult
+
+    producer = FakeProducer()
+    queue = DeliveryQueue(tmp_path, max_memory_messages=4, max_spool_bytes=1 << 20)
+    sender = KafkaSender(queue, KafkaSettings(topic="otlp_metrics"), producer_factory=producer)
+    sender.start()
+    assert sender.export([(b"n", b"0", 1), (b"n", b"1", 1)]) is ExportResult.SUCCESS
+    assert sender.force_flush(5_000)
+    assert [r.value for r in producer.records] == [b"0", b"1"]
+    sender.shutdown(1_000)
+    assert sender.export([(b"n", b"2", 1)]) is ExportResult.FAILURE
