@@ -47,7 +47,7 @@ def fetch_nodes(api_url: str, token: str | None) -> tuple[list[Any], str | None]
     """
     import pydantic
 
-    from scheduler_api._views import snapshot_of
+    from scheduler_api import snapshot_of
 
     if token is None:
         try:
@@ -177,20 +177,20 @@ def _both(*recorders: Any) -> Any:
 def _executor(kind: str, nodes: list[Any], workflow_id: str | None) -> Any:
     """The executor of ``kind``; its task-event records carry ``workflow_id`` (the history's
     run id, when recorded, so records, history and logs share one id)."""
-    from scheduler_api._settings import load_settings
-    from scheduler_api.workflow._logs import log_capture
+    from scheduler_api import load_settings
+    from scheduler_api.workflow import log_capture
 
     capture = log_capture(load_settings().task_logs)
     if kind == "ray":
         try:
-            from scheduler_api.executors._ray import RayExecutor
+            from scheduler_api.executors import RayExecutor
         except ImportError as err:
             raise click.ClickException(
                 "the ray executor needs the `ray` package: pip install ray"
             ) from err
         return RayExecutor(nodes, capture=capture, workflow_id=workflow_id)
     if kind == "pull":
-        from scheduler_api.executors._pull import PullExecutor, kafka_options
+        from scheduler_api.executors import PullExecutor, kafka_options
 
         return PullExecutor(
             nodes,
@@ -314,8 +314,7 @@ def run(
     """Run WORKFLOW.py, placing its tasks by monitoring."""
     from scheduler_api.executors import local_node
     from scheduler_api.placement import Heuristic, PlacementPolicy, PolicyConfig
-    from scheduler_api.workflow import RunRecord, Session, WorkflowError, session
-    from scheduler_api.workflow._gantt import write_gantt
+    from scheduler_api.workflow import RunRecord, Session, WorkflowError, session, write_gantt
 
     console = Console(stderr=True)
     # The product's one placement policy, as behind POST /v1/placements.
@@ -372,7 +371,7 @@ def run(
         follow = node_source
         node_source = lambda: live(follow())  # noqa: E731
     if recorder is not None:
-        from scheduler_api.workflow._logs import LogRecordingExecutor
+        from scheduler_api.workflow import LogRecordingExecutor
 
         executor = LogRecordingExecutor(executor, recorder.log)
     metrics = _task_metrics(task_metrics, recorder, views)

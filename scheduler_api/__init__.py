@@ -21,8 +21,9 @@ if TYPE_CHECKING:
     from scheduler_api._app import create_app
     from scheduler_api._server import run
     from scheduler_api._settings import ApiSettings, ConfigError, load_settings
+    from scheduler_api._views import snapshot_of
 
-__all__ = ["ApiSettings", "ConfigError", "create_app", "load_settings", "run"]
+__all__ = ["ApiSettings", "ConfigError", "create_app", "load_settings", "run", "snapshot_of"]
 
 _LAZY = {
     "create_app": "scheduler_api._app",
@@ -30,6 +31,8 @@ _LAZY = {
     "ApiSettings": "scheduler_api._settings",
     "ConfigError": "scheduler_api._settings",
     "load_settings": "scheduler_api._settings",
+    # A node as the API serves it (GET /v1/nodes) -> the ranking's NodeSnapshot.
+    "snapshot_of": "scheduler_api._views",
 }
 
 
