@@ -23,8 +23,10 @@ a big node a few tasks beside time-shared work barely slow each other); when mor
 than free lanes exist across the fleet (``crowded``), every usable core is a lane, since
 sharing busy cores beats waiting for free ones. The lanes' speed is the node's relative speed
 slowed by the share they get. A node where one more task would get under
-:attr:`PolicyConfig.min_share` of a core is cordoned: it gets no new work, and tasks planned
-there move. Utilisation is capped at 1, so a full node understates what else runs there when
+:attr:`PolicyConfig.min_share` of a core (of its capacity, on a node of less than one core)
+is cordoned: it gets no new work, and tasks planned there move. The bar scales down on a node
+smaller than a core, so an idle quarter-core edge device still takes work and a busy one
+does not. Utilisation is capped at 1, so a full node understates what else runs there when
 tasks wait: while it shows CPU pressure at saturation, the last background read below
 saturation is kept.
 
@@ -73,7 +75,8 @@ class PolicyConfig:
         heuristic: The engine's ready-queue ordering.
         margin_stddevs: Five-minute standard deviations of utilisation added to the background.
         fast_share: Lanes beyond the free cores are offered while each keeps this share.
-        min_share: A node where one more task would get less than this share is cordoned.
+        min_share: A node where one more task would get less than this share of a core (of
+            its capacity, on a node of less than one core) is cordoned.
         saturated: Utilisation at which a node reads as full.
         max_attempts: Runs a task gets before it is abandoned.
         score_weight_s: Seconds of estimated finish one unit of ranking score is worth.
@@ -109,6 +112,8 @@ class _Offer:
     lanes: int
     #: The share of a core one more task would get there (under ``min_share``: cordoned).
     next_share: float = 1.0
+    #: The share under which the node is cordoned (``min_share``, scaled on a small node).
+    min_share: float = 0.5
     #: Whether the node takes work (fresh, no critical alert, not cordoned).
     healthy: bool = True
 
@@ -197,8 +202,14 @@ class PlacementPolicy:
         if crowded:
             lanes = max(lanes, round(usable_cores))
         next_share = fair_share(usable_cores, shared_cores, 1.0)
-        healthy = snapshot.healthy and next_share >= cfg.min_share
-        self._offers[snapshot.id] = _Offer(free_cores, lanes, next_share, healthy)
+        # A node of less than one core (an edge device, a cgroup limit) offers less than a
+        # core's share even idle; the bar scales with its capacity (not with what steal
+        # leaves of a bigger one, which is a reason to go elsewhere).
+        min_share = cfg.min_share * min(1.0, cores)
+        healthy = snapshot.healthy and next_share >= min_share
+        self._offers[snapshot.id] = _Offer(
+            free_cores, lanes, next_share=next_share, min_share=min_share, healthy=healthy
+        )
         links = snapshot.links or ranking.NodeLinks()
         return NodeInfo(
             node_id=snapshot.id,
@@ -233,13 +244,14 @@ class PlacementPolicy:
         (the Kubernetes extender's filter) and must say why a node is left out.
         """
         self.node_info(snapshot, reserved_cores=reserved_cores)
-        share = self._offers[snapshot.id].next_share
-        if share >= self.config.min_share:
+        offer = self._offers[snapshot.id]
+        if offer.next_share >= offer.min_share:
             return None
-        return (
-            f"cordoned: one more task would get {share:.2f} of a core "
-            f"(the placement policy's min_share is {self.config.min_share:g})"
-        )
+        bar = f"the placement policy's min_share is {self.config.min_share:g}"
+        if offer.min_share < self.config.min_share:
+            cores = snapshot.capacity.cpu_cores
+            bar += f", {offer.min_share:.2g} on this {cores:g}-core node"
+        return f"cordoned: one more task would get {offer.next_share:.2f} of a core ({bar})"
 
     def lanes(self, node_id: str) -> int:
         """Tasks the node runs at once, as last offered (1 for a node not seen yet)."""

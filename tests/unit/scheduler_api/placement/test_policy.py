@@ -95,6 +95,21 @@ def test_a_node_where_one_more_task_gets_under_half_a_core_is_cordoned() -> None
     )
 
 
+def test_a_node_smaller_than_a_core_is_cordoned_against_its_own_size() -> None:
+    # A quarter-core edge device offers a quarter core even idle: it takes work then...
+    policy = PlacementPolicy()
+    idle = policy.node_info(_view(cores=0.25, util=0.0))
+    assert idle.healthy
+    assert policy.cordon_reason(_view(cores=0.25, util=0.0)) is None
+    # ...and not once one more task would get under half of its capacity (here: 90 % of it
+    # stolen by the host).
+    busy = _view(cores=0.25, util=0.9, steal=0.9)
+    assert not policy.node_info(busy).healthy
+    reason = policy.cordon_reason(busy)
+    assert reason is not None
+    assert reason.endswith("(the placement policy's min_share is 0.5, 0.12 on this 0.25-core node)")
+
+
 def test_a_full_node_under_pressure_keeps_its_last_unsaturated_background() -> None:
     policy = PlacementPolicy()
     assert policy.node_info(_view(cores=8, util=0.9)).cpu_cores == 1
