@@ -14,8 +14,8 @@ from rich.table import Table
 
 from continuum._services import ServiceError
 from continuum._stack import LocalStack, check_health
-from continuum._stack_config import ConfigError, load_stack_settings, load_yaml
 from continuum._stack_record import RecordedComponent, StackRecord
+from continuum._stack_settings import ConfigError, load_stack_settings, load_yaml
 from continuum._state import StateDir, TokenFileError
 
 __all__ = ["down", "status", "token", "up"]

@@ -41,8 +41,8 @@ from continuum._services import (
     tcp_open,
     wait_until,
 )
-from continuum._stack_config import StackSettings
 from continuum._stack_record import RecordedComponent, StackRecord
+from continuum._stack_settings import StackSettings
 from continuum._state import StateDir
 from continuum._victoria import VictoriaMetricsServer, VmAlert
 

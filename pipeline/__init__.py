@@ -19,9 +19,9 @@ from continuum._lazy import lazy_members
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from pipeline._config import ConfigError, PipelineSettings, WorkerSettings, load_settings
     from pipeline._errors import PipelineError, RecordError
     from pipeline._remote_write import RemoteWriteEncoder, snappy_block
+    from pipeline._settings import ConfigError, PipelineSettings, WorkerSettings, load_settings
     from pipeline._worker import Worker
 
 __all__ = [
@@ -38,10 +38,10 @@ __all__ = [
 ]
 
 _LAZY = {
-    "ConfigError": "pipeline._config",
-    "PipelineSettings": "pipeline._config",
-    "WorkerSettings": "pipeline._config",
-    "load_settings": "pipeline._config",
+    "ConfigError": "pipeline._settings",
+    "PipelineSettings": "pipeline._settings",
+    "WorkerSettings": "pipeline._settings",
+    "load_settings": "pipeline._settings",
     "PipelineError": "pipeline._errors",
     "RecordError": "pipeline._errors",
     "RemoteWriteEncoder": "pipeline._remote_write",

@@ -4,7 +4,7 @@
 
     PipelineError
      └── RecordError      a Kafka record unusable as a whole (dead-lettered with its reason)
-    ConfigError (ValueError, in pipeline._config)  a bad setting, naming its key
+    ConfigError (ValueError, in pipeline._settings)  a bad setting, naming its key
 """
 
 from __future__ import annotations

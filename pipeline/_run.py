@@ -10,8 +10,8 @@ from types import FrameType
 
 from prometheus_client import disable_created_metrics
 
-from pipeline._config import load_settings
 from pipeline._selfmetrics import MetricsServer
+from pipeline._settings import load_settings
 from pipeline._worker import Worker
 
 __all__ = ["run"]

@@ -24,7 +24,6 @@ from typing import Any, Protocol
 from continuum._backoff import Backoff
 from pipeline._aggregate import Aggregator
 from pipeline._clean import Cleaner, CleaningRules, DropReason
-from pipeline._config import WorkerSettings, kafka_client_options
 from pipeline._deadletter import DeadLetter
 from pipeline._errors import RecordError
 from pipeline._kafka import (
@@ -39,6 +38,7 @@ from pipeline._ledger import OffsetLedger
 from pipeline._otlp import OtlpDecoder
 from pipeline._samples import NodeSamples, SampleBuilder
 from pipeline._selfmetrics import CountsCollector, SelfMetrics
+from pipeline._settings import WorkerSettings, kafka_client_options
 from pipeline._template import TemplateCache
 from pipeline._text import TextDecoder, is_text_content_type
 from pipeline._writer import Batch, Part, RecordRef, RemoteWriter

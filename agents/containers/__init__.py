@@ -23,12 +23,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from agents._otel import IdentitySettings, KafkaSettings, load_section, run_until_signal
-from agents.containers._agent import ContainersAgent
 from agents.containers._collector import ContainerSample, ContainerScanner
-from agents.containers._config import ContainersSettings
 from agents.containers._instruments import INSTRUMENTS, PROMETHEUS_KEYS, ContainersCollector
 from agents.containers._layout import CgroupLayout, detect_layout
+from agents.containers._main import ContainersAgent
 from agents.containers._metadata import MetadataResolver, MetadataSources
+from agents.containers._settings import ContainersSettings
 from agents.containers._stats import ContainerStats, InterfaceStats
 
 __all__ = [

@@ -15,12 +15,12 @@ order with their own scrape times once it is back.
 
 from __future__ import annotations
 
-from agents.forward._config import ForwardSettings
 from agents.forward._forwarder import FORWARD_INSTRUMENTS, ForwardCollector, Forwarder
 from agents.forward._main import build_forwarder, run
 from agents.forward._records import ForwardRecord, build_record
 from agents.forward._scrape import ACCEPT, Scrape, ScrapeError, Scraper
 from agents.forward._sender import RecordQueue, RecordSender
+from agents.forward._settings import ForwardSettings
 from agents.forward._split import split_exposition
 
 __all__ = [

@@ -20,10 +20,10 @@ from agents._otel import (
     run_until_signal,
     state_dir,
 )
-from agents.forward._config import ForwardSettings
 from agents.forward._forwarder import ForwardCollector, Forwarder
 from agents.forward._scrape import Scraper
 from agents.forward._sender import RecordQueue, RecordSender, bootstrap_reachable
+from agents.forward._settings import ForwardSettings
 
 __all__ = ["build_forwarder", "run", "with_target_spool"]
 

@@ -16,7 +16,7 @@ import logging
 from pathlib import Path
 
 from agents._otel import run_until_signal
-from agents.node._build import SECTION, build_agent, build_collectors
+from agents.node._main import SECTION, build_agent, build_collectors
 from agents.node._settings import NodeCollectorSwitches, NodeSettings
 
 __all__ = [

@@ -42,13 +42,13 @@ SECTIONS: tuple[Section, ...] = (
     Section("identity", "agents._otel._settings:IdentitySettings", "every agent"),
     Section("kafka", "continuum.config._kafka:KafkaSettings", "the agents and the pipeline"),
     Section("agent", "agents.node._settings:NodeSettings", "the node agent"),
-    Section("containers", "agents.containers._config:ContainersSettings", "the container agent"),
+    Section("containers", "agents.containers._settings:ContainersSettings", "the container agent"),
     Section("probes", "agents.probes._config:ProbesSettings", "the probe agent"),
-    Section("forward", "agents.forward._config:ForwardSettings", "the forwarder"),
+    Section("forward", "agents.forward._settings:ForwardSettings", "the forwarder"),
     Section("worker", "agents.worker._settings:WorkerSettings", "the pull-mode task worker"),
-    Section("pipeline", "pipeline._config:PipelineSettings", "the pipeline worker"),
+    Section("pipeline", "pipeline._settings:PipelineSettings", "the pipeline worker"),
     Section("api", "scheduler_api._settings:ApiSettings", "the scheduler API"),
-    Section("stack", "continuum._stack_config:StackSettings", "continuum up"),
+    Section("stack", "continuum._stack_settings:StackSettings", "continuum up"),
 )
 _BY_NAME = {section.name: section for section in SECTIONS}
 

@@ -13,8 +13,8 @@ from click.testing import CliRunner
 import continuum.config as config
 from agents._otel._settings import AgentSettings, KafkaSettings, load_section
 from continuum._cmd_config import config as config_command
-from continuum._stack_config import load_stack_settings
-from pipeline._config import load_settings as load_pipeline
+from continuum._stack_settings import load_stack_settings
+from pipeline._settings import load_settings as load_pipeline
 from scheduler_api._settings import load_settings as load_api
 
 REPO = Path(__file__).resolve().parents[3]
@@ -84,8 +84,8 @@ def test_one_error_type_and_one_state_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import agents._otel._settings as agents_settings
-    import continuum._stack_config as stack_settings
-    import pipeline._config as pipeline_settings
+    import continuum._stack_settings as stack_settings
+    import pipeline._settings as pipeline_settings
     import scheduler_api._settings as api_settings
 
     for module in (agents_settings, pipeline_settings, api_settings, stack_settings):
@@ -96,7 +96,7 @@ def test_one_error_type_and_one_state_directory(
 
 
 def test_the_kafka_section_has_one_type() -> None:
-    import pipeline._config as pipeline_settings
+    import pipeline._settings as pipeline_settings
 
     assert pipeline_settings.KafkaSettings is config.KafkaSettings is KafkaSettings
 

@@ -208,7 +208,7 @@ def test_the_producers_take_acks_and_idempotence_from_the_profile(
 
 def test_the_local_stack_runs_a_production_file_as_the_local_profile(tmp_path: Path) -> None:
     from continuum._stack import LocalStack
-    from continuum._stack_config import StackSettings
+    from continuum._stack_settings import StackSettings
     from continuum._state import StateDir
 
     user = {"kafka": _kafka_section(_PROFILES[0])}

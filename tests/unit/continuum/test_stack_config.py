@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from continuum._stack_config import ConfigError, load_stack_settings, load_yaml
+from continuum._stack_settings import ConfigError, load_stack_settings, load_yaml
 
 
 def test_defaults_are_the_documented_ports(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from continuum._stack import LocalStack
-from continuum._stack_config import StackSettings
+from continuum._stack_settings import StackSettings
 from continuum._state import StateDir
 
 

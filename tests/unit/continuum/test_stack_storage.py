@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from continuum._stack import LocalStack
-from continuum._stack_config import ConfigError, StackSettings, load_stack_settings
+from continuum._stack_settings import ConfigError, StackSettings, load_stack_settings
 from continuum._state import StateDir
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline._config import ConfigError, kafka_client_options, load_settings
+from pipeline._settings import ConfigError, kafka_client_options, load_settings
 
 
 def test_defaults_without_a_file(monkeypatch: pytest.MonkeyPatch) -> None:

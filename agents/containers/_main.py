@@ -11,10 +11,10 @@ from collections.abc import Callable
 
 from agents._otel import Agent, IdentitySettings, KafkaSettings, ProducerLike
 from agents.containers._collector import ContainerScanner
-from agents.containers._config import ContainersSettings
 from agents.containers._instruments import ContainersCollector
 from agents.containers._layout import detect_layout
 from agents.containers._metadata import MetadataResolver
+from agents.containers._settings import ContainersSettings
 
 __all__ = ["ContainersAgent"]
 
