@@ -55,8 +55,12 @@ def _kafka_clients(node: str, kafka: KafkaSettings) -> tuple[_Producer, _Consume
     from kafka import KafkaConsumer, KafkaProducer
 
     options = kafka.client_options()
-    # No idempotence: against a broker restart it turns fatal (docs/platform.md); acks=1 replays.
-    producer = KafkaProducer(enable_idempotence=False, acks=1, linger_ms=0, **options)
+    # Durability as the kafka section says, as for every producer: the local profile has no
+    # idempotence (against a Tansu restart it turns fatal, docs/platform.md) and acks=1 with
+    # replay; a production profile sets acks=all and idempotence (docs/reliability.md).
+    producer = KafkaProducer(
+        enable_idempotence=kafka.enable_idempotence, acks=kafka.acks, linger_ms=0, **options
+    )
     consumer = KafkaConsumer(
         assignments_topic(node),
         group_id=f"continuum-worker-{node}",

@@ -19,7 +19,6 @@ record here as behind the local and Ray executors.
 from __future__ import annotations
 
 import logging
-import os
 import secrets
 import time
 from collections.abc import Sequence
@@ -27,8 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-import yaml
-
+from continuum.config import KafkaSettings, load_section
 from scheduler_api.executors._base import Completion
 from scheduler_api.executors._capture import LogCapture
 from scheduler_api.executors._record import completion_of
@@ -55,24 +53,24 @@ _METADATA_MAX_AGE_MS = 2000
 
 
 _N = TypeVar("_N")
-_DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
+#: Options of :func:`kafka_options` that only a producer takes.
+_PRODUCER_ONLY = ("acks", "enable_idempotence")
 
 
 def kafka_options(config_file: Path | None) -> dict[str, Any]:
-    """Where the workers' brokers are: ``CONTINUUM_KAFKA__BOOTSTRAP_SERVERS``, else the
-    ``kafka.bootstrap_servers`` of continuum.yaml (the one `continuum up` writes), else
-    ``127.0.0.1:9092``."""
-    bootstrap = os.environ.get("CONTINUUM_KAFKA__BOOTSTRAP_SERVERS")
-    if not bootstrap and config_file is not None:
-        try:
-            loaded = yaml.safe_load(config_file.read_text()) or {}
-        except (OSError, yaml.YAMLError):
-            loaded = {}
-        section = loaded.get("kafka") if isinstance(loaded, dict) else None
-        if isinstance(section, dict):
-            bootstrap = str(section.get("bootstrap_servers") or "")
-    servers = (bootstrap or _DEFAULT_BOOTSTRAP).split(",")
-    return {"bootstrap_servers": [s.strip() for s in servers if s.strip()]}
+    """The workers' brokers and how to produce to them, from the ``kafka`` section of
+    continuum.yaml (the one `continuum up` writes) and ``CONTINUUM_KAFKA__*``: the connection
+    and security options, with ``acks`` and ``enable_idempotence`` for the producer.
+
+    Raises:
+        ConfigError: the section has an unknown key or a bad value.
+    """
+    kafka = load_section(KafkaSettings, "kafka", config_file)
+    return {
+        **kafka.client_options(default_request_timeout_ms=None),
+        "acks": kafka.acks,
+        "enable_idempotence": kafka.enable_idempotence,
+    }
 
 
 def _node_id(node: Any) -> str:
@@ -139,7 +137,12 @@ class PullExecutor:
     def _clients(self, options: dict[str, Any]) -> tuple[Any, Any]:
         from kafka import KafkaConsumer, KafkaProducer
 
-        producer = KafkaProducer(enable_idempotence=False, acks=1, linger_ms=0, **options)
+        # The producer's durability follows the kafka section; the consumer takes neither key.
+        durability = {k: options[k] for k in _PRODUCER_ONLY if k in options}
+        options = {k: v for k, v in options.items() if k not in _PRODUCER_ONLY}
+        producer = KafkaProducer(
+            **{"acks": 1, "enable_idempotence": False, **durability}, linger_ms=0, **options
+        )
         # A group of this run alone, from the earliest offset: no event is missed between
         # joining and the first submit; other runs' events are skipped by workflow id.
         consumer = KafkaConsumer(

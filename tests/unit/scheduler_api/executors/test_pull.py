@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import runpy
 import time
 from collections import namedtuple
@@ -176,3 +177,44 @@ def test_a_workflow_script_run_by_a_relative_path_is_referenced_by_its_absolute_
     monkeypatch.chdir(tmp_path)
     step = runpy.run_path("flow.py", run_name="__main__")["step"]
     assert task_reference(step) == ("__main__", str(tmp_path / "flow.py"), "step")
+
+
+def test_the_producers_take_their_durability_from_the_kafka_section(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import kafka
+
+    from agents.worker._worker import _kafka_clients
+    from continuum.config import KafkaSettings
+    from scheduler_api.executors import kafka_options
+
+    made: dict[str, dict[str, object]] = {}
+
+    def recorder(kind: str) -> object:
+        def make(*_topics: object, **options: object) -> object:
+            made[kind] = options
+            return object()
+
+        return make
+
+    monkeypatch.setattr(kafka, "KafkaProducer", recorder("producer"))
+    monkeypatch.setattr(kafka, "KafkaConsumer", recorder("consumer"))
+    for key in [k for k in os.environ if k.startswith("CONTINUUM_")]:
+        monkeypatch.delenv(key)
+    config = tmp_path / "continuum.yaml"
+    config.write_text(
+        "kafka: {bootstrap_servers: 'b1:9092,b2:9092', acks: all, enable_idempotence: true}\n"
+    )
+    # The pull executor, from continuum.yaml...
+    PullExecutor([], kafka_options=kafka_options(config))
+    assert made["producer"]["acks"] == "all"
+    assert made["producer"]["enable_idempotence"] is True
+    assert made["producer"]["bootstrap_servers"] == ["b1:9092", "b2:9092"]
+    assert "acks" not in made["consumer"]
+    assert "enable_idempotence" not in made["consumer"]
+    # ...and the worker, from the same section.
+    _kafka_clients("n1", KafkaSettings(acks="all", enable_idempotence=True))
+    assert (made["producer"]["acks"], made["producer"]["enable_idempotence"]) == ("all", True)
+    # The local profile's defaults stay: acks=1, no idempotence.
+    _kafka_clients("n1", KafkaSettings())
+    assert (made["producer"]["acks"], made["producer"]["enable_idempotence"]) == (1, False)
