@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 
 from agents._otel._records import InstrumentKind, InstrumentSpec, Reading
 from agents.probes._engine import ProbeRunner
-from agents.probes._results import ProbeResult, ResultStore
+from agents.probes._results import FAILURE_REASONS, ProbeResult, ResultStore
 
 __all__ = ["PROBE_INSTRUMENTS", "ProbeCollector"]
 
@@ -158,9 +158,14 @@ class ProbeCollector:
         for name, count in self._store.runs().items():
             if name in latest:
                 readings.append(Reading(RUNS.name, count, _labels(latest[name])))
-        for (name, reason), count in self._store.failures().items():
-            if name in latest:
-                failure_labels = {**_labels(latest[name]), "reason": reason}
+        # Every known reason of every target that ran, from 0: a panel or rule over the
+        # failures shows 0, not "No data", until the first one (Prometheus's practice for
+        # counters with known label values).
+        failures = self._store.failures()
+        for name, result in latest.items():
+            for reason in FAILURE_REASONS:
+                failure_labels = {**_labels(result), "reason": reason}
+                count = failures.get((name, reason), 0)
                 readings.append(Reading(FAILURES.name, count, failure_labels))
         responder = self._runner.responder
         if responder is not None:

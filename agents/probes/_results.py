@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
-__all__ = ["FailureReason", "ProbeResult", "ResultStore"]
+__all__ = ["FAILURE_REASONS", "FailureReason", "ProbeResult", "ResultStore"]
 
 
 class FailureReason:
@@ -30,6 +30,12 @@ class FailureReason:
     # The agent may not run this kind of probe here (unprivileged ICMP not permitted): the
     # target is not down, it is unmeasured, and says so instead of vanishing.
     NOT_PERMITTED = "not_permitted"
+
+
+#: Every :class:`FailureReason` value, the failure counter's known ``reason`` labels.
+FAILURE_REASONS: tuple[str, ...] = tuple(
+    value for name, value in vars(FailureReason).items() if name.isupper()
+)
 
 
 @dataclass(frozen=True, slots=True)

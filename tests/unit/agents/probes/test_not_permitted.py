@@ -11,7 +11,7 @@ import pytest
 from agents.probes._config import ProbesSettings
 from agents.probes._engine import ICMP_FIX, ProbeRunner
 from agents.probes._instruments import ProbeCollector
-from agents.probes._results import FailureReason, ResultStore
+from agents.probes._results import FAILURE_REASONS, FailureReason, ProbeResult, ResultStore
 
 
 def test_icmp_targets_that_cannot_run_report_not_permitted_and_warn_once(
@@ -60,3 +60,27 @@ def test_icmp_targets_that_cannot_run_report_not_permitted_and_warn_once(
     }
     assert failures[("ping-a", "not_permitted")] >= 2
     assert failures[("ping-b", "not_permitted")] >= 2
+    # Every other known reason is there from 0, so panels and rules see 0, not "No data".
+    assert failures[("ping-a", "timeout")] == 0
+    assert {reason for _name, reason in failures} == set(FAILURE_REASONS)
+
+
+def test_a_target_that_never_failed_reports_every_reason_at_zero() -> None:
+    settings = msgspec.convert(
+        {
+            "interval_s": 1,
+            "timeout_s": 0.5,
+            "targets": [{"name": "ok", "kind": "tcp", "address": "127.0.0.1:1"}],
+            "throughput": {"listen": None},
+        },
+        ProbesSettings,
+    )
+    store = ResultStore()
+    store.put(ProbeResult("ok", "tcp", True, 0.001, rtt_s=0.001))
+    readings = ProbeCollector(store, ProbeRunner(settings, store)).collect()
+    failures = {
+        r.attributes["reason"]: r.value
+        for r in readings
+        if r.instrument == "continuum.probe.failures"
+    }
+    assert failures == dict.fromkeys(FAILURE_REASONS, 0)
