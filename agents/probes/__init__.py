@@ -16,13 +16,13 @@ Errors: :class:`agents._otel.ConfigError` for bad settings; nothing else escapes
 
 from __future__ import annotations
 
-from agents.probes._config import ProbeKind, ProbesSettings, ProbeTarget, ThroughputSettings
 from agents.probes._defaults import local_stack_targets
 from agents.probes._engine import ProbeRunner
 from agents.probes._icmp import icmp_permitted
 from agents.probes._instruments import PROBE_INSTRUMENTS, ProbeCollector
 from agents.probes._main import run
 from agents.probes._results import FailureReason, ProbeResult, ResultStore
+from agents.probes._settings import ProbeKind, ProbesSettings, ProbeTarget, ThroughputSettings
 from agents.probes._throughput import ThroughputResponder, probe_throughput
 
 __all__ = [

@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from agents._otel._settings import validate_section
-from agents.probes._config import ProbeKind, ProbeTarget
+from agents.probes._settings import ProbeKind, ProbeTarget
 
 __all__ = ["local_stack_targets"]
 

@@ -28,12 +28,12 @@ from functools import partial
 import httpx
 import msgspec
 
-from agents.probes._config import ProbeKind, ProbesSettings, ProbeTarget
 from agents.probes._http import probe_http
 from agents.probes._icmp import icmp_permitted, probe_icmp
 from agents.probes._inventory import PEER_PREFIX, InventorySettings, fetch_peers
 from agents.probes._net import split_host_port
 from agents.probes._results import FailureReason, ProbeResult, ResultStore
+from agents.probes._settings import ProbeKind, ProbesSettings, ProbeTarget
 from agents.probes._tcp import probe_tcp
 from agents.probes._throughput import ThroughputResponder, probe_throughput
 from agents.probes._tls import client_context

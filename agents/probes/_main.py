@@ -6,10 +6,10 @@ import logging
 from pathlib import Path
 
 from agents._otel import Agent, IdentitySettings, KafkaSettings, load_section, run_until_signal
-from agents.probes._config import ProbesSettings
 from agents.probes._engine import ProbeRunner
 from agents.probes._instruments import ProbeCollector
 from agents.probes._results import ResultStore
+from agents.probes._settings import ProbesSettings
 
 __all__ = ["run"]
 

@@ -43,7 +43,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("kafka", "continuum.config._kafka:KafkaSettings", "the agents and the pipeline"),
     Section("agent", "agents.node._settings:NodeSettings", "the node agent"),
     Section("containers", "agents.containers._settings:ContainersSettings", "the container agent"),
-    Section("probes", "agents.probes._config:ProbesSettings", "the probe agent"),
+    Section("probes", "agents.probes._settings:ProbesSettings", "the probe agent"),
     Section("forward", "agents.forward._settings:ForwardSettings", "the forwarder"),
     Section("worker", "agents.worker._settings:WorkerSettings", "the pull-mode task worker"),
     Section("pipeline", "pipeline._settings:PipelineSettings", "the pipeline worker"),
