@@ -59,13 +59,17 @@ _PRODUCER_ONLY = ("acks", "enable_idempotence")
 
 def kafka_options(config_file: Path | None) -> dict[str, Any]:
     """The workers' brokers and how to produce to them, from the ``kafka`` section of
-    continuum.yaml (the one `continuum up` writes) and ``CONTINUUM_KAFKA__*``: the connection
-    and security options, with ``acks`` and ``enable_idempotence`` for the producer.
+    continuum.yaml (the one `continuum up` writes, when it is there) and ``CONTINUUM_KAFKA__*``:
+    the connection and security options, with ``acks`` and ``enable_idempotence`` for the
+    producer.
 
     Raises:
         ConfigError: the section has an unknown key or a bad value.
     """
-    kafka = load_section(KafkaSettings, "kafka", config_file)
+    # The stack's file is there only while `continuum up` has run: without it, the defaults
+    # and the environment.
+    present = config_file if config_file is not None and config_file.is_file() else None
+    kafka = load_section(KafkaSettings, "kafka", present)
     return {
         **kafka.client_options(default_request_timeout_ms=None),
         "acks": kafka.acks,

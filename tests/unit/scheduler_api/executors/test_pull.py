@@ -212,6 +212,9 @@ def test_the_producers_take_their_durability_from_the_kafka_section(
     assert made["producer"]["bootstrap_servers"] == ["b1:9092", "b2:9092"]
     assert "acks" not in made["consumer"]
     assert "enable_idempotence" not in made["consumer"]
+    # No file yet (no `continuum up` has run): the defaults and the environment.
+    monkeypatch.setenv("CONTINUUM_KAFKA__BOOTSTRAP_SERVERS", "env:9092")
+    assert kafka_options(tmp_path / "absent.yaml")["bootstrap_servers"] == ["env:9092"]
     # ...and the worker, from the same section.
     _kafka_clients("n1", KafkaSettings(acks="all", enable_idempotence=True))
     assert (made["producer"]["acks"], made["producer"]["enable_idempotence"]) == ("all", True)
