@@ -25,6 +25,7 @@ import time
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from continuum._backoff import Backoff
 from continuum._http_auth import HttpAuth
@@ -304,6 +305,8 @@ class RemoteWriter:
         return response.status, answer.decode("utf-8", "replace")
 
 
-def _is_a_sink(sender: RemoteWriter) -> Sink[Batch]:
-    """Checked by mypy: RemoteWriter has the shape of every shipper."""
-    return sender
+if TYPE_CHECKING:
+
+    def _is_a_sink(sender: RemoteWriter) -> Sink[Batch]:
+        """Checked by mypy: RemoteWriter has the shape of every shipper."""
+        return sender

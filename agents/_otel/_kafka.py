@@ -28,7 +28,7 @@ import threading
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from agents._otel._footprint import preload_crc32c
 from agents._otel._settings import KafkaSettings
@@ -269,6 +269,8 @@ class KafkaSender:
                 _log.debug("closing the producer failed: %r", err)
 
 
-def _is_a_sink(sender: KafkaSender) -> Sink[Sequence[tuple[bytes, bytes, int]]]:
-    """Checked by mypy: KafkaSender has the shape of every shipper."""
-    return sender
+if TYPE_CHECKING:
+
+    def _is_a_sink(sender: KafkaSender) -> Sink[Sequence[tuple[bytes, bytes, int]]]:
+        """Checked by mypy: KafkaSender has the shape of every shipper."""
+        return sender

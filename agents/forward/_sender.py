@@ -28,7 +28,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -295,6 +295,8 @@ class RecordSender:
             _log.debug("producer close failed: %r", err)
 
 
-def _is_a_sink(sender: RecordSender) -> Sink[Sequence[ForwardRecord]]:
-    """Checked by mypy: RecordSender has the shape of every shipper."""
-    return sender
+if TYPE_CHECKING:
+
+    def _is_a_sink(sender: RecordSender) -> Sink[Sequence[ForwardRecord]]:
+        """Checked by mypy: RecordSender has the shape of every shipper."""
+        return sender
