@@ -39,23 +39,23 @@ def _unavailable(module_name: str, err: ImportError) -> click.ClickException:
     return click.ClickException(f"{module_name} is not available: {err}{hint}")
 
 
-def _entry(module_name: str) -> Callable[..., Any]:
+def _entry(module_name: str, name: str = "run") -> Callable[..., Any]:
     try:
         module = importlib.import_module(module_name)
-        run: Callable[..., Any] = module.run
+        run: Callable[..., Any] = getattr(module, name)
     except ImportError as err:
         raise _unavailable(module_name, err) from err
     return run
 
 
-def _run(module_name: str, config_file: Path | None, *args: Any) -> None:
+def _run(module_name: str, config_file: Path | None, *args: Any, entry: str = "run") -> None:
     # Configuration errors are ValueErrors that name the key; show them as one line.
     try:
         # A production profile that would lose acknowledged data starts nothing.
         from continuum._durability import check_profile
 
         check_profile(config_file)
-        run = _entry(module_name)
+        run = _entry(module_name, entry)
         # Each role's packages import their dependencies on first use, so a daemon whose extra
         # is not installed finds out here, when it starts.
         try:
@@ -97,6 +97,27 @@ def probes(config_file: Path | None) -> None:
 def worker(config_file: Path | None) -> None:
     """Pull-mode worker: runs this node's tasks from Kafka (works behind NAT)."""
     _run("agents.worker", config_file)
+
+
+@agent.command()
+@config_option
+@click.option(
+    "--dir",
+    "directory",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Directory the store keeps datasets in (one file per dataset id).",
+)
+@click.option(
+    "--listen", default="127.0.0.1:9471", show_default=True, help="host:port to serve on."
+)
+def store(config_file: Path | None, directory: Path, listen: str) -> None:
+    """Data store for task outputs: GET and PUT /v1/data/<id>, where nodes behind NAT publish.
+
+    Asks for the token of worker.data.token_file and serves TLS with worker.data's
+    certificate, as the workers' own data servers do.
+    """
+    _run("agents.worker", config_file, directory, listen, entry="serve_store")
 
 
 @agent.command()

@@ -174,9 +174,10 @@ def _both(*recorders: Any) -> Any:
     return record
 
 
-def _executor(kind: str, nodes: list[Any], workflow_id: str | None) -> Any:
+def _executor(kind: str, nodes: list[Any], workflow_id: str | None, catalogue: Any = None) -> Any:
     """The executor of ``kind``; its task-event records carry ``workflow_id`` (the history's
-    run id, when recorded, so records, history and logs share one id)."""
+    run id, when recorded, so records, history and logs share one id). The pull executor
+    locates input datasets in, and records outputs to, ``catalogue`` (the API's)."""
     from scheduler_api import load_settings
     from scheduler_api.workflow import log_capture
 
@@ -197,6 +198,7 @@ def _executor(kind: str, nodes: list[Any], workflow_id: str | None) -> Any:
             kafka_options=kafka_options(StateDir.default().config_path),
             workflow_id=workflow_id,
             capture=capture,
+            catalogue=catalogue,
         )
     from scheduler_api.executors import LocalExecutor
 
@@ -364,7 +366,13 @@ def run(
             last=f"{record.task_id} {record.state} on {record.node_id}",
         )
 
-    executor = _executor(executor_kind, nodes, recorder.run_id if recorder else None)
+    catalogue = None
+    if recorder is not None and executor_kind == "pull":
+        from scheduler_api.executors import ApiCatalogue
+
+        # The API answered with this token (or the state directory's), so it is there.
+        catalogue = ApiCatalogue(api_url, token or StateDir.default().read_token())
+    executor = _executor(executor_kind, nodes, recorder.run_id if recorder else None, catalogue)
     live = getattr(executor, "live", None)
     if node_source is not None and live is not None:
         # Pull mode: a node whose worker went silent is gone too, as if the inventory said so.

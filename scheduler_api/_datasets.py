@@ -33,11 +33,15 @@ CREATE TABLE IF NOT EXISTS datasets (
     sites TEXT NOT NULL,
     residency INTEGER NOT NULL,
     updated_at_s REAL NOT NULL,
-    storage TEXT NOT NULL DEFAULT 'disk'
+    storage TEXT NOT NULL DEFAULT 'disk',
+    urls TEXT NOT NULL DEFAULT '[]'
 )
 """
-# Catalogues written before datasets recorded their storage kind.
-_ADDED_COLUMNS = {"storage": f"TEXT NOT NULL DEFAULT '{DEFAULT_STORAGE}'"}
+# Catalogues written before datasets recorded their storage kind and where to fetch them.
+_ADDED_COLUMNS = {
+    "storage": f"TEXT NOT NULL DEFAULT '{DEFAULT_STORAGE}'",
+    "urls": "TEXT NOT NULL DEFAULT '[]'",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +55,8 @@ class DatasetRecord:
     residency: bool = False
     updated_at_s: float = 0.0
     storage: StorageKind = DEFAULT_STORAGE
+    #: Where a copy can be fetched (``/v1/data/<id>`` on a node's worker or a store).
+    urls: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.storage not in STORAGE_KINDS:
@@ -84,12 +90,13 @@ class DatasetCatalogue:
             record.residency,
             time.time(),
             record.storage,
+            tuple(record.urls),
         )
         with self._db.transaction() as conn:
             conn.execute(
                 "INSERT OR REPLACE INTO datasets "
-                "(id, size_bytes, nodes, sites, residency, updated_at_s, storage) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "(id, size_bytes, nodes, sites, residency, updated_at_s, storage, urls) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     stored.id,
                     stored.size_bytes,
@@ -98,6 +105,7 @@ class DatasetCatalogue:
                     int(stored.residency),
                     stored.updated_at_s,
                     stored.storage,
+                    json.dumps(list(stored.urls)),
                 ),
             )
         return stored
@@ -135,4 +143,5 @@ def _record(row: Any) -> DatasetRecord:
         bool(row["residency"]),
         row["updated_at_s"],
         row["storage"],
+        tuple(json.loads(row["urls"])),
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -250,6 +250,12 @@ class DatasetIn(BaseModel):
         DEFAULT_STORAGE,
         description="Where the copies are held: a node's `memory`, its `disk`, or an `object` "
         "store.",
+    )
+    urls: list[Annotated[str, Field(pattern=r"^https?://\S+$", max_length=2048)]] = Field(
+        default_factory=list,
+        max_length=1000,
+        description="Where a copy can be fetched: `/v1/data/<id>` on a node's worker or on a "
+        "store (pull-mode workers fetch inputs from here).",
     )
 
 

@@ -7,7 +7,10 @@ wall time, CPU time, peak memory and bytes read and written, plus a heartbeat ev
 
     agents.worker.run(Path("continuum.yaml"))     # blocks until SIGINT or SIGTERM
 
-Reads sections ``identity``, ``kafka`` and ``worker``.
+Reads sections ``identity``, ``kafka`` and ``worker``. Task data moves over HTTP: each worker
+fetches its tasks' input datasets from the places the executor names (peers' data servers, a
+store), serves its node's datasets to peers where it can be reached (``worker.data.listen``),
+and puts outputs in a store (``serve_store``, ``continuum agent store``) where it cannot.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ if TYPE_CHECKING:
     from agents.worker._settings import WorkerSettings
     from agents.worker._worker import Worker
 
-__all__ = ["Outcome", "Worker", "WorkerSettings", "run", "run_attempt"]
+__all__ = ["Outcome", "Worker", "WorkerSettings", "run", "run_attempt", "serve_store"]
 
 _log = logging.getLogger(__name__)
 # Imported on first use: each attempt's process (``python -m agents.worker._runner``) imports
@@ -41,6 +44,45 @@ _LAZY = {
 
 
 __getattr__ = lazy_members(__name__, _LAZY)
+
+
+def _until_signalled() -> threading.Event:
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    return stop
+
+
+def serve_store(config_file: Path | None, directory: Path, listen: str) -> None:
+    """Serve a writable data store (``GET``/``PUT /v1/data/<id>``) until SIGINT or SIGTERM.
+
+    Its token and TLS files are those of the ``worker.data`` section.
+
+    Raises:
+        ConfigError: a setting is invalid (the message names the key).
+        ValueError: ``listen`` is not ``host:port``.
+    """
+    from agents._otel import load_section, parse_listen
+    from agents.worker._data import DataDirectory, DataServer
+    from agents.worker._settings import WorkerSettings
+
+    data = load_section(WorkerSettings, "worker", config_file).data
+    try:
+        host, port = parse_listen(listen)
+    except ValueError as err:
+        raise ValueError(f"--listen: {err}") from None
+    server = DataServer(
+        DataDirectory(directory),
+        host,
+        port,
+        token=data.token(),
+        writable=True,
+        tls_certfile=data.tls_certfile,
+        tls_keyfile=data.tls_keyfile,
+    ).start()
+    _log.info("data store of %s on %s://%s:%d", directory, server.scheme, host, server.port)
+    _until_signalled().wait()
+    server.stop()
 
 
 def run(config_file: Path | None) -> None:
@@ -60,8 +102,6 @@ def run(config_file: Path | None) -> None:
     limits = cgroup_limits(Path("/proc"), Path("/sys"))
     capacity = limits.cpu_cores or float(os.cpu_count() or 1)
     worker = Worker(identity.node_id, kafka, settings, cpu_capacity=capacity)
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
+    stop = _until_signalled()
     _log.info("worker for node %s taking assignments", identity.node_id)
     worker.run(stop)

@@ -43,6 +43,8 @@ class Outcome:
     read_bytes: int
     written_bytes: int
     output: TaskOutput = field(default_factory=TaskOutput)
+    fetched_bytes: int = 0
+    published_bytes: int = 0
 
     def event(self, assignment: Assignment) -> TaskEvent:
         """The ``finished`` or ``failed`` task event of this attempt."""
@@ -65,15 +67,24 @@ class Outcome:
             stderr=self.output.stderr,
             stdout_dropped_bytes=self.output.stdout_dropped_bytes,
             stderr_dropped_bytes=self.output.stderr_dropped_bytes,
+            fetched_bytes=self.fetched_bytes,
+            published_bytes=self.published_bytes,
         )
 
 
-def run_attempt(assignment: Assignment, workdir: Path) -> Outcome:
-    """Run the assignment in a child process, killed after its ``timeout_s``."""
+def run_attempt(assignment: Assignment, workdir: Path, data_dir: Path | None = None) -> Outcome:
+    """Run the assignment in a child process, killed after its ``timeout_s``.
+
+    ``data_dir`` holds the node's datasets: each input dataset found there reaches the task
+    with its ``path`` set to the local copy.
+    """
     stem = f"{assignment.workflow}-{assignment.task}-{assignment.attempt}".replace("/", "_")
     spec_path, result_path = workdir / f"{stem}.spec.json", workdir / f"{stem}.result.json"
     workdir.mkdir(parents=True, exist_ok=True)
-    spec_path.write_text(json.dumps(asdict(assignment)))
+    spec = asdict(assignment)
+    if data_dir is not None:
+        spec["data_dir"] = str(data_dir)
+    spec_path.write_text(json.dumps(spec))
     result_path.unlink(missing_ok=True)
     with (
         (workdir / f"{stem}.stdout").open("w+b") as out,

@@ -52,6 +52,38 @@ def resolve_function(module: str, file: str, qualname: str) -> Any:
     return getattr(target, "run_inline", target)
 
 
+def _with_local_copies(spec: dict[str, Any]) -> tuple[list[Any], dict[str, Any]]:
+    """The task's arguments, each dataset in them pointing at its copy in the data directory.
+
+    The wire format is read only when a dataset travels (the spec marks it), so a task
+    without datasets does not pay for the workflow package's import.
+    """
+    args, kwargs = spec.get("args", []), spec.get("kwargs", {})
+    if "__dataset__" not in json.dumps([args, kwargs]):
+        return args, kwargs
+    import dataclasses
+
+    from scheduler_api.workflow._wire import from_wire
+
+    held = Path(spec.get("data_dir") or ".")
+
+    def local(dataset: Any) -> Any:
+        copy = held / dataset.dataset_id
+        return dataclasses.replace(dataset, path=str(copy)) if copy.is_file() else dataset
+
+    return from_wire(args, local), from_wire(kwargs, local)
+
+
+def _result_value(value: Any) -> Any:
+    """The task's result as JSON, its datasets marked (the DSL is loaded if it made any)."""
+    if "scheduler_api.workflow._dsl" in sys.modules:
+        from scheduler_api.workflow._wire import to_wire
+
+        value = to_wire(value)
+    json.dumps(value)  # a result that cannot travel back is the task's failure, said here
+    return value
+
+
 def _run(spec: dict[str, Any]) -> dict[str, Any]:
     if spec.get("argv"):
         done = subprocess.run(spec["argv"], capture_output=True, text=True, check=False)
@@ -63,9 +95,8 @@ def _run(spec: dict[str, Any]) -> dict[str, Any]:
             return {"ok": False, "error": f"exit status {done.returncode}: {tail}"}
         return {"ok": True, "value": done.stdout[-_STDERR_TAIL_CHARS:]}
     function = resolve_function(spec.get("module", ""), spec.get("file", ""), spec["function"])
-    value = function(*spec.get("args", []), **spec.get("kwargs", {}))
-    json.dumps(value)  # a result that cannot travel back is the task's failure, said here
-    return {"ok": True, "value": value}
+    args, kwargs = _with_local_copies(spec)
+    return {"ok": True, "value": _result_value(function(*args, **kwargs))}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,6 +12,7 @@ them again (at most once per worker, never twice at once).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import threading
@@ -19,9 +20,11 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
-from agents._otel import KafkaSettings
-from agents.worker._execute import run_attempt
+from agents._otel import KafkaSettings, parse_listen
+from agents.worker._data import DataDirectory, DataError, DataServer
+from agents.worker._execute import Outcome, run_attempt
 from agents.worker._settings import WorkerSettings
+from agents.worker._staging import TaskData
 from scheduler_api.workflow._events import (
     HEARTBEATS_TOPIC,
     TASK_EVENTS_TOPIC,
@@ -31,6 +34,7 @@ from scheduler_api.workflow._events import (
     WorkerHeartbeat,
     assignments_topic,
 )
+from scheduler_api.workflow._wire import datasets_in
 
 __all__ = ["Worker"]
 
@@ -105,9 +109,32 @@ class Worker:
         self._lock = threading.Lock()
         self.rejected = 0
         self.send_errors = 0
+        self.data = TaskData(node, DataDirectory(settings.workdir / "data"), settings.data)
+        self._data_server: DataServer | None = None
+
+    def _serve_data(self) -> None:
+        """Offer this node's datasets to peers, where ``worker.data.listen`` says."""
+        data = self.settings.data
+        if not data.listen:
+            return
+        host, port = parse_listen(data.listen)
+        self._data_server = DataServer(
+            self.data.held,
+            host,
+            port,
+            token=data.token(),
+            tls_certfile=data.tls_certfile,
+            tls_keyfile=data.tls_keyfile,
+        ).start()
+        _log.info("serving %s's datasets at %s", self.node, data.base_url)
 
     def run(self, stop: threading.Event) -> None:
-        """Poll, dispatch and beat until ``stop`` is set; then finish running attempts."""
+        """Poll, dispatch and beat until ``stop`` is set; then finish running attempts.
+
+        Raises:
+            OSError: ``worker.data.listen`` cannot be bound, or its token or TLS files read.
+        """
+        self._serve_data()
         beat = threading.Thread(target=self._beat, args=(stop,), name="heartbeat", daemon=True)
         beat.start()
         try:
@@ -131,6 +158,8 @@ class Worker:
             self._consumer.close()
             self._producer.flush(_SEND_TIMEOUT_S)
             self._producer.close(_SEND_TIMEOUT_S)
+            if self._data_server is not None:
+                self._data_server.stop()
 
     def _commit(self) -> None:
         try:
@@ -165,7 +194,7 @@ class Worker:
                 node=self.node,
             )
             self._send(TASK_EVENTS_TOPIC, assignment.workflow, started.encode())
-            outcome = run_attempt(assignment, self.settings.workdir)
+            outcome = self._run_with_data(assignment)
             self._send(TASK_EVENTS_TOPIC, assignment.workflow, outcome.event(assignment).encode())
             _log.info(
                 "%s %s in %.3f s", key, "finished" if outcome.ok else "failed", outcome.wall_s
@@ -176,11 +205,32 @@ class Worker:
             with self._lock:
                 self._running.discard(key)
 
+    def _run_with_data(self, assignment: Assignment) -> Outcome:
+        """Fetch the inputs, run the attempt, publish its outputs; a data failure fails it."""
+        started_s = time.time()
+        try:
+            fetched = self.data.stage_in(datasets_in([assignment.args, assignment.kwargs]))
+        except DataError as err:
+            return Outcome(False, None, str(err), started_s, time.time() - started_s, 0, 0, 0, 0)
+        outcome = run_attempt(assignment, self.settings.workdir, self.data.held.root)
+        outcome = dataclasses.replace(outcome, fetched_bytes=fetched)
+        if not outcome.ok:
+            return outcome
+        try:
+            value, published = self.data.publish(
+                outcome.value,
+                inputs=TaskData.input_ids(assignment.args, assignment.kwargs),
+                workdir=self.settings.workdir,
+            )
+        except DataError as err:
+            return dataclasses.replace(outcome, ok=False, value=None, error=str(err))
+        return dataclasses.replace(outcome, value=value, published_bytes=published)
+
     def _beat(self, stop: threading.Event) -> None:
         while not stop.is_set():
             with self._lock:
                 running = sorted(self._running)
-            beat = WorkerHeartbeat(self.node, time.time(), running)
+            beat = WorkerHeartbeat(self.node, time.time(), running, self.settings.data.base_url)
             self._send(HEARTBEATS_TOPIC, self.node, beat.encode(), flush=False)
             stop.wait(self.settings.heartbeat_s)
 

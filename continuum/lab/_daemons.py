@@ -1,7 +1,9 @@
 """What runs on a lab node: its continuum.yaml and the daemons started from it.
 
 Every node runs a node agent, a probe agent and a pull-mode worker with its own identity
-(node id, tier, site), exporting to the control plane's broker on the lab's root address. The
+(node id, tier, site), exporting to the control plane's broker on the lab's root address.
+Workers serve their node's datasets to peers (on ``DATA_PORT``, where the node can be reached)
+and put their tasks' outputs in the lab's store in the root namespace. The
 node's address travels as an operator label, so peers find it in the API's inventory::
 
     config = node_config(topology, node, workdir)
@@ -16,7 +18,15 @@ from typing import Any
 
 from continuum.lab._topology import LabNode, Topology
 
-__all__ = ["DAEMONS", "INBOUND_LABEL", "PROBES_PORT", "daemon_argv", "node_config"]
+__all__ = [
+    "DAEMONS",
+    "DATA_PORT",
+    "INBOUND_LABEL",
+    "PROBES_PORT",
+    "daemon_argv",
+    "node_config",
+    "store_argv",
+]
 
 #: role -> the ``continuum`` subcommand it runs.
 DAEMONS: dict[str, tuple[str, ...]] = {
@@ -27,6 +37,7 @@ DAEMONS: dict[str, tuple[str, ...]] = {
 AGENT_PORT = 9464
 PROBES_PORT = 9466
 THROUGHPUT_PORT = 9469
+DATA_PORT = 9470
 #: Operator label saying whether peers can dial the node (``none`` behind NAT).
 INBOUND_LABEL = "inbound"
 ADDRESS_LABEL = "address"
@@ -35,6 +46,12 @@ _INTERVAL_S = 2.0
 
 def daemon_argv(*command: str, config_path: Path) -> list[str]:
     return [sys.executable, "-m", "continuum", *command, "--config", str(config_path)]
+
+
+def store_argv(topology: Topology, directory: Path, config_path: Path) -> list[str]:
+    """The lab's data store, run in the root namespace on the lab link."""
+    store = ["store", "--dir", str(directory), "--listen", topology.store_listen]
+    return daemon_argv("agent", *store, config_path=config_path)
 
 
 def node_config(topology: Topology, node: LabNode, workdir: Path) -> dict[str, Any]:
@@ -70,6 +87,15 @@ def node_config(topology: Topology, node: LabNode, workdir: Path) -> dict[str, A
                 **({"token_file": str(token_file)} if token_file else {}),
             },
         },
-        "worker": {"workdir": str(workdir / "tasks")},
+        "worker": {"workdir": str(workdir / "tasks"), "data": _data(topology, node)},
     }
     return config
+
+
+def _data(topology: Topology, node: LabNode) -> dict[str, Any]:
+    """Where the node's worker serves its datasets (not behind NAT: nothing reaches it) and
+    the lab's store, where every output is also put, so a killed node loses none."""
+    data: dict[str, Any] = {"store_url": topology.store_url}
+    if not node.site.nat:
+        data["listen"] = f"{node.address}:{DATA_PORT}"
+    return data

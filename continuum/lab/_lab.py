@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import secrets
 import shutil
 import subprocess
 import time
@@ -28,7 +29,7 @@ from typing import Any
 import yaml
 
 from continuum.lab._cgroups import CgroupBackend, NodeCgroup, detect_backend, kill_and_remove
-from continuum.lab._daemons import DAEMONS, daemon_argv, node_config
+from continuum.lab._daemons import DAEMONS, daemon_argv, node_config, store_argv
 from continuum.lab._enter import enter_argv
 from continuum.lab._errors import LabError
 from continuum.lab._network import (
@@ -158,6 +159,7 @@ class Lab:
                     record.add("cgroups", str(lab_dir), self.record_path)
             record.save(self.record_path)
             if start_daemons:
+                self.start_store()
                 for node in self.topology.nodes:
                     self.start_daemons(node.node_id)
         except BaseException:
@@ -175,34 +177,62 @@ class Lab:
         workdir = self.node_dir(node_id)
         workdir.mkdir(parents=True, exist_ok=True)
         config_path = workdir / "continuum.yaml"
-        config_path.write_text(yaml.safe_dump(node_config(self.topology, node, workdir)))
+        config = node_config(self.topology, node, workdir)
+        config["worker"]["data"]["token_file"] = str(self.data_token_file())
+        config_path.write_text(yaml.safe_dump(config))
         for role in roles:
             argv = daemon_argv(*DAEMONS[role], config_path=config_path)
             self._spawn(node, role, argv)
 
     def _spawn(self, node: LabNode, role: str, argv: list[str]) -> ProcessRecord:
+        """Start ``argv`` inside the node's namespace and cgroup."""
         group = self.cgroup_of(node.node_id)
+        inside = enter_argv(namespace_of(self.topology, node.node_id), group.procs_files, argv)
+        return self._start(inside, node=node.node_id, role=role, cwd=self.node_dir(node.node_id))
+
+    def _start(self, argv: list[str], *, node: str, role: str, cwd: Path) -> ProcessRecord:
+        """Start a lab process, logging to ``<cwd>/<role>.log``, and record it at once."""
         env = self._env
         if env is None:
             env = {k: v for k, v in os.environ.items() if not k.startswith("CONTINUUM_")}
-        log_path = self.node_dir(node.node_id) / f"{role}.log"
+        log_path = cwd / f"{role}.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
         with log_path.open("ab") as log:
             child = subprocess.Popen(
-                enter_argv(namespace_of(self.topology, node.node_id), group.procs_files, argv),
+                argv,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env=env,
-                cwd=self.node_dir(node.node_id),
+                cwd=cwd,
                 start_new_session=True,  # outlives `lab up`; `down` stops it by its record
             )
         self._children.append(child)
-        process = ProcessRecord.of(child.pid, node=node.node_id, role=role)
+        process = ProcessRecord.of(child.pid, node=node, role=role)
         record = self._record()
         record.processes.append(process)
         record.save(self.record_path)
         return process
+
+    def data_token_file(self) -> Path:
+        """The file of the bearer token the nodes' data servers and the lab's store ask for
+        (made on first use)."""
+        path = self.dir / "data-token"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.touch(0o600)
+            path.write_text(secrets.token_urlsafe(24))
+        return path
+
+    def start_store(self) -> ProcessRecord:
+        """Start the lab's data store, in the root namespace on the lab link (node ``""``),
+        where nodes behind NAT publish their tasks' outputs."""
+        config = self.dir / "store.yaml"
+        config.write_text(
+            yaml.safe_dump({"worker": {"data": {"token_file": str(self.data_token_file())}}})
+        )
+        argv = store_argv(self.topology, self.dir / "store", config)
+        return self._start(argv, node="", role="store", cwd=self.dir)
 
     # -- operations -------------------------------------------------------------------------
 

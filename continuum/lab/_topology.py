@@ -139,6 +139,9 @@ class ControlPlane(_Strict):
 
     kafka_port: int = Field(9092, ge=1, le=65535)
     api_port: int = Field(8080, ge=1, le=65535)
+    #: The lab's data store (``continuum agent store``), which `lab up` starts: nodes behind
+    #: NAT publish their tasks' outputs there, since no peer can fetch from them.
+    store_port: int = Field(9471, ge=1, le=65535)
     token_file: Path | None = None
 
 
@@ -221,6 +224,14 @@ class Topology:
     @property
     def api_url(self) -> str:
         return f"http://{self.root_address}:{self.control_plane.api_port}"
+
+    @property
+    def store_listen(self) -> str:
+        return f"{self.root_address}:{self.control_plane.store_port}"
+
+    @property
+    def store_url(self) -> str:
+        return f"http://{self.store_listen}"
 
 
 def _key(loc: tuple[int | str, ...], spec: dict[str, Any]) -> str:

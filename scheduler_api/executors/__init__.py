@@ -32,11 +32,14 @@ from scheduler_api.executors._local import LocalExecutor, local_node
 from scheduler_api.executors._usage import TaskUsage, measuring
 
 if TYPE_CHECKING:
+    from scheduler_api.executors._catalogue import ApiCatalogue, Catalogue
     from scheduler_api.executors._pull import PullExecutor, kafka_options
     from scheduler_api.executors._ray import RayExecutor
 
 __all__ = [
     "DEFAULT_MAX_BYTES_PER_STREAM",
+    "ApiCatalogue",
+    "Catalogue",
     "Completion",
     "Executor",
     "LocalExecutor",
@@ -56,6 +59,8 @@ __all__ = [
 __getattr__ = lazy_members(
     __name__,
     {
+        "ApiCatalogue": "scheduler_api.executors._catalogue",
+        "Catalogue": "scheduler_api.executors._catalogue",
         "PullExecutor": "scheduler_api.executors._pull",
         "kafka_options": "scheduler_api.executors._pull",
         "RayExecutor": "scheduler_api.executors._ray",

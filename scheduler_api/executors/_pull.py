@@ -11,26 +11,35 @@ as failed, and ``live`` leaves it out of the node list, so the session re-places
     [completion] = executor.wait(timeout_s=30.0)
 
 Arguments and results travel as JSON; a task is found on the worker by its module (or, for a
-workflow script, its file) and qualified name. Each ended attempt's task event carries what it
-used and the tails of its stdout and stderr, so history, efficiency and task logs read the same
-record here as behind the local and Ray executors.
+workflow script, its file) and qualified name. A ``Dataset`` among the arguments goes with
+the places a copy can be fetched from: the URLs it carries, those the data catalogue records
+for it, and the data servers of the nodes said to hold it (each worker's heartbeat says where
+it serves). The worker fetches it over its own link; a dataset a task returns comes back
+naming its node and URLs, and is recorded in the catalogue.
+
+Each ended attempt's task event carries what it used and the tails of its stdout and stderr, so
+history, efficiency and task logs read the same record here as behind the local and Ray
+executors.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import secrets
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 from continuum.config import KafkaSettings, load_section
 from scheduler_api.executors._base import Completion
 from scheduler_api.executors._capture import LogCapture
+from scheduler_api.executors._catalogue import Catalogue
 from scheduler_api.executors._record import completion_of
 from scheduler_api.placement import NodeInfo
+from scheduler_api.workflow._dsl import Dataset
 from scheduler_api.workflow._events import (
     HEARTBEATS_TOPIC,
     TASK_EVENTS_TOPIC,
@@ -40,6 +49,7 @@ from scheduler_api.workflow._events import (
     WorkerHeartbeat,
     assignments_topic,
 )
+from scheduler_api.workflow._wire import data_url, datasets_in, from_wire, map_datasets, to_wire
 
 __all__ = ["MAX_WIRE_OUTPUT_BYTES", "PullExecutor", "kafka_options", "task_reference"]
 
@@ -99,6 +109,7 @@ class _Attempt:
     attempt: int
     submitted_s: float
     started_s: float | None = None
+    inputs: set[str] = field(default_factory=set)
 
 
 class PullExecutor:
@@ -111,6 +122,8 @@ class PullExecutor:
         heartbeat_timeout_s: silence after which a worker's node counts as dead.
         capture: how much of each attempt's output the workers keep (at most
             ``MAX_WIRE_OUTPUT_BYTES`` per stream) and whose values they redact.
+        catalogue: the data catalogue, to locate input datasets and record outputs (None: a
+            dataset is fetched only from where the workflow and the workers say it is).
         clients: producer and consumer (tests inject them; default: kafka-python).
     """
 
@@ -124,6 +137,7 @@ class PullExecutor:
         workflow_id: str | None = None,
         heartbeat_timeout_s: float = DEFAULT_HEARTBEAT_TIMEOUT_S,
         capture: LogCapture | None = None,
+        catalogue: Catalogue | None = None,
         clients: tuple[Any, Any] | None = None,
     ) -> None:
         self._nodes = list(nodes)
@@ -134,6 +148,11 @@ class PullExecutor:
         self._attempts: dict[str, int] = {}
         self._running: dict[str, _Attempt] = {}
         self._last_beat: dict[str, float] = {}
+        #: node -> the base URL its worker serves datasets at, from its heartbeats.
+        self._data_urls: dict[str, str] = {}
+        self._catalogue = catalogue
+        #: Completions read while submitting (see ``_drain``), handed out by the next wait.
+        self._ready: list[Completion] = []
         self._started_s = time.time()
         #: Every task event of this run, in arrival order (history, costs and charts read it).
         self.events: list[TaskEvent] = []
@@ -191,6 +210,11 @@ class PullExecutor:
         attempt = self._attempts.get(task_id, 0) + 1
         self._attempts[task_id] = attempt
         module, file, qualname = task_reference(function)
+        wire_args, wire_kwargs = to_wire(list(args)), to_wire(dict(kwargs))
+        if datasets_in([wire_args, wire_kwargs]):
+            self._drain()  # the latest heartbeats say where each node serves its data
+            wire_args = map_datasets(wire_args, self._located)
+            wire_kwargs = map_datasets(wire_kwargs, self._located)
         assignment = Assignment(
             self.workflow_id,
             task_id,
@@ -199,8 +223,8 @@ class PullExecutor:
             module=module,
             file=file,
             function=qualname,
-            args=list(args),
-            kwargs=dict(kwargs),
+            args=wire_args,
+            kwargs=wire_kwargs,
             max_output_bytes=min(self._capture.max_bytes_per_stream, MAX_WIRE_OUTPUT_BYTES),
             redact_env=list(self._capture.redact_env),
         )
@@ -208,20 +232,40 @@ class PullExecutor:
             assignments_topic(node_id), value=assignment.encode(), key=task_id.encode()
         )
         self._producer.flush(10.0)
-        self._running[task_id] = _Attempt(task_id, node_id, attempt, time.time())
+        inputs = {d.dataset_id for d in datasets_in([wire_args, wire_kwargs])}
+        self._running[task_id] = _Attempt(task_id, node_id, attempt, time.time(), inputs=inputs)
+
+    def _located(self, dataset: Dataset) -> Dataset:
+        """The dataset with every place a copy can be fetched from: its own URLs, the
+        catalogue's, then the data servers of the nodes holding it."""
+        urls, nodes = list(dataset.urls), list(dataset.nodes)
+        record = self._catalogue.locate(dataset.dataset_id) if self._catalogue else None
+        if record is not None:
+            urls += record.urls
+            nodes += record.nodes
+        for node in nodes:
+            if base := self._data_urls.get(node):
+                urls.append(data_url(base, dataset.dataset_id))
+        return dataclasses.replace(
+            dataset, nodes=tuple(dict.fromkeys(nodes)), urls=tuple(dict.fromkeys(urls))
+        )
+
+    def _drain(self, timeout_ms: int = 0) -> list[Completion]:
+        """Read what has arrived (heartbeats, events), keeping completions for ``wait``."""
+        for records in self._consumer.poll(timeout_ms=timeout_ms).values():
+            for record in records:
+                self._ready.extend(self._on_record(record.topic, record.value))
+        return self._ready
 
     def wait(self, timeout_s: float) -> list[Completion]:
-        if not self._running:
+        if not self._running and not self._ready:
             return []
         deadline = time.monotonic() + timeout_s
-        out: list[Completion] = []
         while True:
-            batches = self._consumer.poll(timeout_ms=_POLL_SLICE_MS)
-            for records in batches.values():
-                for record in records:
-                    out.extend(self._on_record(record.topic, record.value))
-            out.extend(self._overdue())
-            if out or time.monotonic() >= deadline:
+            self._drain(_POLL_SLICE_MS)
+            self._ready.extend(self._overdue())
+            if self._ready or time.monotonic() >= deadline:
+                out, self._ready = self._ready, []
                 return out
 
     def _on_record(self, topic: str, raw: bytes) -> list[Completion]:
@@ -229,6 +273,8 @@ class PullExecutor:
             if topic == HEARTBEATS_TOPIC:
                 beat = WorkerHeartbeat.decode(raw)
                 self._last_beat[beat.node] = max(self._last_beat.get(beat.node, 0.0), beat.at_s)
+                if beat.data_url:
+                    self._data_urls[beat.node] = beat.data_url
                 return []
             event = TaskEvent.decode(raw)
         except EventError as err:
@@ -245,7 +291,18 @@ class PullExecutor:
             running.started_s = event.started_s
             return []
         del self._running[event.task]
-        return [completion_of(event)]
+        completion = completion_of(event)
+        if event.kind == "finished":
+            completion = dataclasses.replace(completion, value=self._outputs(event, running))
+        return [completion]
+
+    def _outputs(self, event: TaskEvent, attempt: _Attempt) -> Any:
+        """The attempt's result as the workflow sees it, its new datasets catalogued."""
+        if self._catalogue is not None:
+            for dataset in datasets_in(event.value):
+                if dataset.dataset_id not in attempt.inputs and dataset.urls:
+                    self._catalogue.record(dataset)
+        return from_wire(event.value)
 
     def _overdue(self) -> list[Completion]:
         out = []

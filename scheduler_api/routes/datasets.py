@@ -34,6 +34,7 @@ def _out(record: DatasetRecord) -> DatasetOut:
         sites=list(record.sites),
         residency=record.residency,
         storage=record.storage,
+        urls=list(record.urls),
         updated_at_s=record.updated_at_s,
     )
 
@@ -77,6 +78,7 @@ def put_dataset(ctx: Context, dataset_id: DatasetId, body: DatasetIn) -> Dataset
         tuple(body.sites),
         body.residency,
         storage=body.storage,
+        urls=tuple(body.urls),
     )
     return _out(ctx.datasets.put(record))
 

@@ -79,6 +79,13 @@ class Dataset:
             or in an ``object`` store of ``sites`` (as the dataset catalogue records it); a task's
             ``@storage`` hint prefers nodes holding its data in the kind it names.
         sites: Sites whose object store holds a copy.
+        urls: Where a pull-mode worker can fetch a copy (a peer's or a store's data server);
+            the pull executor fills them in from the data catalogue and the workers' offers.
+
+    Under the pull executor a task is given each dataset with ``path`` set to the local copy
+    its worker fetched (or already held), and a task that writes a file and returns
+    ``Dataset(id, path=that_file)`` publishes it: its worker keeps it for peers (or puts it in
+    the store, behind NAT) and the dataset that comes back names where it now is.
     """
 
     dataset_id: str
@@ -87,6 +94,7 @@ class Dataset:
     path: str = ""
     storage: StorageKind = "disk"
     sites: tuple[str, ...] = ()
+    urls: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)

@@ -89,6 +89,9 @@ class TaskEvent:
         stderr: the same for standard error.
         stdout_dropped_bytes: bytes of standard output dropped from the start.
         stderr_dropped_bytes: the same for standard error.
+        fetched_bytes: bytes of input datasets the worker fetched from peers or a store before
+            the attempt (0: none, or every input already on the node).
+        published_bytes: bytes of output datasets the worker put in a store after it.
     """
 
     kind: EventKind
@@ -109,6 +112,8 @@ class TaskEvent:
     stderr: str = ""
     stdout_dropped_bytes: int = 0
     stderr_dropped_bytes: int = 0
+    fetched_bytes: int = 0
+    published_bytes: int = 0
 
     def __post_init__(self) -> None:
         if self.kind not in _KINDS:
@@ -180,11 +185,13 @@ class Assignment:
 
 @dataclass(frozen=True, slots=True)
 class WorkerHeartbeat:
-    """A worker saying it is alive, with the tasks it is running (``workflow/task/attempt``)."""
+    """A worker saying it is alive, with the tasks it is running (``workflow/task/attempt``)
+    and the base URL where it serves its node's datasets to peers ("" when it serves none)."""
 
     node: str
     at_s: float
     running: list[str] = field(default_factory=list)
+    data_url: str = ""
 
     def encode(self) -> bytes:
         return json.dumps(asdict(self), separators=(",", ":")).encode()

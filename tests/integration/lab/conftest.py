@@ -168,6 +168,7 @@ def lab_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabStack]:
         stack.start(("pipeline", "api"))
         started.append(stack)
         assert http_ok(f"{stack.api_url}/healthz")
+        lab.start_store()
         for node in topology.nodes:
             lab.start_daemons(node.node_id)
         yield LabStack(lab, topology, tansu, prometheus, stack)

@@ -21,8 +21,9 @@ import httpx
 
 from continuum._services import wait_until
 from continuum.lab import Lab
-from continuum.lab._daemons import AGENT_PORT
+from continuum.lab._daemons import AGENT_PORT, DATA_PORT
 from scheduler_api._views import snapshot_of
+from scheduler_api.executors import ApiCatalogue
 from scheduler_api.executors._pull import PullExecutor
 from scheduler_api.placement import NodeInfo, PlacementPolicy
 from scheduler_api.workflow import Session, session, wait_on
@@ -170,6 +171,52 @@ def test_continuum_run_pull_places_with_the_shipped_policy_and_the_workers_run_i
         assert re.fullmatch(r"sense \d\n", attempt["stdout"]), attempt
         assert attempt["cpu_s"] >= 0.15
         assert attempt["peak_memory_bytes"] > 1 << 20
+
+
+def test_data_moves_between_nodes_over_their_links_and_the_catalogue_says_where(
+    lab_stack: LabStack,
+) -> None:
+    """A cloud node makes a dataset; the NAT'd edge fetches it from that peer and, reachable
+    by no one, puts its digest in the store; the HPC node reads both from where they are."""
+    wait_until(lambda: set(_fresh(lab_stack)) == LAB_NODES, 90, "three fresh lab nodes")
+    executor = PullExecutor(
+        _node_infos(lab_stack),
+        kafka_options={"bootstrap_servers": [lab_stack.tansu.bootstrap]},
+        catalogue=ApiCatalogue(lab_stack.api_url, lab_stack.stack.token),
+    )
+    size = 1 << 20
+    sample_id, digest_id = f"sample-{executor.workflow_id}", f"digest-{executor.workflow_id}"
+    active = Session(executor)
+    try:
+        with session(active):
+            made = workload.sample(sample_id, size)
+            result = wait_on(workload.verify(workload.summarise(made, digest_id), made))
+    finally:
+        active.close()
+    assert result == {"named": sample_id, "bytes": size, "same": True}
+    ended = {e.task.split("-")[0]: e for e in executor.events if e.kind == "finished"}
+    assert {k: e.node for k, e in ended.items()} == {
+        "sample": "cloud-1",
+        "summarise": "edge-1",
+        "verify": "hpc-1",
+    }
+    assert ended["sample"].fetched_bytes == 0
+    assert ended["summarise"].fetched_bytes == size  # from cloud-1, over the edge's link
+    assert ended["summarise"].published_bytes > 0  # into the store: nothing reaches edge-1
+    assert ended["verify"].fetched_bytes > size
+    store, cloud = lab_stack.topology.store_url, lab_stack.topology.node("cloud-1").address
+    sample_entry = lab_stack.get(f"/v1/datasets/{sample_id}").json()
+    assert sample_entry["nodes"] == ["cloud-1"]
+    assert sample_entry["size_bytes"] == size
+    assert sample_entry["urls"] == [
+        f"http://{cloud}:{DATA_PORT}/v1/data/{sample_id}",
+        f"{store}/v1/data/{sample_id}",
+    ]
+    digest_entry = lab_stack.get(f"/v1/datasets/{digest_id}").json()
+    assert (digest_entry["nodes"], digest_entry["urls"]) == (
+        ["edge-1"],
+        [f"{store}/v1/data/{digest_id}"],
+    )
 
 
 def test_a_node_killed_mid_workflow_alerts_and_its_tasks_finish_elsewhere(

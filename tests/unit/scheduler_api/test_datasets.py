@@ -88,3 +88,33 @@ def test_catalogues_of_an_older_release_read_as_disk(tmp_path: Path) -> None:
     assert catalogue.get("legacy") == DatasetRecord("legacy", 7, ("n1",), (), False, 1.0, "disk")
     catalogue.put(DatasetRecord("fresh", 1, storage="memory"))
     assert [r.storage for r in catalogue.list()] == ["memory", "disk"]
+
+
+def test_the_pull_executors_catalogue_client_records_and_locates_copies_over_http(
+    served_api: str, auth: HeadersOf
+) -> None:
+    from scheduler_api.executors import ApiCatalogue
+    from scheduler_api.workflow import Dataset
+
+    token = auth()["Authorization"].removeprefix("Bearer ")
+    catalogue = ApiCatalogue(served_api, token)
+    assert catalogue.locate("counts") is None
+    url = "http://10.213.0.1:9471/v1/data/counts"
+    catalogue.record(Dataset("counts", 7, nodes=("edge-1",), urls=(url,)))
+    found = catalogue.locate("counts")
+    assert found is not None
+    assert (found.size_bytes, found.nodes, found.urls) == (7, ("edge-1",), (url,))
+    assert catalogue.failures == 0
+    listed = httpx.get(f"{served_api}/v1/datasets/counts", headers=auth(), timeout=10).json()
+    assert listed["urls"] == [url]
+    bad = httpx.put(
+        f"{served_api}/v1/datasets/x",
+        json={"size_bytes": 1, "urls": ["file:///etc/passwd"]},
+        headers=auth(),
+        timeout=10,
+    )
+    assert bad.status_code == 422  # a location is an http(s) URL
+    unreachable = ApiCatalogue("http://127.0.0.1:9", token)
+    assert unreachable.locate("counts") is None  # advice, not a dependency of the run
+    unreachable.record(Dataset("counts", 7))
+    assert unreachable.failures == 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import sys
 import threading
 from collections import namedtuple
@@ -10,6 +11,8 @@ from typing import Any
 
 from agents._otel import KafkaSettings
 from agents.worker import Worker, WorkerSettings
+from agents.worker._data import DataDirectory, DataServer
+from agents.worker._settings import DataSettings
 from continuum._services import wait_until
 from scheduler_api.workflow._events import (
     HEARTBEATS_TOPIC,
@@ -18,6 +21,8 @@ from scheduler_api.workflow._events import (
     TaskEvent,
     WorkerHeartbeat,
 )
+from scheduler_api.workflow._wire import datasets_in
+from tests.unit.agents.worker import data_tasks
 
 Record = namedtuple("Record", "value")
 
@@ -80,3 +85,85 @@ def test_assignments_become_started_and_finished_events_and_bad_ones_are_counted
     beats = [WorkerHeartbeat.decode(v) for t, v in producer.sent if t == HEARTBEATS_TOPIC]
     assert beats
     assert {b.node for b in beats} == {"n1"}
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class _Running:
+    """A worker loop in a thread, with the events it sent."""
+
+    def __init__(self, node: str, settings: WorkerSettings, assignment: Assignment) -> None:
+        self.producer = FakeProducer()
+        consumer = FakeConsumer([assignment.encode()])
+        self.worker = Worker(node, KafkaSettings(), settings, clients=(self.producer, consumer))
+        self.stop = threading.Event()
+        self.loop = threading.Thread(target=self.worker.run, args=(self.stop,))
+        self.loop.start()
+
+    def ended(self) -> list[TaskEvent]:
+        sent = [TaskEvent.decode(v) for t, v in self.producer.sent if t == TASK_EVENTS_TOPIC]
+        return [e for e in sent if e.kind != "started"]
+
+    def last(self) -> TaskEvent:
+        wait_until(self.ended, 30, "the attempt's end")
+        return self.ended()[-1]
+
+    def close(self) -> None:
+        self.stop.set()
+        self.loop.join(10)
+
+
+def test_an_output_one_node_serves_is_fetched_by_a_nat_node_that_puts_its_own_in_the_store(
+    tmp_path: Path,
+) -> None:
+    store = DataServer(DataDirectory(tmp_path / "store"), "127.0.0.1", 0, writable=True).start()
+    port = _free_port()
+    # By its file: the attempt runs in the worker's directory, where `tests` is no package.
+    tasks = {"module": data_tasks.__name__, "file": data_tasks.__file__}
+
+    def settings(node: str, data: DataSettings) -> WorkerSettings:
+        return WorkerSettings(workdir=tmp_path / node, heartbeat_s=0.05, poll_ms=10, data=data)
+
+    make = Assignment("wf", "make", 1, "cloud-1", **tasks, function="make", args=["reads", 4096])
+    cloud = _Running("cloud-1", settings("cloud", DataSettings(listen=f"127.0.0.1:{port}")), make)
+    try:
+        made = cloud.last()
+        assert made.kind == "finished", made.error
+        beats = [WorkerHeartbeat.decode(v) for t, v in cloud.producer.sent if t == HEARTBEATS_TOPIC]
+        assert {b.data_url for b in beats} == {f"http://127.0.0.1:{port}"}
+        [reads] = datasets_in(made.value)
+        assert reads.urls == (f"http://127.0.0.1:{port}/v1/data/reads",)
+        assert (reads.nodes, reads.size_bytes, made.published_bytes) == (("cloud-1",), 4096, 0)
+
+        # Behind NAT: no data server of its own, so its outputs go to the store.
+        behind_nat = DataSettings(store_url=f"http://127.0.0.1:{store.port}")
+        digest = Assignment(
+            "wf",
+            "digest",
+            1,
+            "edge-1",
+            **tasks,
+            function="digest",
+            args=[made.value, "summary"],
+        )
+        edge = _Running("edge-1", settings("edge", behind_nat), digest)
+        try:
+            digested = edge.last()
+        finally:
+            edge.close()
+    finally:
+        cloud.close()
+        store.stop()
+    assert digested.kind == "finished", digested.error
+    assert digested.fetched_bytes == 4096  # the input crossed the wire once
+    assert digested.value["bytes"] == 4096  # the task read its local copy
+    [summary] = datasets_in(digested.value)
+    assert summary.urls == (f"http://127.0.0.1:{store.port}/v1/data/summary",)
+    assert summary.nodes == ("edge-1",)
+    assert digested.published_bytes == summary.size_bytes > 0
+    stored = (tmp_path / "store" / "summary").read_text()
+    assert stored.startswith("reads 4096 ")

@@ -12,9 +12,11 @@ from typing import Any
 import pytest
 
 from continuum._services import wait_until
+from scheduler_api._datasets import DatasetRecord
 from scheduler_api.executors import LogCapture, TaskOutput, TaskUsage
 from scheduler_api.executors._pull import MAX_WIRE_OUTPUT_BYTES, PullExecutor, task_reference
 from scheduler_api.placement import NodeInfo
+from scheduler_api.workflow import Dataset
 from scheduler_api.workflow._events import (
     HEARTBEATS_TOPIC,
     TASK_EVENTS_TOPIC,
@@ -22,6 +24,7 @@ from scheduler_api.workflow._events import (
     TaskEvent,
     WorkerHeartbeat,
 )
+from scheduler_api.workflow._wire import datasets_in, to_wire
 
 Record = namedtuple("Record", "topic value")
 
@@ -221,3 +224,66 @@ def test_the_producers_take_their_durability_from_the_kafka_section(
     # The local profile's defaults stay: acks=1, no idempotence.
     _kafka_clients("n1", KafkaSettings())
     assert (made["producer"]["acks"], made["producer"]["enable_idempotence"]) == (1, False)
+
+
+class FakeCatalogue:
+    """The catalogue's two questions, answered from a dict (the HTTP client has its own test)."""
+
+    def __init__(self, records: dict[str, DatasetRecord]) -> None:
+        self.records = records
+        self.recorded: list[Dataset] = []
+
+    def locate(self, dataset_id: str) -> DatasetRecord | None:
+        return self.records.get(dataset_id)
+
+    def record(self, dataset: Dataset) -> None:
+        self.recorded.append(dataset)
+
+
+def reads_length(reads: Dataset) -> int:
+    return reads.size_bytes
+
+
+def test_datasets_go_with_where_the_catalogue_and_the_workers_say_copies_are() -> None:
+    wire = Wire()
+    store = "http://10.213.0.1:9471/v1/data/reads"
+    catalogue = FakeCatalogue(
+        {"reads": DatasetRecord("reads", 10, nodes=("hpc-1",), urls=(store,))}
+    )
+    executor = PullExecutor(
+        [NodeInfo("edge-1"), NodeInfo("cloud-1"), NodeInfo("hpc-1")],
+        kafka_options={},
+        workflow_id="wf",
+        catalogue=catalogue,
+        clients=(wire, wire),
+    )
+    now = time.time()
+    wire.queued = [
+        Record(
+            HEARTBEATS_TOPIC,
+            WorkerHeartbeat("hpc-1", now, data_url="http://10.213.3.2:9470").encode(),
+        ),
+        Record(
+            HEARTBEATS_TOPIC,
+            WorkerHeartbeat("cloud-1", now, data_url="http://10.213.2.2:9470").encode(),
+        ),
+        Record(HEARTBEATS_TOPIC, WorkerHeartbeat("edge-1", now).encode()),  # behind NAT
+    ]
+    executor.submit("len-1", "edge-1", reads_length, (Dataset("reads", nodes=("cloud-1",)),), {})
+    assignment = Assignment.decode(wire.sent[-1][1])
+    [reads] = datasets_in(assignment.args)
+    assert reads.urls == (
+        store,  # the catalogue's copies
+        "http://10.213.2.2:9470/v1/data/reads",  # the workflow said cloud-1 holds it
+        "http://10.213.3.2:9470/v1/data/reads",  # the catalogue said hpc-1 does
+    )
+    assert reads.nodes == ("cloud-1", "hpc-1")
+
+    made = Dataset("counts", 7, nodes=("edge-1",), urls=("http://10.213.0.1:9471/v1/data/counts",))
+    value = to_wire({"n": 7, "counts": made, "reads": reads})
+    done = TaskEvent("finished", "wf", "len-1", 1, "edge-1", time.time(), value=value)
+    wire.queued = [Record(TASK_EVENTS_TOPIC, done.encode())]
+    [completion] = executor.wait(1.0)
+    assert completion.value["counts"] == made  # a Dataset again, for the tasks that read it
+    assert completion.value["n"] == 7
+    assert catalogue.recorded == [made]  # the output, not the input handed back

@@ -1,0 +1,141 @@
+"""Moving a task's data: its inputs in before it runs, its outputs out after.
+
+An input dataset that names where copies are (``urls``: peers' data servers and stores, as the
+pull executor resolved them from the data catalogue) is fetched into the node's data directory
+unless the node already holds it; the fetch crosses the node's own link, so a shaped edge link
+makes it slow as it would be. An output, a dataset the task returned with a local ``path``, is
+moved into the data directory and offered to peers from this node's data server, and put in the
+store when one is configured (the only way out for a node behind NAT)::
+
+    data = TaskData("edge-1", DataDirectory(workdir / "data"), settings.data)
+    fetched = data.stage_in(datasets_in(assignment.args))
+    value, published = data.publish(outcome.value, inputs=..., workdir=workdir)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Collection, Sequence
+from pathlib import Path
+from typing import Any
+
+from agents.worker._data import DataDirectory, DataError, fetch, push
+from agents.worker._settings import DataSettings
+from scheduler_api.workflow._dsl import Dataset
+from scheduler_api.workflow._wire import data_url, datasets_in, map_datasets
+
+__all__ = ["TaskData"]
+
+_log = logging.getLogger(__name__)
+
+
+class TaskData:
+    """A node's side of task data: fetch inputs, publish outputs.
+
+    Args:
+        node: this node's id (recorded as the holder of what it publishes).
+        held: its data directory.
+        settings: the ``worker.data`` keys (where it serves, the store, token, CA).
+    """
+
+    def __init__(self, node: str, held: DataDirectory, settings: DataSettings) -> None:
+        self.node = node
+        self.held = held
+        self.settings = settings
+        if not settings.base_url and not settings.store_url:
+            _log.warning(
+                "worker.data has neither listen nor store_url: outputs of tasks on %s stay "
+                "on this node, and tasks placed elsewhere cannot read them",
+                node,
+            )
+
+    def _token(self) -> str | None:
+        try:
+            return self.settings.token()
+        except OSError as err:
+            raise DataError(
+                f"worker.data.token_file {self.settings.token_file}: {err.strerror}"
+            ) from err
+
+    def stage_in(self, inputs: Sequence[Dataset]) -> int:
+        """Fetch each input that names its copies and is not held here; bytes fetched.
+
+        A dataset without ``urls`` is left to the task (its ``path`` is the task's business:
+        a shared file system, a URL of its own).
+
+        Raises:
+            DataError: no copy of an input could be fetched (each location's failure said).
+        """
+        fetched = 0
+        for dataset in inputs:
+            if not dataset.urls or self.held.has(dataset.dataset_id):
+                continue
+            failures = []
+            for url in dataset.urls:
+                try:
+                    fetched += fetch(
+                        url,
+                        self.held.path(dataset.dataset_id),
+                        token=self._token(),
+                        ca_file=self.settings.ca_file,
+                    )
+                    break
+                except DataError as err:
+                    failures.append(str(err))
+            else:
+                raise DataError(
+                    f"input {dataset.dataset_id}: no copy could be fetched: " + "; ".join(failures)
+                )
+        return fetched
+
+    def publish(self, value: Any, *, inputs: Collection[str], workdir: Path) -> tuple[Any, int]:
+        """Publish the outputs in a finished task's wire ``value``.
+
+        Returns:
+            The value with each output naming this node and its URLs, and the bytes put in
+            the store.
+
+        Raises:
+            DataError: an output is not a file, or a node that serves nothing could not put
+                it in the store (then no one else could ever read it).
+        """
+        published = 0
+
+        def out(dataset: Dataset) -> Dataset:
+            nonlocal published
+            if dataset.dataset_id in inputs or not dataset.path:
+                return dataset  # an input handed on, or a dataset the task only names
+            source = Path(dataset.path)
+            size = self.held.adopt(
+                source if source.is_absolute() else workdir / source, dataset.dataset_id
+            )
+            urls = []
+            if self.settings.base_url:
+                urls.append(data_url(self.settings.base_url, dataset.dataset_id))
+            if self.settings.store_url:
+                store = data_url(self.settings.store_url, dataset.dataset_id)
+                try:
+                    published += push(
+                        self.held.path(dataset.dataset_id),
+                        store,
+                        token=self._token(),
+                        ca_file=self.settings.ca_file,
+                    )
+                    urls.append(store)
+                except DataError as err:
+                    if not urls:
+                        raise
+                    _log.warning(
+                        "output %s stays on %s only: %s", dataset.dataset_id, self.node, err
+                    )
+            return dataclasses.replace(
+                dataset, size_bytes=size, nodes=(self.node,), path="", urls=tuple(urls)
+            )
+
+        return map_datasets(value, out), published
+
+    @staticmethod
+    def input_ids(*values: Any) -> set[str]:
+        """Ids of the datasets inside the given wire values."""
+        return {d.dataset_id for value in values for d in datasets_in(value)}
