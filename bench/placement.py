@@ -264,6 +264,10 @@ def _plots(
 
 #: The shipped traces the lab runs by default (small enough for minutes per run).
 LAB_WORKFLOWS = ("srasearch", "epigenomics", "blast")
+#: How the lab's runs are scaled and loaded (docs/lab.md): a workflow's work over the lab's
+#: two cores takes 30 s, the loaded node moves every 15 s, the largest file is 1 MiB; a run
+#: then takes one to two minutes, and 3 traces x 3 seeds x 3 schedulers about an hour.
+LAB_SETTINGS: dict[str, float] = {"target_s": 30.0, "epoch_s": 15.0, "max_file_bytes": 1 << 20}
 
 
 def _run_on_lab(paths: Sequence[Path], seeds: Sequence[int], console: Console) -> None:
@@ -278,7 +282,13 @@ def _run_on_lab(paths: Sequence[Path], seeds: Sequence[int], console: Console) -
     try:
         target = placement_lab.lab_target()
         figures = placement_lab.run_lab(
-            workflows, list(seeds), target=target, log=lambda line: console.print(line)
+            workflows,
+            list(seeds),
+            target=target,
+            target_s=LAB_SETTINGS["target_s"],
+            epoch_s=LAB_SETTINGS["epoch_s"],
+            max_file_bytes=int(LAB_SETTINGS["max_file_bytes"]),
+            log=lambda line: console.print(line),
         )
     except (LabError, TokenFileError, OSError, httpx.HTTPError) as err:
         raise click.ClickException(
