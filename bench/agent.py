@@ -47,7 +47,7 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 from rich.console import Console
 from rich.table import Table
 
-from continuum._services import TansuBroker, free_port, http_ok, wait_until
+from continuum.services import TansuBroker, free_port, http_ok, wait_until
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)  # kafka-python 3.0.12 at import

@@ -55,7 +55,7 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
-from continuum._services import ManagedProcess, free_port, http_ok, wait_until
+from continuum.services import ManagedProcess, free_port, http_ok, wait_until
 
 __all__ = ["Phase", "command", "fleet_answers", "percentile", "refresh_windows"]
 

@@ -43,7 +43,7 @@ from prometheus_client.exposition import generate_latest
 from rich.console import Console
 from rich.table import Table
 
-from continuum._services import TansuBroker, free_port, wait_until
+from continuum.services import TansuBroker, free_port, wait_until
 
 __all__ = ["command"]
 

@@ -62,7 +62,8 @@ from rich.console import Console
 from rich.table import Table
 
 from bench._ack_receiver import WRITE_PATH
-from continuum._services import (
+from continuum._victoria import VictoriaMetricsServer
+from continuum.services import (
     ManagedProcess,
     PrometheusServer,
     TansuBroker,
@@ -70,7 +71,6 @@ from continuum._services import (
     tcp_open,
     wait_until,
 )
-from continuum._victoria import VictoriaMetricsServer
 from pipeline import PipelineSettings, Worker, WorkerSettings
 from pipeline._aggregate import Aggregator
 from pipeline._clean import Cleaner, CleaningRules

@@ -43,7 +43,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.pipeline import build_node_export
-from continuum._services import (
+from continuum.services import (
     ManagedProcess,
     PrometheusServer,
     TansuBroker,

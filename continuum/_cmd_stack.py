@@ -12,11 +12,11 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from continuum._services import ServiceError
 from continuum._stack import LocalStack, check_health
 from continuum._stack_record import RecordedComponent, StackRecord
 from continuum._stack_settings import ConfigError, load_stack_settings, load_yaml
 from continuum._state import StateDir, TokenFileError
+from continuum.services import ServiceError
 
 __all__ = ["down", "status", "token", "up"]
 

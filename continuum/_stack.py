@@ -30,7 +30,11 @@ from typing import Any
 import yaml
 
 from continuum._processes import ProcessIdentity
-from continuum._services import (
+from continuum._stack_record import RecordedComponent, StackRecord
+from continuum._stack_settings import StackSettings
+from continuum._state import StateDir
+from continuum._victoria import VictoriaMetricsServer, VmAlert
+from continuum.services import (
     AlertmanagerServer,
     ManagedProcess,
     PrometheusServer,
@@ -41,10 +45,6 @@ from continuum._services import (
     tcp_open,
     wait_until,
 )
-from continuum._stack_record import RecordedComponent, StackRecord
-from continuum._stack_settings import StackSettings
-from continuum._state import StateDir
-from continuum._victoria import VictoriaMetricsServer, VmAlert
 
 __all__ = ["Component", "LocalStack", "PortTakenError", "check_health"]
 

@@ -40,7 +40,7 @@ from typing import Any
 
 import yaml
 
-from continuum._services import (
+from continuum.services import (
     MissingBinaryError,
     PromQLQueries,
     ServiceError,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from continuum._services import (
+from continuum.services import (
     AlertmanagerServer,
     ManagedProcess,
     PrometheusServer,

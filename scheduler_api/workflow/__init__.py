@@ -25,6 +25,10 @@ PyCOMPSs's forms work as written: ``@task(returns=int)``, ``@task(returns=2)``,
 A task that declares no ``work_s`` is placed with the cost learned from its finished runs in
 the placement history (``TaskCosts``), normalised by the speed of the nodes they ran on.
 
+The pull executor's wire contract is public too: the one task-event record (``TaskEvent``),
+the ``Assignment`` a worker runs and its ``WorkerHeartbeat``, with their topics, and the JSON
+form of task values, in which datasets stay datasets (``to_wire``, ``from_wire``).
+
 Outside ``continuum run`` the session is local to this machine; ``continuum run`` picks the
 heuristic, the executor and the nodes (from the API when it is reachable).
 
@@ -55,6 +59,15 @@ from scheduler_api.workflow._dsl import (
     storage,
     task,
 )
+from scheduler_api.workflow._events import (
+    HEARTBEATS_TOPIC,
+    TASK_EVENTS_TOPIC,
+    Assignment,
+    EventError,
+    TaskEvent,
+    WorkerHeartbeat,
+    assignments_topic,
+)
 from scheduler_api.workflow._graph import check_graph, to_specs
 from scheduler_api.workflow._history import (
     PlacementHistory,
@@ -63,6 +76,7 @@ from scheduler_api.workflow._history import (
     Transition,
 )
 from scheduler_api.workflow._session import RunRecord, Session, current_session, session, wait_on
+from scheduler_api.workflow._wire import data_url, datasets_in, from_wire, map_datasets, to_wire
 
 if TYPE_CHECKING:
     from scheduler_api.workflow._gantt import write_gantt
@@ -70,9 +84,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_WORK_S",
+    "HEARTBEATS_TOPIC",
+    "TASK_EVENTS_TOPIC",
+    "Assignment",
     "CostEstimate",
     "CostSource",
     "Dataset",
+    "EventError",
     "Future",
     "LogRecordingExecutor",
     "PlacementHistory",
@@ -81,21 +99,29 @@ __all__ = [
     "RunSample",
     "Session",
     "TaskCosts",
+    "TaskEvent",
     "TaskFunction",
     "TaskHistory",
     "Transition",
+    "WorkerHeartbeat",
     "WorkflowError",
+    "assignments_topic",
     "check_graph",
     "constraint",
     "current_session",
+    "data_url",
+    "datasets_in",
     "depends",
     "estimate_work",
+    "from_wire",
     "log_capture",
+    "map_datasets",
     "parse_size",
     "session",
     "storage",
     "task",
     "to_specs",
+    "to_wire",
     "wait_on",
     "write_gantt",
 ]

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from continuum._services import PrometheusServer
+from continuum.services import PrometheusServer
 from tests.integration.conftest import LiveStack
 
 _DEADLINE_S = 30.0

@@ -22,7 +22,7 @@ from pathlib import Path
 from agents._otel._kafka import KafkaSender
 from agents._otel._settings import KafkaSettings
 from agents._otel._spool import DeliveryQueue
-from continuum._services import PrometheusServer
+from continuum.services import PrometheusServer
 from tests.unit.pipeline.otlp_factory import Payload
 
 #: Figures measured by the fault tests, one JSON object per line (docs/reliability.md).

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from continuum._services import PrometheusServer, S3Server, TansuBroker, free_port
+from continuum.services import PrometheusServer, S3Server, TansuBroker, free_port
 from tests.reliability.conftest import TunedRunFactory
 from tests.reliability.faults import SeqProducer, landed, record_figure, wait_for
 

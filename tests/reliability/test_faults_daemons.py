@@ -20,7 +20,7 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from continuum._services import (
+from continuum.services import (
     ManagedProcess,
     PrometheusServer,
     TansuBroker,

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from continuum._services import PrometheusServer, TansuBroker
+from continuum.services import PrometheusServer, TansuBroker
 from tests.integration.pipeline.test_pipeline import _self_metric
 from tests.reliability.conftest import TunedRunFactory
 from tests.reliability.faults import SeqProducer, landed, record_figure, wait_for

@@ -15,9 +15,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pipeline import RecordError
 from pipeline._aggregate import Aggregator
 from pipeline._clean import Cleaner, CleaningRules
-from pipeline._errors import RecordError
 from pipeline._otlp import OtlpDecoder
 from pipeline._samples import NodeSamples, SampleBuilder
 from pipeline._text import TextDecoder

@@ -10,7 +10,7 @@ from collections import Counter
 import httpx
 import pytest
 
-from continuum._services import PrometheusServer, TansuBroker
+from continuum.services import PrometheusServer, TansuBroker
 from tests.integration.pipeline.test_pipeline import _count, _self_metric
 from tests.reliability.conftest import TunedRunFactory
 from tests.reliability.corpus import build_corpus

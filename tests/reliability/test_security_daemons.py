@@ -15,7 +15,7 @@ import httpx
 import pytest
 import yaml
 
-from continuum._services import (
+from continuum.services import (
     ManagedProcess,
     PrometheusServer,
     TansuBroker,

@@ -25,6 +25,7 @@ PACKAGES = [
     "continuum",
     "continuum.config",
     "continuum.lab",
+    "continuum.services",
     "pipeline",
     "pipeline.catalogue",
     "scheduler_api",

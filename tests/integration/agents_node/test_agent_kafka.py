@@ -14,7 +14,7 @@ from pathlib import Path
 from prometheus_client.openmetrics.parser import text_string_to_metric_families
 
 from agents.node import build_agent
-from continuum._services import TansuBroker, free_port, http_ok, wait_until
+from continuum.services import TansuBroker, free_port, http_ok, wait_until
 from tests.integration.agents_node.conftest import consume_all, write_config
 
 

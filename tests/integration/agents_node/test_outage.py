@@ -25,7 +25,7 @@ import pytest
 import yaml
 
 from agents.node import build_agent
-from continuum._services import PrometheusServer, TansuBroker, free_port, wait_until
+from continuum.services import PrometheusServer, TansuBroker, free_port, wait_until
 from tests.integration.agents_node.conftest import consume_all, point_ids, write_config
 
 # kafka-python 3.0.12 leaves the sockets of its connection attempts to an unreachable broker for

@@ -13,7 +13,7 @@ import httpx
 import pytest
 import yaml
 
-from continuum._services import ManagedProcess, free_port, http_ok, wait_until
+from continuum.services import ManagedProcess, free_port, http_ok, wait_until
 
 
 class ApiDaemon:

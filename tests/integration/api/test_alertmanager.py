@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from continuum._services import PrometheusServer, wait_until
+from continuum.services import PrometheusServer, wait_until
 from tests.integration.api.conftest import ApiDaemon
 
 

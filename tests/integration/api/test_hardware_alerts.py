@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from continuum._services import ManagedProcess, PrometheusServer, TansuBroker, free_port, wait_until
+from continuum.services import ManagedProcess, PrometheusServer, TansuBroker, free_port, wait_until
 from tests.integration.api.conftest import ApiDaemon
 
 _NODE = "itest-hw"

@@ -20,7 +20,7 @@ import httpx
 import pytest
 import yaml
 
-from continuum._services import ManagedProcess, free_port, wait_until
+from continuum.services import ManagedProcess, free_port, wait_until
 from tests.integration.conftest import LiveStack
 
 _FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "node"

@@ -18,7 +18,7 @@ import httpx
 import pytest
 import yaml
 
-from continuum._services import ManagedProcess, PrometheusServer, free_port, wait_until
+from continuum.services import ManagedProcess, PrometheusServer, free_port, wait_until
 from tests.certificates import CertificateAuthority, IssuedCertificate
 
 SCHEDULER_SUBJECT = "CN=continuum-scheduler,O=continuum"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from continuum._services import PrometheusServer, wait_until
+from continuum.services import PrometheusServer, wait_until
 from scheduler_api._prometheus import PrometheusClient
 from scheduler_api._snapshot import SNAPSHOT_QUERIES
 from tests.integration.api.conftest import ApiDaemon

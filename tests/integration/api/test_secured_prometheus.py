@@ -17,7 +17,7 @@ import httpx
 import pytest
 import yaml
 
-from continuum._services import PrometheusServer, TansuBroker, free_port, wait_until
+from continuum.services import PrometheusServer, TansuBroker, free_port, wait_until
 from tests.certificates import CertificateAuthority
 from tests.integration.api.conftest import ApiDaemon
 from tests.integration.pipeline.conftest import PipelineRun

@@ -19,7 +19,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from continuum._services import ManagedProcess, PrometheusServer, ServiceError, wait_until
+from continuum.services import ManagedProcess, PrometheusServer, ServiceError, wait_until
 from tests.conftest import LiveStack
 from tests.integration.containers.conftest import CgroupMaker, Workload, container_id, pod_uid
 

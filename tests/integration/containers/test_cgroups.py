@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from agents.containers._collector import ContainerSample, ContainerScanner
-from agents.containers._layout import CgroupLayout
-from agents.containers._metadata import MetadataResolver, MetadataSources
+from agents.containers import (
+    CgroupLayout,
+    ContainerSample,
+    ContainerScanner,
+    MetadataResolver,
+    MetadataSources,
+)
 from tests.integration.containers.conftest import CgroupMaker, container_id, pod_uid
 
 PROC = Path("/proc")

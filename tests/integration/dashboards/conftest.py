@@ -36,7 +36,7 @@ import httpx
 import pytest
 import yaml
 
-from continuum._services import ManagedProcess, PrometheusServer, TansuBroker, free_port
+from continuum.services import ManagedProcess, PrometheusServer, TansuBroker, free_port
 from tests.integration.conftest import LiveStack
 from tests.integration.containers.conftest import (
     CgroupMaker,
@@ -317,7 +317,7 @@ def task_metrics(live: LiveStack) -> None:
     """Task attempts as `continuum run` pushes them, through the stack's broker and pipeline."""
     from continuum._task_metrics import TaskMetrics
     from continuum.otel import KafkaMetricExporter
-    from scheduler_api.workflow._history import Transition
+    from scheduler_api.workflow import Transition
 
     metrics = TaskMetrics(
         "dash-run",

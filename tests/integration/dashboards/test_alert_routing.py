@@ -20,7 +20,7 @@ import httpx
 import pytest
 import yaml
 
-from continuum._services import AlertmanagerServer, free_port
+from continuum.services import AlertmanagerServer, free_port
 
 CONFIG = Path(__file__).resolve().parents[3] / "deploy" / "alertmanager" / "alertmanager.yml"
 _DEADLINE_S = 30.0

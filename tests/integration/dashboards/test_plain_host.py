@@ -22,7 +22,7 @@ import httpx
 import pytest
 import yaml
 
-from continuum._services import ManagedProcess, PrometheusServer, TansuBroker, free_port
+from continuum.services import ManagedProcess, PrometheusServer, TansuBroker, free_port
 from dashboards import DASHBOARDS, Panel, substitute, to_json
 from tests.conftest import LiveStack
 from tests.integration.dashboards.conftest import api_traffic, task_metrics

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from continuum._services import ManagedProcess, find_binary, free_port, http_ok, wait_until
+from continuum.services import ManagedProcess, find_binary, free_port, http_ok, wait_until
 
 
 @pytest.fixture

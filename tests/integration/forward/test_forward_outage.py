@@ -22,7 +22,7 @@ import pytest
 
 from agents._otel import IdentitySettings, KafkaSettings
 from agents.forward import ForwardCollector, ForwardSettings, build_forwarder
-from continuum._services import PrometheusServer, TansuBroker, wait_until
+from continuum.services import PrometheusServer, TansuBroker, wait_until
 from tests.integration.pipeline.conftest import PipelineRun
 
 OUTAGE_S = 60.0

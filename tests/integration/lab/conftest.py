@@ -20,7 +20,8 @@ import httpx
 import pytest
 import yaml
 
-from continuum._services import (
+from continuum.lab import Lab, Topology, topology_from_dict
+from continuum.services import (
     AlertmanagerServer,
     PrometheusServer,
     TansuBroker,
@@ -28,7 +29,6 @@ from continuum._services import (
     http_ok,
     wait_until,
 )
-from continuum.lab import Lab, Topology, topology_from_dict
 from tests.conftest import REPO_ROOT, LiveStack
 
 RULES = REPO_ROOT / "deploy" / "prometheus" / "rules"

@@ -10,8 +10,7 @@ import dataclasses
 import time
 from typing import TypeVar
 
-from scheduler_api.workflow import constraint, task, wait_on
-from scheduler_api.workflow._dsl import TaskFunction
+from scheduler_api.workflow import TaskFunction, constraint, task, wait_on
 
 READINGS = 3
 _F = TypeVar("_F", bound=TaskFunction)  # type: ignore[type-arg]

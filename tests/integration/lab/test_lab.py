@@ -19,12 +19,11 @@ from typing import Any
 
 import httpx
 
-from continuum._services import wait_until
 from continuum.lab import Lab
 from continuum.lab._daemons import AGENT_PORT, DATA_PORT
-from scheduler_api._views import snapshot_of
-from scheduler_api.executors import ApiCatalogue
-from scheduler_api.executors._pull import PullExecutor
+from continuum.services import wait_until
+from scheduler_api import snapshot_of
+from scheduler_api.executors import ApiCatalogue, PullExecutor
 from scheduler_api.placement import NodeInfo, PlacementPolicy
 from scheduler_api.workflow import Session, session, wait_on
 from tests.integration.lab import pull_workflow, workload

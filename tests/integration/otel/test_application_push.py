@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from continuum._services import (
+from continuum.services import (
     ManagedProcess,
     PrometheusServer,
     TansuBroker,

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
-from continuum._services import ManagedProcess, free_port, http_ok, wait_until
+from continuum.services import ManagedProcess, free_port, http_ok, wait_until
 
 with warnings.catch_warnings():
     # kafka-python 3.0.12 uses a deprecated importlib API at import (not ours to fix).

@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import cramjam
 import pytest
 
-from continuum._services import TansuBroker, free_port, wait_until
+from continuum.services import TansuBroker, free_port, wait_until
 from pipeline import Worker, WorkerSettings
 from pipeline._selfmetrics import SelfMetrics
 from tests.unit.pipeline.otlp_factory import Payload

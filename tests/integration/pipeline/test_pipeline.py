@@ -11,7 +11,7 @@ from collections.abc import Callable
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from continuum._services import ManagedProcess, PrometheusServer, TansuBroker
+from continuum.services import ManagedProcess, PrometheusServer, TansuBroker
 from tests.integration.pipeline.conftest import PipelineRun
 from tests.unit.pipeline.otlp_factory import Payload
 

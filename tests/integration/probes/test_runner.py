@@ -7,9 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from agents._otel import validate_section
-from agents.probes._engine import ProbeRunner
-from agents.probes._results import ResultStore
-from agents.probes._settings import ProbesSettings
+from agents.probes import ProbeRunner, ProbesSettings, ResultStore
 
 
 def _probes(**values: Any) -> ProbesSettings:

@@ -7,9 +7,9 @@ import ssl
 
 import pytest
 
+from agents.probes import FailureReason
 from agents.probes._http import probe_http
 from agents.probes._icmp import icmp_permitted, probe_icmp
-from agents.probes._results import FailureReason
 from agents.probes._tcp import probe_tcp
 from agents.probes._tls import client_context
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from agents.probes._results import FailureReason, ProbeResult
-from agents.probes._throughput import ThroughputResponder, probe_throughput
+from agents.probes import FailureReason, ProbeResult, ThroughputResponder, probe_throughput
 
 
 async def _with_responder(

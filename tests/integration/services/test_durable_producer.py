@@ -15,7 +15,7 @@ from agents._otel._kafka import KafkaSender
 from agents._otel._settings import KafkaSettings, TopicSettings
 from agents._otel._spool import DeliveryQueue
 from continuum._durability import violations
-from continuum._services import TansuBroker
+from continuum.services import TansuBroker
 
 _RECORDS = 50
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import cramjam
 import httpx
 
-from continuum._services import PrometheusServer, TansuBroker, free_port, tcp_open
+from continuum.services import PrometheusServer, TansuBroker, free_port, tcp_open
 
 
 def _varint(value: int) -> bytes:

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from continuum._services import free_port
+from continuum.services import free_port
 
 _PORT_NAMES = (
     "kafka",

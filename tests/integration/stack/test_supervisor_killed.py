@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 
 from continuum._processes import ProcessIdentity
-from continuum._services import free_port
 from continuum._stack_record import StackRecord
 from continuum._state import StateDir
+from continuum.services import free_port
 
 _PORT_NAMES = (
     "kafka",

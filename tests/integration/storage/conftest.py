@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from continuum._services import PrometheusServer, free_port
 from continuum._victoria import VictoriaMetricsServer, VmAlert
+from continuum.services import PrometheusServer, free_port
 from tests.integration.storage.postgres import PostgresServer
 
 RULES = Path(__file__).resolve().parents[3] / "deploy" / "prometheus" / "rules"

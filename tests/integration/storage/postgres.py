@@ -23,7 +23,7 @@ from pathlib import Path
 
 import psycopg
 
-from continuum._services import MissingBinaryError, _Service
+from continuum.services import MissingBinaryError, _Service
 
 __all__ = ["PostgresServer"]
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from continuum._services import PrometheusServer, wait_until
+from continuum.services import PrometheusServer, wait_until
 from tests.integration.api.conftest import ApiDaemon
 from tests.integration.storage.series import node_aggregates, remote_write
 

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from continuum._services import TansuBroker, wait_until
+from continuum.services import TansuBroker, wait_until
 from tests.integration.conftest import LiveStack
 from tests.integration.storage.conftest import BACKENDS, Store
 

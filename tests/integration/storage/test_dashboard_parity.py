@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 import yaml
 
-from continuum._services import (
+from continuum._victoria import VictoriaMetricsServer
+from continuum.services import (
     ManagedProcess,
     PrometheusServer,
     ServiceError,
@@ -24,7 +25,6 @@ from continuum._services import (
     free_port,
     wait_until,
 )
-from continuum._victoria import VictoriaMetricsServer
 from dashboards import DASHBOARDS, substitute
 
 _NODE, _TIER, _SITE = "twin-node", "hpc", "twin"

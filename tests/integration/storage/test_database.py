@@ -193,7 +193,7 @@ def test_reservations_from_two_connections_never_overbook(db: Database) -> None:
 
 
 def test_a_postgresql_url_is_kept_as_a_url(postgres_url: str) -> None:
-    from scheduler_api._settings import load_settings
+    from scheduler_api import load_settings
 
     settings = load_settings(database=postgres_url)
     assert settings.database == postgres_url
@@ -207,7 +207,7 @@ def test_a_restarted_server_is_reconnected_to(tmp_path: Path) -> None:
     write that meets the dropped connection fails, and the next one succeeds."""
     import psycopg
 
-    from continuum._services import free_port
+    from continuum.services import free_port
     from tests.integration.storage.postgres import PostgresServer
 
     server = PostgresServer("127.0.0.1", free_port())

@@ -12,8 +12,8 @@ from typing import Any
 
 import httpx
 
-from continuum._services import PrometheusServer, free_port, wait_until
 from continuum._victoria import VictoriaMetricsServer, vmbackup, vmrestore
+from continuum.services import PrometheusServer, free_port, wait_until
 from tests.integration.storage.series import remote_write
 
 # A series VictoriaMetrics has never seen is searchable after about 10 s.

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from continuum._services import free_port, wait_until
+from continuum.services import free_port, wait_until
 
 _PORT_NAMES = (
     "kafka",

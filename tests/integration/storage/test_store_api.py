@@ -13,14 +13,14 @@ from typing import Any
 import pytest
 import yaml
 
-from continuum._services import (
+from continuum._victoria import VmAlert
+from continuum.services import (
     AlertmanagerServer,
     PrometheusServer,
     _Service,
     free_port,
     wait_until,
 )
-from continuum._victoria import VmAlert
 from tests.integration.api.conftest import ApiDaemon
 from tests.integration.storage.conftest import BACKENDS, RULES, Store
 from tests.integration.storage.series import node_aggregates, remote_write

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 
-from continuum._services import wait_until
+from continuum.services import wait_until
 from pipeline._writer import is_permanent_rejection
 from tests.integration.storage.conftest import BACKENDS, Store
 from tests.integration.storage.series import remote_write

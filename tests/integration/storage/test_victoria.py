@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from continuum._services import PrometheusServer, free_port
 from continuum._victoria import VictoriaMetricsServer
+from continuum.services import PrometheusServer, free_port
 
 
 def test_the_store_scrapes_its_targets(tmp_path: Path, ruled_prometheus: PrometheusServer) -> None:

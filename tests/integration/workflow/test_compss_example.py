@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from continuum._services import TansuBroker
+from continuum.services import TansuBroker
 
 pytestmark = pytest.mark.integration
 

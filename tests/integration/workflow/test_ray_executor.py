@@ -67,7 +67,7 @@ def ray_cluster() -> Iterator[dict[str, str]]:
 
 
 def _session(**config: Any) -> Session:
-    from scheduler_api.executors._ray import RayExecutor
+    from scheduler_api.executors import RayExecutor
 
     nodes = [NodeInfo("alpha", tier="cloud"), NodeInfo("beta", tier="edge")]
     return Session(RayExecutor(nodes), EngineConfig(mode="ready", **config))
@@ -129,8 +129,7 @@ def speaks_then_fails() -> None:
 
 
 def test_ray_workers_capture_each_attempts_output(ray_cluster: dict[str, str]) -> None:
-    from scheduler_api.executors import LogCapture
-    from scheduler_api.executors._ray import RayExecutor
+    from scheduler_api.executors import LogCapture, RayExecutor
     from scheduler_api.workflow._logs import AttemptLog, LogRecordingExecutor
 
     seen: list[AttemptLog] = []

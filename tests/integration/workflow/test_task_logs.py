@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from continuum._services import wait_until
+from continuum.services import wait_until
 from tests.integration.conftest import LiveStack
 
 _WORKFLOW = """

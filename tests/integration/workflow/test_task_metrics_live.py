@@ -13,7 +13,7 @@ import httpx
 import pytest
 import yaml
 
-from continuum._services import PrometheusServer
+from continuum.services import PrometheusServer
 from tests.conftest import LiveStack, wait_until
 
 pytestmark = pytest.mark.integration

@@ -14,8 +14,8 @@ import continuum.config as config
 from agents._otel._settings import AgentSettings, KafkaSettings, load_section
 from continuum._cmd_config import config as config_command
 from continuum._stack_settings import load_stack_settings
-from pipeline._settings import load_settings as load_pipeline
-from scheduler_api._settings import load_settings as load_api
+from pipeline import load_settings as load_pipeline
+from scheduler_api import load_settings as load_api
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -122,6 +122,25 @@ def test_check_exits_non_zero_and_lists_every_error(tmp_path: Path) -> None:
     assert "kafka.bootstrap_server: unknown key" in result.output
     assert "agent.interval_s: Expected `float` >= 1.0" in result.output
     assert "3 errors" in result.output
+
+
+def test_check_reads_the_file_once_for_every_section(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import yaml
+
+    reads: list[str] = []
+    parse = yaml.safe_load
+
+    def counted(text: str) -> Any:
+        reads.append(text)
+        return parse(text)
+
+    monkeypatch.setattr(yaml, "safe_load", counted)
+    path = _write(tmp_path, "kafka: {bootstrap_servers: a:9092}\nworker: {heartbeat_s: 2}\n")
+    errors, _absent = config.check_file(path)
+    assert errors == []
+    assert len(reads) == 1  # one read of the file, not one per section
 
 
 @pytest.mark.parametrize(

@@ -15,12 +15,12 @@ import pytest
 from pydantic import ValidationError
 
 from continuum._http_auth import HttpAuth, HttpAuthError
+from pipeline import load_settings as load_pipeline_settings
 from pipeline._remote_write import SeriesRef
 from pipeline._selfmetrics import SelfMetrics
-from pipeline._settings import load_settings as load_pipeline_settings
 from pipeline._writer import Batch, Part, RemoteWriter, Ticket
+from scheduler_api import load_settings as load_api_settings
 from scheduler_api._prometheus import PrometheusClient, PrometheusUnavailableError
-from scheduler_api._settings import load_settings as load_api_settings
 from tests.certificates import CertificateAuthority
 
 

@@ -20,7 +20,7 @@ _SLEEPER = [sys.executable, "-c", "import time; time.sleep(120)"]
 _PARENT = """
 import sys, time
 from pathlib import Path
-from continuum._services import ManagedProcess
+from continuum.services import ManagedProcess
 child = ManagedProcess("sleeper", {argv!r}, Path({log!r}), die_with_parent={die!r})
 child.start()
 print(child.pid, flush=True)

@@ -8,7 +8,7 @@ from typing import Any
 from opentelemetry.sdk.metrics.export import MetricExporter, MetricExportResult, MetricsData
 
 from continuum._task_metrics import TaskMetrics
-from scheduler_api.workflow._history import Transition
+from scheduler_api.workflow import Transition
 
 
 class Captured(MetricExporter):  # type: ignore[misc]

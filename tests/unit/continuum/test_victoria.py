@@ -9,8 +9,8 @@ import pytest
 import yaml
 
 from continuum import _victoria
-from continuum._services import MissingBinaryError
 from continuum._victoria import VictoriaMetricsServer, VmAlert
+from continuum.services import MissingBinaryError
 
 
 @pytest.fixture(autouse=True)

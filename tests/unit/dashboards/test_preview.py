@@ -91,7 +91,7 @@ def test_cli_build_writes_json(tmp_path: Path) -> None:
 
 
 def test_cli_preview_fails_clearly_without_prometheus(tmp_path: Path) -> None:
-    from continuum._services import free_port
+    from continuum.services import free_port
 
     url = f"http://127.0.0.1:{free_port()}"
     result = CliRunner().invoke(

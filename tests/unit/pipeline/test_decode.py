@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from pipeline import RecordError
 from pipeline._aggregate import Aggregator
 from pipeline._clean import Cleaner, CleaningRules
-from pipeline._errors import RecordError
 from pipeline._otlp import OtlpDecoder
 from pipeline._samples import NodeSamples, SampleBuilder
 from pipeline._text import TextDecoder

@@ -5,9 +5,8 @@ from __future__ import annotations
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from pipeline import Worker, WorkerSettings
 from pipeline._selfmetrics import MetricsServer
-from pipeline._settings import WorkerSettings
-from pipeline._worker import Worker
 from pipeline.catalogue import CATALOGUE, SeriesType
 from pipeline.catalogue._pipeline_self import PIPELINE_SELF_SERIES
 

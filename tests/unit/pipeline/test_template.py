@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from opentelemetry.proto.resource.v1 import resource_pb2
 
+from pipeline import RecordError
 from pipeline._aggregate import Aggregator
 from pipeline._clean import Cleaner, CleaningRules
-from pipeline._errors import RecordError
 from pipeline._otlp import OtlpDecoder
 from pipeline._remote_write import encode_varint
 from pipeline._samples import NodeSamples, SampleBuilder

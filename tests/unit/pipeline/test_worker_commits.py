@@ -13,9 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from pipeline import Worker
 from pipeline._kafka import TopicPartition
 from pipeline._settings import KafkaSettings, PipelineSettings, WorkerSettings
-from pipeline._worker import Worker
 from tests.unit.pipeline.conftest import Endpoint
 from tests.unit.pipeline.otlp_factory import Payload
 

@@ -12,8 +12,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from scheduler_api import create_app, load_settings
-from scheduler_api._settings import ApiSettings
+from scheduler_api import ApiSettings, create_app, load_settings
 
 TOKENS = {
     "all-token": ["read", "schedule", "alerts"],
@@ -186,7 +185,7 @@ def served_api(
 
     import uvicorn
 
-    from continuum._services import free_port
+    from continuum.services import free_port
 
     app = create_app(
         api_settings,

@@ -88,7 +88,7 @@ def test_default_token_comes_from_the_state_directory(
 
 
 def test_unreachable_api_is_one_line(tmp_path: Path) -> None:
-    from continuum._services import free_port
+    from continuum.services import free_port
 
     url = f"http://127.0.0.1:{free_port()}"
     result = CliRunner().invoke(nodes, ["--api", url, "--token", "t"])

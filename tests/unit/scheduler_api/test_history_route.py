@@ -10,8 +10,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from scheduler_api import create_app
-from scheduler_api._settings import ApiSettings
+from scheduler_api import ApiSettings, create_app
 from scheduler_api.routes.history import HISTORY_METRICS, history_query, points_in
 from tests.unit.scheduler_api.conftest import NOW_S, FakeClock, FakePrometheus
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from scheduler_api import load_settings
 from scheduler_api._postgres import Row, is_postgres_url, translate
-from scheduler_api._settings import load_settings
 
 
 def test_parameters_become_psycopg_placeholders_outside_quoted_strings() -> None:

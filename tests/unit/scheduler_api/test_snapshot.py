@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from dashboards._promql import metric_names
+from dashboards import metric_names
 from pipeline.catalogue import is_catalogued, lookup
 from scheduler_api._prometheus import Sample
 from scheduler_api._snapshot import (

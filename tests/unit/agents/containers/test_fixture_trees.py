@@ -12,10 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from agents.containers._collector import ContainerSample, ContainerScanner
+from agents.containers import (
+    ContainerSample,
+    ContainerScanner,
+    MetadataResolver,
+    MetadataSources,
+    detect_layout,
+)
 from agents.containers._discovery import Discovery
-from agents.containers._layout import detect_layout
-from agents.containers._metadata import MetadataResolver, MetadataSources
 
 FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "cgroup"
 A, B, C, D, E, F = ("a" * 64, "b" * 64, "c" * 64, "d" * 64, "e" * 64, "f" * 64)

@@ -7,10 +7,8 @@ from pathlib import Path
 
 import httpx
 
-from agents.containers._collector import ContainerScanner
+from agents.containers import ContainerScanner, MetadataResolver, MetadataSources, detect_layout
 from agents.containers._kubelet import KubeletPods
-from agents.containers._layout import detect_layout
-from agents.containers._metadata import MetadataResolver, MetadataSources
 
 FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "cgroup"
 B = "b" * 64  # the besteffort CRI-O container of the v2 fixture, without runtime metadata

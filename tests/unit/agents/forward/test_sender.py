@@ -7,8 +7,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from agents.forward._records import ForwardRecord
-from agents.forward._sender import RecordQueue, RecordSender
+from agents.forward import ForwardRecord, RecordQueue, RecordSender
 
 
 def _wait(predicate: Callable[[], bool], timeout_s: float = 5.0) -> None:

@@ -8,7 +8,7 @@ from prometheus_client.openmetrics.parser import (
 )
 from prometheus_client.parser import text_string_to_metric_families as parse_text
 
-from agents.forward._split import split_exposition
+from agents.forward import split_exposition
 
 
 def _exposition(families: int, samples: int, openmetrics: bool = False) -> bytes:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import msgspec
 
+from agents.probes import ProbesSettings, ProbeTarget
 from agents.probes._inventory import InventorySettings, peers_from_inventory
-from agents.probes._settings import ProbesSettings, ProbeTarget
 
 INVENTORY = {
     "nodes": [

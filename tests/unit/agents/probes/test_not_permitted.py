@@ -8,10 +8,9 @@ import time
 import msgspec
 import pytest
 
+from agents.probes import ProbeCollector, ProbesSettings
 from agents.probes._engine import ICMP_FIX, ProbeRunner
-from agents.probes._instruments import ProbeCollector
 from agents.probes._results import FAILURE_REASONS, FailureReason, ProbeResult, ResultStore
-from agents.probes._settings import ProbesSettings
 
 
 def test_icmp_targets_that_cannot_run_report_not_permitted_and_warn_once(

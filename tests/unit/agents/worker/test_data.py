@@ -13,8 +13,7 @@ import pytest
 from agents.worker._data import DataDirectory, DataError, DataServer, fetch, push
 from agents.worker._settings import DataSettings
 from agents.worker._staging import TaskData
-from scheduler_api.workflow import Dataset
-from scheduler_api.workflow._wire import data_url, datasets_in, to_wire
+from scheduler_api.workflow import Dataset, data_url, datasets_in, to_wire
 from tests.certificates import CertificateAuthority
 
 TOKEN = "data-token-1"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from agents.worker import run_attempt
-from scheduler_api.workflow._events import Assignment
+from scheduler_api.workflow import Assignment
 
 HERE = Path(__file__)
 

@@ -13,15 +13,15 @@ from agents._otel import KafkaSettings
 from agents.worker import Worker, WorkerSettings
 from agents.worker._data import DataDirectory, DataServer
 from agents.worker._settings import DataSettings
-from continuum._services import wait_until
-from scheduler_api.workflow._events import (
+from continuum.services import wait_until
+from scheduler_api.workflow import (
     HEARTBEATS_TOPIC,
     TASK_EVENTS_TOPIC,
     Assignment,
     TaskEvent,
     WorkerHeartbeat,
+    datasets_in,
 )
-from scheduler_api.workflow._wire import datasets_in
 from tests.unit.agents.worker import data_tasks
 
 Record = namedtuple("Record", "value")

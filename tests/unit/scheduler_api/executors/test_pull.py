@@ -11,20 +11,21 @@ from typing import Any
 
 import pytest
 
-from continuum._services import wait_until
+from continuum.services import wait_until
 from scheduler_api._datasets import DatasetRecord
 from scheduler_api.executors import LogCapture, TaskOutput, TaskUsage
 from scheduler_api.executors._pull import MAX_WIRE_OUTPUT_BYTES, PullExecutor, task_reference
 from scheduler_api.placement import NodeInfo
-from scheduler_api.workflow import Dataset
-from scheduler_api.workflow._events import (
+from scheduler_api.workflow import (
     HEARTBEATS_TOPIC,
     TASK_EVENTS_TOPIC,
     Assignment,
+    Dataset,
     TaskEvent,
     WorkerHeartbeat,
+    datasets_in,
+    to_wire,
 )
-from scheduler_api.workflow._wire import datasets_in, to_wire
 
 Record = namedtuple("Record", "topic value")
 

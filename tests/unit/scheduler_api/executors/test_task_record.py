@@ -11,9 +11,7 @@ import pytest
 from scheduler_api.executors import Completion, LocalExecutor, LogCapture, TaskOutput, TaskUsage
 from scheduler_api.executors._record import RecordKey, completion_of, ended_record
 from scheduler_api.placement import NodeInfo
-from scheduler_api.workflow import Session, session, task, wait_on
-from scheduler_api.workflow._events import TaskEvent
-from scheduler_api.workflow._history import Transition
+from scheduler_api.workflow import Session, TaskEvent, Transition, session, task, wait_on
 from scheduler_api.workflow._logs import AttemptLog, LogRecordingExecutor, attempt_log
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from scheduler_api.workflow._events import (
+from scheduler_api.workflow import (
     Assignment,
     EventError,
     TaskEvent,

@@ -5,8 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 
-from scheduler_api.workflow import Dataset
-from scheduler_api.workflow._wire import data_url, datasets_in, from_wire, map_datasets, to_wire
+from scheduler_api.workflow import Dataset, data_url, datasets_in, from_wire, map_datasets, to_wire
 
 
 def test_datasets_anywhere_in_a_value_survive_json_and_can_be_changed_in_place() -> None:

@@ -38,14 +38,18 @@ __all__ = [
     "AlertmanagerServer",
     "ManagedProcess",
     "MissingBinaryError",
+    "PromQLQueries",
     "PrometheusServer",
     "S3Server",
     "ServiceError",
     "TansuBroker",
+    "find_binary",
     "free_port",
     "http_ok",
     "port_is_free",
+    "tansu_binary",
     "tcp_open",
+    "wait_until",
 ]
 
 
