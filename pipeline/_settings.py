@@ -15,7 +15,13 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from continuum._http_auth import HttpAuth
-from continuum.config import ConfigError, KafkaSettings, load_section, validate_section
+from continuum.config import (
+    ConfigError,
+    KafkaSettings,
+    load_section,
+    parse_listen,
+    validate_section,
+)
 
 __all__ = [
     "ConfigError",
@@ -74,9 +80,7 @@ class PipelineSettings(BaseModel):
     @field_validator("listen")
     @classmethod
     def _host_port(cls, value: str) -> str:
-        host, _, port = value.rpartition(":")
-        if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
-            raise ValueError("must be HOST:PORT, e.g. 127.0.0.1:9465")
+        parse_listen(value)  # the one reading of a listen key, as the agents' (ValueError)
         return value
 
     @field_validator("remote_write_url")

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from continuum._http_auth import HttpAuth
-from continuum.config import ConfigError, load_section, state_dir
+from continuum.config import ConfigError, load_section, parse_listen, state_dir
 from scheduler_api._subjects import parse_subject
 from scheduler_api.executors import DEFAULT_MAX_BYTES_PER_STREAM
 from scheduler_api.ranking import DEFAULT_STALE_AFTER_S, Weights
@@ -185,9 +185,7 @@ class ApiSettings(BaseSettings):
     @field_validator("listen")
     @classmethod
     def _host_port(cls, value: str) -> str:
-        host, _, port = value.rpartition(":")
-        if not host or not port.isdigit() or not 0 < int(port) < 65536:
-            raise ValueError("must be host:port, e.g. 127.0.0.1:8080")
+        parse_listen(value)  # the one reading of a listen key, as the agents' (ValueError)
         return value
 
     @field_validator("database", mode="before")
@@ -222,11 +220,11 @@ class ApiSettings(BaseSettings):
 
     @property
     def host(self) -> str:
-        return self.listen.rpartition(":")[0]
+        return parse_listen(self.listen)[0]
 
     @property
     def port(self) -> int:
-        return int(self.listen.rpartition(":")[2])
+        return parse_listen(self.listen)[1]
 
 
 def load_settings(path: Path | None = None, **overrides: Any) -> ApiSettings:

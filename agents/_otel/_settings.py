@@ -29,7 +29,9 @@ from continuum.config import (
     KafkaSettings,
     Secret,
     TopicSettings,
+    check_listen,
     load_section,
+    parse_listen,
     state_dir,
     validate_section,
 )
@@ -57,29 +59,6 @@ DEFAULT_COLLECTOR_TIMEOUT_S = 5.0
 #: Kafka's default ``message.max.bytes`` is 1 MB; stay below it with room for headers.
 MAX_MESSAGE_BYTES = 1_000_000
 DEFAULT_MESSAGE_BYTES = 900_000
-
-
-def parse_listen(listen: str) -> tuple[str, int]:
-    """Split a ``host:port`` listen address (``[::1]:9464`` for IPv6).
-
-    Raises:
-        ValueError: not ``host:port`` with a port in 0..65535.
-    """
-    host, sep, port_text = listen.rpartition(":")
-    if not sep or not host or not port_text.isdigit() or int(port_text) > 65535:
-        raise ValueError(f"expected host:port, got {listen!r}")
-    return host.strip("[]"), int(port_text)
-
-
-def check_listen(key: str, listen: str) -> None:
-    """Raise a ``ValueError`` naming ``key`` when ``listen`` is not ``host:port``.
-
-    For ``__post_init__`` checks: :func:`load_section` reads the leading ``key:`` as the key.
-    """
-    try:
-        parse_listen(listen)
-    except ValueError as err:
-        raise ValueError(f"{key}: {err}") from None
 
 
 class IdentitySettings(Struct, kw_only=True):

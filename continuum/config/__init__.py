@@ -19,6 +19,7 @@ role's code until asked. ``continuum config check`` and ``continuum config show`
 
 from continuum.config._kafka import DEFAULT_PRODUCER_TIMEOUT_MS, KafkaSettings, TopicSettings
 from continuum.config._keys import unknown_keys
+from continuum.config._listen import check_listen, parse_listen
 from continuum.config._load import check_keys, load_section, validate_section
 from continuum.config._secret import REDACTED, Secret, holds_secret, is_secret_key, redact
 from continuum.config._sections import SECTIONS, Section, check_file, effective_config
@@ -43,6 +44,7 @@ __all__ = [
     "TopicSettings",
     "check_file",
     "check_keys",
+    "check_listen",
     "effective_config",
     "environment",
     "file_section",
@@ -50,6 +52,7 @@ __all__ = [
     "is_secret_key",
     "load_section",
     "merge",
+    "parse_listen",
     "read_file",
     "redact",
     "section_data",

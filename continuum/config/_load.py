@@ -20,7 +20,7 @@ from msgspec import Meta, Struct
 
 from continuum.config._keys import unknown_key_message, unknown_keys
 from continuum.config._secret import Secret
-from continuum.config._source import ConfigError, merge, section_data
+from continuum.config._source import ConfigError, environment, file_section, merge, read_file
 
 __all__ = ["check_keys", "load_section", "validate_section"]
 
@@ -128,6 +128,7 @@ def load_section(
     config_file: Path | None,
     *,
     overrides: dict[str, Any] | None = None,
+    file_sections: dict[str, Any] | None = None,
 ) -> _M:
     """Load one section of continuum.yaml, the environment beating the file.
 
@@ -137,12 +138,15 @@ def load_section(
             ``CONTINUUM_AGENT__*``).
         config_file: the YAML file, or None for defaults and environment only.
         overrides: values the caller sets, above the file and below the environment.
+        file_sections: ``config_file`` as already read (``read_file``), for a caller that
+            loads every section of it and reads it once.
 
     Raises:
         ConfigError: the file is unreadable, or a key is unknown or a value invalid; the
             message names the dotted key (and, for an unknown key, where it was found).
     """
-    from_file, from_env = section_data(config_file, section)
+    read = read_file(config_file) if file_sections is None else file_sections
+    from_file, from_env = file_section(read, section, config_file), environment(section)
     check_keys(model, section, from_file, f"in {config_file}")
     check_keys(model, section, from_env, f"in the environment (CONTINUUM_{section.upper()}__*)")
     data = merge(merge(from_file, overrides or {}), from_env)

@@ -91,7 +91,7 @@ def _load_all(path: Path | None) -> tuple[dict[str, Any], list[ConfigError], lis
             absent.append(section.name)
             continue
         try:
-            values[section.name] = load_section(model, section.name, path)
+            values[section.name] = load_section(model, section.name, path, file_sections=loaded)
         except ConfigError as err:
             errors.append(err)
     return values, errors, absent
