@@ -405,7 +405,7 @@ def run(
     finally:
         active.close()
         if metrics is not None:
-            metrics.close()
+            metrics.shutdown()
         sys.path.remove(str(workflow.resolve().parent))
     records = list(active.records.values())
     _summary(console, records, active.makespan_s)

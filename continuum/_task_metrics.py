@@ -10,7 +10,7 @@ The resource of each node's series is that node's identity, so in Prometheus ``n
     metrics = TaskMetrics("3f2a...", {"edge-1": ("edge", "lab")})
     session = Session(executor, recorder=metrics)     # or beside another recorder
     ...
-    metrics.close()      # last export; what the broker does not take waits in the spool
+    metrics.shutdown()   # last export; what the broker does not take waits in the spool
 
 Exports go through :class:`continuum.otel.KafkaMetricExporter` (spool, retry, OTLP on Kafka),
 so a run whose broker is away loses nothing: its next run delivers what this one spooled.
@@ -27,7 +27,7 @@ from typing import Any, Protocol
 __all__ = ["TaskMetrics"]
 
 _log = logging.getLogger(__name__)
-#: Seconds between exports while a run lasts (the last one happens at close).
+#: Seconds between exports while a run lasts (the last one happens at shutdown).
 EXPORT_INTERVAL_MS = 15_000
 # Bucket bounds of the duration histogram: sub-second tasks to hour-long ones.
 _DURATION_BOUNDS_S = (0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600)
@@ -146,11 +146,23 @@ class TaskMetrics:
             if value is not None:
                 meters.io.add(value, {**attributes, "disk.io.direction": direction})
 
-    def close(self, timeout_ms: int = 10_000) -> None:
-        """Export what was recorded and stop; an export the broker refuses stays spooled."""
+    def force_flush(self, timeout_millis: float = 10_000) -> bool:
+        """Export what was recorded so far, node by node; False if any export failed."""
+        flushed = True
         for node_id, meters in self._nodes.items():
             try:
-                meters.provider.shutdown(timeout_millis=timeout_ms)
+                flushed = meters.provider.force_flush(timeout_millis=timeout_millis) and flushed
+            except Exception as err:  # metrics must never fail the run they describe
+                _log.warning("task metrics of %s not exported: %r", node_id, err)
+                flushed = False
+        return flushed
+
+    def shutdown(self, timeout_millis: float = 10_000) -> None:
+        """Export what was recorded and stop (the SDK's verbs, as every sink here); an export
+        the broker refuses stays spooled."""
+        for node_id, meters in self._nodes.items():
+            try:
+                meters.provider.shutdown(timeout_millis=timeout_millis)
             except Exception as err:  # metrics must never fail the run they describe
                 _log.warning("task metrics of %s not exported: %r", node_id, err)
         self._nodes.clear()

@@ -156,9 +156,10 @@ class RemoteWriter:
         #: After :meth:`shutdown`: every queued batch was handled before its deadline.
         self.clean = False
         self._closing = False
-        # Batches exported and not yet acknowledged or rejected (force_flush waits on it).
+        # Batches exported and not yet acknowledged or rejected: force_flush waits on the
+        # condition until none is left, woken by the sender that handles the last.
         self._unhandled = 0
-        self._unhandled_lock = threading.Lock()
+        self._handled = threading.Condition()
 
     def start(self) -> None:
         for thread in self._threads:
@@ -168,19 +169,21 @@ class RemoteWriter:
         """Queue a batch on its shard (the caller bounds what is outstanding)."""
         if self._closing:
             return ExportResult.FAILURE
-        with self._unhandled_lock:
+        with self._handled:
             self._unhandled += 1
         self._queues[batch.shard].put(batch)
         return ExportResult.SUCCESS
 
     def force_flush(self, timeout_millis: float = 10_000) -> bool:
         """Wait until every queued batch is handled (acknowledged or rejected)."""
-        deadline = time.monotonic() + timeout_millis / 1000
-        while self._unhandled:
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(0.01)
-        return True
+        with self._handled:
+            return self._handled.wait_for(lambda: not self._unhandled, timeout_millis / 1000)
+
+    def _handled_one(self) -> None:
+        with self._handled:
+            self._unhandled -= 1
+            if not self._unhandled:
+                self._handled.notify_all()
 
     def shutdown(self, timeout_millis: float = 30_000) -> None:
         """Send what is queued, then stop; abort what is left after the time.
@@ -215,13 +218,15 @@ class RemoteWriter:
             try:
                 self._deliver(batch, batch.parts, encoder, connection)
             except _AbortedError:
+                self._handled_one()
                 break
             except Exception:  # a sender thread must not die: count, log, keep going
                 _log.exception("remote-write sender failed on a batch; it will not be committed")
+            try:
+                self._on_done(batch)
             finally:
-                with self._unhandled_lock:
-                    self._unhandled -= 1
-            self._on_done(batch)
+                # Handled once its acknowledgement has run: a flush then sees it settled.
+                self._handled_one()
         if connection[0] is not None:
             connection[0].close()
 

@@ -333,7 +333,7 @@ def task_metrics(live: LiveStack) -> None:
                 run_s=1.5, cpu_s=1.2, read_bytes=4 << 20, written_bytes=1 << 20,
             )
         )  # fmt: skip
-    metrics.close()
+    metrics.shutdown()
 
 
 @pytest.fixture(scope="session")

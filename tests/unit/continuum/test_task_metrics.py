@@ -61,7 +61,7 @@ def test_each_ended_attempt_is_recorded_on_its_node() -> None:
     ]  # fmt: skip
     for transition in ended:
         metrics(transition)
-    metrics.close()
+    metrics.shutdown()
 
     edge = _points(exporters["edge-1"])
     durations = {(a["task"], a["outcome"]): p for a, p in edge["continuum.task.duration"]}
@@ -86,5 +86,22 @@ def test_a_run_with_nothing_measured_exports_nothing() -> None:
     made: list[str] = []
     metrics = TaskMetrics("run-2", exporter_factory=lambda node: made.append(node) or Captured())
     metrics(Transition("a-1", "placed", "edge-1", 1.0, name="a"))
-    metrics.close()
+    metrics.shutdown()
     assert made == []
+
+
+def test_force_flush_exports_what_was_recorded_and_the_run_goes_on() -> None:
+    exporters: dict[str, Captured] = {}
+
+    def factory(node: str) -> Captured:
+        exporters[node] = Captured()
+        return exporters[node]
+
+    metrics = TaskMetrics("run-3", exporter_factory=factory)
+    metrics(Transition("a-1", "finished", "edge-1", 1.0, name="a", run_s=0.5, cpu_s=0.2))
+    assert metrics.force_flush()
+    assert "continuum.task.duration" in _points(exporters["edge-1"])
+    metrics(Transition("a-2", "finished", "edge-1", 2.0, name="a", run_s=0.7, cpu_s=0.1))
+    metrics.shutdown()
+    durations = _points(exporters["edge-1"])["continuum.task.duration"]
+    assert max(p.count for _, p in durations) == 2  # recording went on after the flush
