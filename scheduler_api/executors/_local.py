@@ -12,7 +12,6 @@ import logging
 import multiprocessing
 import os
 import platform
-import secrets
 import socket
 import time
 import traceback
@@ -24,12 +23,7 @@ import psutil
 
 from scheduler_api.executors._base import Completion
 from scheduler_api.executors._capture import LogCapture
-from scheduler_api.executors._record import (
-    RecordKey,
-    completion_of,
-    ended_record,
-    started_record,
-)
+from scheduler_api.executors._record import RecordKey, RunRecords, ended_record
 from scheduler_api.executors._usage import measuring
 from scheduler_api.placement import NodeInfo
 
@@ -81,7 +75,7 @@ def _run(
     )
 
 
-class LocalExecutor:
+class LocalExecutor(RunRecords):
     """Process pools on this machine, one per node.
 
     Args:
@@ -100,11 +94,8 @@ class LocalExecutor:
         capture: LogCapture | None = None,
         workflow_id: str | None = None,
     ):
+        super().__init__(workflow_id)
         self._nodes = list(nodes) if nodes else [local_node()]
-        self.workflow_id = workflow_id or f"run-{secrets.token_hex(6)}"
-        #: Every task-event record of this run (started, then finished or failed, per attempt).
-        self.events: list[TaskEvent] = []
-        self._attempts: dict[str, int] = {}
         self._cap = max_workers_per_node or os.cpu_count() or 1
         self._capture = capture or LogCapture()
         self._pools: dict[str, ProcessPoolExecutor] = {}
@@ -125,9 +116,7 @@ class LocalExecutor:
     ) -> None:
         pool = self._pool(node_id)
         submitted = time.time()
-        attempt = self._attempts.get(task_id, 0) + 1
-        self._attempts[task_id] = attempt
-        where = RecordKey(self.workflow_id, task_id, attempt, node_id)
+        where = self.next_key(task_id, node_id)
         try:
             future = pool.submit(_run, function, args, kwargs, self._capture, where)
         except BrokenProcessPool:
@@ -144,10 +133,7 @@ class LocalExecutor:
             task_id, node_id, submitted = self._running.pop(future)
             error = future.exception()
             if error is None:
-                record = future.result()
-                # The worker says when it began only when it returns: both records land now.
-                self.events += [started_record(record), record]
-                out.append(completion_of(record))
+                out.append(self.returned(future.result()))
                 continue
             if isinstance(error, BrokenProcessPool):
                 _log.warning("a worker on node %s died; rebuilding its pool", node_id)

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import secrets
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -37,7 +36,7 @@ from continuum.config import KafkaSettings, load_section
 from scheduler_api.executors._base import Completion
 from scheduler_api.executors._capture import LogCapture
 from scheduler_api.executors._catalogue import Catalogue
-from scheduler_api.executors._record import completion_of
+from scheduler_api.executors._record import RunRecords, completion_of
 from scheduler_api.placement import NodeInfo
 from scheduler_api.workflow._dsl import Dataset
 from scheduler_api.workflow._events import (
@@ -112,7 +111,7 @@ class _Attempt:
     inputs: set[str] = field(default_factory=set)
 
 
-class PullExecutor:
+class PullExecutor(RunRecords):
     """Dispatches tasks to pull-mode workers through Kafka.
 
     Args:
@@ -141,11 +140,10 @@ class PullExecutor:
         clients: tuple[Any, Any] | None = None,
     ) -> None:
         self._nodes = list(nodes)
+        super().__init__(workflow_id)
         self._capture = capture or LogCapture()
-        self.workflow_id = workflow_id or f"run-{secrets.token_hex(6)}"
         self.heartbeat_timeout_s = heartbeat_timeout_s
         self._producer, self._consumer = clients or self._clients(kafka_options)
-        self._attempts: dict[str, int] = {}
         self._running: dict[str, _Attempt] = {}
         self._last_beat: dict[str, float] = {}
         #: node -> the base URL its worker serves datasets at, from its heartbeats.
@@ -154,8 +152,6 @@ class PullExecutor:
         #: Completions read while submitting (see ``_drain``), handed out by the next wait.
         self._ready: list[Completion] = []
         self._started_s = time.time()
-        #: Every task event of this run, in arrival order (history, costs and charts read it).
-        self.events: list[TaskEvent] = []
 
     def _clients(self, options: dict[str, Any]) -> tuple[Any, Any]:
         from kafka import KafkaConsumer, KafkaProducer
@@ -207,8 +203,7 @@ class PullExecutor:
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
     ) -> None:
-        attempt = self._attempts.get(task_id, 0) + 1
-        self._attempts[task_id] = attempt
+        attempt = self.next_key(task_id, node_id).attempt
         module, file, qualname = task_reference(function)
         wire_args, wire_kwargs = to_wire(list(args)), to_wire(dict(kwargs))
         if datasets_in([wire_args, wire_kwargs]):

@@ -13,7 +13,6 @@ Ray is optional: importing this module without it raises ``ImportError``.
 from __future__ import annotations
 
 import logging
-import secrets
 import time
 import traceback
 from typing import TYPE_CHECKING, Any
@@ -23,12 +22,7 @@ from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from scheduler_api.executors._base import Completion
 from scheduler_api.executors._capture import LogCapture
-from scheduler_api.executors._record import (
-    RecordKey,
-    completion_of,
-    ended_record,
-    started_record,
-)
+from scheduler_api.executors._record import RecordKey, RunRecords, ended_record
 from scheduler_api.executors._usage import measuring
 from scheduler_api.placement import NodeInfo
 
@@ -69,7 +63,7 @@ def _continuum_id(ray_node: dict[str, Any]) -> str | None:
     return None
 
 
-class RayExecutor:
+class RayExecutor(RunRecords):
     """Runs tasks on a Ray cluster, each on the Ray node matching its placed continuum node.
 
     Args:
@@ -89,11 +83,8 @@ class RayExecutor:
         capture: LogCapture | None = None,
         workflow_id: str | None = None,
     ) -> None:
+        super().__init__(workflow_id)
         self._capture = capture or LogCapture()
-        self.workflow_id = workflow_id or f"run-{secrets.token_hex(6)}"
-        #: Every task-event record of this run (started, then finished or failed, per attempt).
-        self.events: list[TaskEvent] = []
-        self._attempts: dict[str, int] = {}
         self._owns_ray = not ray.is_initialized()
         if self._owns_ray:
             ray.init(address=address, include_dashboard=False, log_to_driver=False)
@@ -146,9 +137,7 @@ class RayExecutor:
         strategy = NodeAffinitySchedulingStrategy(self._ray_of[node_id], soft=False)
         # The plain function: Ray's pickler sends it by value when its name is the task wrapper.
         plain = getattr(function, "function", function)
-        attempt = self._attempts.get(task_id, 0) + 1
-        self._attempts[task_id] = attempt
-        key = RecordKey(self.workflow_id, task_id, attempt, node_id)
+        key = self.next_key(task_id, node_id)
         ref = self._remote.options(scheduling_strategy=strategy).remote(
             plain, args, kwargs, self._capture, key
         )
@@ -167,9 +156,7 @@ class RayExecutor:
                 text = f"{type(err).__name__}: {err}"
                 out.append(Completion(task_id, node_id, False, None, text, submitted, time.time()))
                 continue
-            # The worker says when it began only when it returns: both records land now.
-            self.events += [started_record(record), record]
-            out.append(completion_of(record))
+            out.append(self.returned(record))
         return out
 
     def close(self) -> None:

@@ -14,6 +14,7 @@ package imports the executors, and the record lives beside the workflow's other 
 
 from __future__ import annotations
 
+import secrets
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from scheduler_api.executors._base import Completion
@@ -23,7 +24,7 @@ from scheduler_api.executors._usage import TaskUsage
 if TYPE_CHECKING:
     from scheduler_api.workflow._events import TaskEvent
 
-__all__ = ["RecordKey", "completion_of", "ended_record", "started_record"]
+__all__ = ["RecordKey", "RunRecords", "completion_of", "ended_record", "started_record"]
 
 
 class RecordKey(NamedTuple):
@@ -102,3 +103,26 @@ def completion_of(record: TaskEvent) -> Completion:
         record.at_s,
         record=record,
     )
+
+
+class RunRecords:
+    """What every executor keeps of a run, the same way: the run's id on its records, each
+    task's attempt count, and every task-event record in order (``events``)."""
+
+    def __init__(self, workflow_id: str | None = None) -> None:
+        self.workflow_id = workflow_id or f"run-{secrets.token_hex(6)}"
+        #: Every task-event record of this run (started, then finished or failed, per attempt).
+        self.events: list[TaskEvent] = []
+        self._attempts: dict[str, int] = {}
+
+    def next_key(self, task_id: str, node_id: str) -> RecordKey:
+        """The key of the next attempt of ``task_id``, on ``node_id`` (attempts count from 1)."""
+        attempt = self._attempts.get(task_id, 0) + 1
+        self._attempts[task_id] = attempt
+        return RecordKey(self.workflow_id, task_id, attempt, node_id)
+
+    def returned(self, record: TaskEvent) -> Completion:
+        """The completion of an attempt whose worker returned its ended record: its started
+        and ended records land now, since a pool's worker says when it began only then."""
+        self.events += [started_record(record), record]
+        return completion_of(record)
