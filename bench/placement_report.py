@@ -3,12 +3,15 @@
 One block shows one run: a table per set of runs (tuning, held-out seeds, held-out sizes and
 the held-out sets together, which the flat figures come from), ours against each baseline per
 workflow, and the targets. ``continuum bench report`` calls :func:`render` for each
-``<!-- report:placement world=... -->`` block.
+``<!-- report:placement world=... -->`` block; a block of ``mode=lab`` shows a run on the lab
+(``continuum bench placement --lab``): makespans per workflow and scheduler, and ours over
+each baseline.
 """
 
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -88,9 +91,65 @@ def _section(title: str, figures: Mapping[str, Any], per_instance: bool) -> list
     return lines
 
 
+def _lab(result: Mapping[str, Any]) -> str:
+    """A lab run: median makespans, and ours over each baseline paired by workflow and seed."""
+    ours = result["ours"]
+    schedulers = list(result["median_makespan_s"])
+    baselines = [s for s in schedulers if s != ours]
+    made = {
+        (r["workflow"], r["seed"], r["scheduler"]): r["makespan_s"]
+        for r in result["runs"]
+        if r["makespan_s"] and not r.get("error")
+    }
+
+    def ratio(workflow: str, baseline: str) -> str:
+        pairs = [
+            made[(w, seed, ours)] / made[(w, seed, baseline)]
+            for (w, seed, s) in made
+            if w == workflow and s == baseline and (w, seed, ours) in made
+        ]
+        return f"{statistics.median(pairs):.2f}" if pairs else "-"
+
+    def seconds(value: float | None) -> str:
+        return "-" if value is None else f"{value:.1f} s"
+
+    nodes = result["lab"]
+    cores = sum(n["cpu_cores"] for n in nodes.values())
+    lines = [
+        f"{len(result['runs'])} runs ({result['failed']} failed) on {len(nodes)} lab nodes "
+        f"({cores:g} cores; {', '.join(sorted(nodes))}), work scaled to "
+        f"{result['target_s']:g} s over the lab's cores, load epochs of {result['epoch_s']:g} s, "
+        f"files up to {result['max_file_bytes'] / 2**20:g} MiB.",
+        "",
+        f"| workflow | {' | '.join(schedulers)} | "
+        + " | ".join(f"{ours} / {b}" for b in baselines)
+        + " |",
+        "|---|" + "---|" * (len(schedulers) + len(baselines)),
+    ]
+    for workflow, medians in result["median_makespan_s_by_workflow"].items():
+        cells = [seconds(medians.get(s)) for s in schedulers]
+        cells += [ratio(workflow, b) for b in baselines]
+        lines.append(f"| {workflow} | {' | '.join(cells)} |")
+    overall = [seconds(result["median_makespan_s"][s]) for s in schedulers]
+    for b in baselines:
+        key = b.replace("-", "_")
+        value = result.get(f"ours_vs_{key}_median")
+        count = result.get(f"ours_vs_{key}_runs", 0)
+        overall.append("-" if value is None else f"**{value:.2f}** ({count} pairs)")
+    lines.append(f"| all | {' | '.join(overall)} |")
+    lines += [
+        "",
+        "(median makespans over the seeds; ratios are medians of the per-seed ours-over-baseline "
+        "ratios, under 1 where the shipped policy was faster.)",
+    ]
+    return "\n".join(lines)
+
+
 def render(records: Sequence[ResultRecord]) -> str:
     """The tables of the last selected run."""
     result = records[-1].result
+    if result.get("mode") == "lab":
+        return _lab(result)
     sets: Mapping[str, Mapping[str, Any]] = result.get("sets", {})
     counted: Sequence[str] = result.get("counted_sets", list(sets))
     lines = [
