@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
+import ssl
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -25,6 +26,7 @@ from agents.worker._data import DataDirectory, DataError, DataServer
 from agents.worker._execute import Outcome, run_attempt
 from agents.worker._settings import WorkerSettings
 from agents.worker._staging import TaskData
+from continuum.config import ConfigError
 from scheduler_api.workflow._events import (
     HEARTBEATS_TOPIC,
     TASK_EVENTS_TOPIC,
@@ -118,21 +120,31 @@ class Worker:
         if not data.listen:
             return
         host, port = parse_listen(data.listen)
-        self._data_server = DataServer(
-            self.data.held,
-            host,
-            port,
-            token=data.token(),
-            tls_certfile=data.tls_certfile,
-            tls_keyfile=data.tls_keyfile,
-        ).start()
+        try:
+            token = data.token()
+        except OSError as err:
+            raise ConfigError(
+                f"worker.data.token_file: {data.token_file}: {err.strerror}"
+            ) from None
+        try:
+            self._data_server = DataServer(
+                self.data.held,
+                host,
+                port,
+                token=token,
+                tls_certfile=data.tls_certfile,
+                tls_keyfile=data.tls_keyfile,
+            ).start()
+        except (OSError, ssl.SSLError) as err:
+            raise ConfigError(f"worker.data.listen: cannot serve on {data.listen}: {err}") from None
         _log.info("serving %s's datasets at %s", self.node, data.base_url)
 
     def run(self, stop: threading.Event) -> None:
         """Poll, dispatch and beat until ``stop`` is set; then finish running attempts.
 
         Raises:
-            OSError: ``worker.data.listen`` cannot be bound, or its token or TLS files read.
+            ConfigError: ``worker.data.listen`` cannot be served on, or its token or TLS
+                files cannot be read (the message names the key).
         """
         self._serve_data()
         beat = threading.Thread(target=self._beat, args=(stop,), name="heartbeat", daemon=True)

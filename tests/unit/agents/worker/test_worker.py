@@ -9,10 +9,13 @@ from collections import namedtuple
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from agents._otel import KafkaSettings
 from agents.worker import Worker, WorkerSettings
 from agents.worker._data import DataDirectory, DataServer
 from agents.worker._settings import DataSettings
+from continuum.config import ConfigError
 from continuum.services import wait_until
 from scheduler_api.workflow import (
     HEARTBEATS_TOPIC,
@@ -167,3 +170,25 @@ def test_an_output_one_node_serves_is_fetched_by_a_nat_node_that_puts_its_own_in
     assert digested.published_bytes == summary.size_bytes > 0
     stored = (tmp_path / "store" / "summary").read_text()
     assert stored.startswith("reads 4096 ")
+
+
+def test_a_data_server_that_cannot_start_is_a_config_error_naming_the_key(tmp_path: Path) -> None:
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    port = busy.getsockname()[1]
+    try:
+        for data, key in (
+            (DataSettings(listen=f"127.0.0.1:{port}"), "worker.data.listen"),
+            (
+                DataSettings(listen="127.0.0.1:0", token_file=tmp_path / "absent"),
+                "worker.data.token_file",
+            ),
+        ):
+            settings = WorkerSettings(workdir=tmp_path, data=data)
+            clients = (FakeProducer(), FakeConsumer([]))
+            worker = Worker("n1", KafkaSettings(), settings, clients=clients)
+            with pytest.raises(ConfigError, match=key):
+                worker.run(threading.Event())
+    finally:
+        busy.close()
