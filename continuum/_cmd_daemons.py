@@ -68,7 +68,8 @@ def _run(module_name: str, config_file: Path | None, *args: Any, entry: str = "r
 
 @click.group()
 def agent() -> None:
-    """Measuring agents (node, containers, probes, forward) and the pull-mode worker."""
+    """Measuring agents (node, containers, probes, forward), the pull-mode worker and its
+    data store."""
 
 
 @agent.command()

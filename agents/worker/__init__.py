@@ -64,13 +64,14 @@ def serve_store(config_file: Path | None, directory: Path, listen: str) -> None:
     """
     from agents._otel import load_section, parse_listen
     from agents.worker._data import DataDirectory, DataServer
-    from agents.worker._settings import WorkerSettings
+    from agents.worker._settings import WorkerSettings, check_data_token
 
     data = load_section(WorkerSettings, "worker", config_file).data
     try:
         host, port = parse_listen(listen)
     except ValueError as err:
         raise ValueError(f"--listen: {err}") from None
+    check_data_token(data.token_file, listen, "worker.data.token_file")
     server = DataServer(
         DataDirectory(directory),
         host,

@@ -17,6 +17,7 @@ Every key can be overridden from the environment (``CONTINUUM_WORKER__HEARTBEAT_
 
 from __future__ import annotations
 
+import ipaddress
 import tempfile
 from pathlib import Path
 from typing import Annotated
@@ -25,13 +26,31 @@ from msgspec import Meta, Struct, field
 
 from agents._otel import check_listen
 
-__all__ = ["DataSettings", "WorkerSettings"]
+__all__ = ["DataSettings", "WorkerSettings", "check_data_token"]
 
 DEFAULT_DATA_PORT = 9470
 
 
 def _default_workdir() -> Path:
     return Path(tempfile.gettempdir()) / "continuum-worker"
+
+
+def check_data_token(token_file: Path | None, listen: str, key: str) -> None:
+    """Refuse to serve task data beyond this machine without a token (security by default).
+
+    Raises:
+        ValueError: ``listen`` is not a loopback address and no token file is given.
+    """
+    host = listen.rpartition(":")[0].strip("[]")
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = host == "localhost"
+    if token_file is None and not loopback:
+        raise ValueError(
+            f"{key}: required to serve task data on {listen}, beyond this machine: give a "
+            "file holding the bearer token every data client sends"
+        )
 
 
 class DataSettings(Struct, kw_only=True, forbid_unknown_fields=True):
@@ -72,6 +91,8 @@ class DataSettings(Struct, kw_only=True, forbid_unknown_fields=True):
                 raise ValueError(f"{key}: expected an http:// or https:// URL, got {value!r}")
         if (self.tls_certfile is None) != (self.tls_keyfile is None):
             raise ValueError("tls_keyfile: tls_certfile and tls_keyfile go together")
+        if self.listen:
+            check_data_token(self.token_file, self.listen, "token_file")
 
     @property
     def base_url(self) -> str:

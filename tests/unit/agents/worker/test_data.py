@@ -157,7 +157,11 @@ def test_data_settings_name_the_key_that_is_wrong() -> None:
         DataSettings(store_url="10.0.0.1:9471")
     with pytest.raises(ValueError, match="tls_keyfile"):
         DataSettings(listen="10.0.0.1:9470", tls_certfile=Path("c.pem"))
-    assert DataSettings(listen="0.0.0.0:9470", advertise="http://n1:9470/").base_url == (
-        "http://n1:9470"
+    with pytest.raises(ValueError, match="token_file: required to serve task data"):
+        DataSettings(listen="10.0.0.1:9470")  # beyond this machine, anyone could read it
+    assert DataSettings(listen="127.0.0.1:9470").base_url == "http://127.0.0.1:9470"
+    given = DataSettings(
+        listen="0.0.0.0:9470", advertise="http://n1:9470/", token_file=Path("/etc/t")
     )
+    assert given.base_url == "http://n1:9470"
     assert DataSettings().base_url == ""
