@@ -18,6 +18,7 @@ when the server has a certificate and the client a CA to check it against.
 from __future__ import annotations
 
 import hmac
+import http.client
 import io
 import logging
 import os
@@ -31,7 +32,7 @@ import urllib.request
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from scheduler_api.workflow._wire import DATA_PATH
 
@@ -49,7 +50,7 @@ class DataError(Exception):
 
 
 def _check_id(dataset_id: str) -> str:
-    if not _DATASET_ID.match(dataset_id):
+    if not _DATASET_ID.fullmatch(dataset_id):
         raise DataError(
             f"dataset id {dataset_id!r} is not a catalogue id "
             "(letters, digits, '.', '_', ':', '-'; starting with a letter or digit)"
@@ -70,19 +71,26 @@ class DataDirectory:
     def has(self, dataset_id: str) -> bool:
         return self.path(dataset_id).is_file()
 
-    def adopt(self, source: Path, dataset_id: str) -> int:
-        """Move a task's output file in as ``dataset_id``; returns its size in bytes.
+    def adopt(self, source: Path, dataset_id: str, *, move: bool = True) -> int:
+        """Take a task's output file in as ``dataset_id`` (moved, or copied where the file is
+        not the task's to give away); returns its size in bytes.
 
         Raises:
-            DataError: ``source`` is not a file.
+            DataError: ``source`` is not a file, or it could not be taken in.
         """
         target = self.path(dataset_id)
         if not source.is_file():
             raise DataError(f"output {dataset_id}: {source} is not a file")
-        if source.resolve() != target.resolve():
-            self.root.mkdir(parents=True, exist_ok=True)
-            shutil.move(source, target)
-        return target.stat().st_size
+        try:
+            if source.resolve() != target.resolve():
+                self.root.mkdir(parents=True, exist_ok=True)
+                if move:
+                    shutil.move(source, target)
+                else:
+                    shutil.copyfile(source, target)
+            return target.stat().st_size
+        except OSError as err:
+            raise DataError(f"output {dataset_id}: {source} could not be kept: {err}") from err
 
     def receive(self, dataset_id: str, body: BinaryIO | io.BufferedIOBase, length: int) -> int:
         """Write ``length`` bytes of ``body`` as ``dataset_id``, whole or not at all."""
@@ -128,13 +136,18 @@ class DataServer:
         tls_keyfile: Path | None = None,
     ) -> None:
         self.directory = directory
-        self._server = ThreadingHTTPServer((host, port), _handler(directory, token, writable))
-        self._server.daemon_threads = True
-        self.scheme = "http"
-        if tls_certfile is not None:
+        context = None
+        if tls_certfile is not None:  # before binding: a bad certificate leaves no socket open
             context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             context.load_cert_chain(tls_certfile, tls_keyfile)
-            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
+        self._server = _Server((host, port), _handler(directory, token, writable))
+        self.scheme = "http"
+        if context is not None:
+            # The handshake happens in each request's thread (the handler's setup), so a
+            # client that connects and stays silent holds its own thread, not the accept loop.
+            self._server.socket = context.wrap_socket(
+                self._server.socket, server_side=True, do_handshake_on_connect=False
+            )
             self.scheme = "https"
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="data-server", daemon=True
@@ -153,6 +166,14 @@ class DataServer:
         self._server.server_close()
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        # A client that hangs up or fails its handshake is its own problem: noted, not printed.
+        _log.debug("data request from %s failed", client_address, exc_info=True)
+
+
 def _handler(
     directory: DataDirectory, token: str | None, writable: bool
 ) -> type[BaseHTTPRequestHandler]:
@@ -160,6 +181,12 @@ def _handler(
 
     class Handler(BaseHTTPRequestHandler):
         server_version = "continuum-data"
+        timeout = _TIMEOUT_S  # a client silent this long loses its connection
+
+        def setup(self) -> None:
+            super().setup()
+            if isinstance(self.connection, ssl.SSLSocket):
+                self.connection.do_handshake()
 
         def log_message(self, format: str, *args: object) -> None:
             _log.debug("data %s: " + format, self.address_string(), *args)
@@ -173,7 +200,7 @@ def _handler(
                 self._answer(HTTPStatus.UNAUTHORIZED, b"a bearer token is required\n")
                 return None
             name = self.path.removeprefix(DATA_PATH)
-            if not self.path.startswith(DATA_PATH) or not _DATASET_ID.match(name):
+            if not self.path.startswith(DATA_PATH) or not _DATASET_ID.fullmatch(name):
                 self._answer(HTTPStatus.NOT_FOUND, b"no such path: use /v1/data/<dataset id>\n")
                 return None
             return name
@@ -215,7 +242,7 @@ def _handler(
                 self._answer(HTTPStatus.METHOD_NOT_ALLOWED, b"this data server takes no PUT\n")
                 return
             length = self.headers.get("Content-Length", "")
-            if not length.isdigit():
+            if not re.fullmatch(r"[0-9]+", length):
                 self._answer(HTTPStatus.LENGTH_REQUIRED, b"Content-Length is required\n")
                 return
             try:
@@ -229,8 +256,17 @@ def _handler(
     return Handler
 
 
-def _context(ca_file: Path | None) -> ssl.SSLContext | None:
-    return ssl.create_default_context(cafile=ca_file) if ca_file is not None else None
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Redirects are refused: the bearer token would follow them to wherever they point."""
+
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+def _open(request: urllib.request.Request, ca_file: Path | None, timeout_s: float) -> Any:
+    context = ssl.create_default_context(cafile=ca_file) if ca_file is not None else None
+    opener = urllib.request.build_opener(_NoRedirect, urllib.request.HTTPSHandler(context=context))
+    return opener.open(request, timeout=timeout_s)
 
 
 def _request(url: str, token: str | None, method: str = "GET") -> urllib.request.Request:
@@ -240,6 +276,10 @@ def _request(url: str, token: str | None, method: str = "GET") -> urllib.request
     if token:
         request.add_header("Authorization", f"Bearer {token}")
     return request
+
+
+# What a transfer can fail with: the network, the server's answer, a local file.
+_TRANSFER_ERRORS = (OSError, ValueError, http.client.HTTPException)
 
 
 def fetch(
@@ -253,16 +293,16 @@ def fetch(
     """Download ``url`` to ``target`` (whole or not at all); returns the bytes fetched.
 
     Raises:
-        DataError: the server could not be reached, refused, or sent fewer bytes than it said.
+        DataError: the server could not be reached, refused, redirected, or sent fewer bytes
+            than it said; or the copy could not be written here.
     """
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".fetching-")
+    temporary: str | None = None
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".fetching-")
         with (
             os.fdopen(handle, "wb") as out,
-            urllib.request.urlopen(  # noqa: S310 (the catalogue's http(s) locations)
-                _request(url, token), timeout=timeout_s, context=_context(ca_file)
-            ) as response,
+            _open(_request(url, token), ca_file, timeout_s) as response,
         ):
             expected = int(response.headers.get("Content-Length", -1))
             shutil.copyfileobj(response, out, _CHUNK)
@@ -271,10 +311,11 @@ def fetch(
             raise DataError(f"{url}: got {got} of {expected} bytes")
         os.replace(temporary, target)
         return got
-    except (OSError, ValueError) as err:
+    except _TRANSFER_ERRORS as err:
         raise DataError(f"fetching {url} failed: {_reason(err)}") from err
     finally:
-        Path(temporary).unlink(missing_ok=True)
+        if temporary is not None:
+            Path(temporary).unlink(missing_ok=True)
 
 
 def push(
@@ -290,18 +331,16 @@ def push(
     Raises:
         DataError: the store could not be reached or refused the dataset.
     """
-    size = source.stat().st_size
     request = _request(url, token, "PUT")
     try:
+        size = source.stat().st_size
         with source.open("rb") as body:
             request.data = body  # first: setting the body drops any Content-Length given
             request.add_header("Content-Length", str(size))
             request.add_header("Content-Type", "application/octet-stream")
-            with urllib.request.urlopen(  # noqa: S310 (the configured store)
-                request, timeout=timeout_s, context=_context(ca_file)
-            ):
+            with _open(request, ca_file, timeout_s):
                 pass
-    except (OSError, ValueError) as err:
+    except _TRANSFER_ERRORS as err:
         raise DataError(f"publishing to {url} failed: {_reason(err)}") from err
     return size
 

@@ -79,7 +79,12 @@ class DataSettings(Struct, kw_only=True, forbid_unknown_fields=True):
     def __post_init__(self) -> None:
         if self.listen:
             check_listen("listen", self.listen)
-            host = self.listen.rpartition(":")[0].strip("[]")
+            host, _, port = self.listen.rpartition(":")
+            host = host.strip("[]")
+            if int(port) == 0:
+                raise ValueError(
+                    f"listen: port 0 in {self.listen} cannot be advertised to peers: give a port"
+                )
             if not self.advertise and host in ("0.0.0.0", "::", ""):
                 raise ValueError(
                     "advertise: required when listen binds every address "
@@ -103,10 +108,18 @@ class DataSettings(Struct, kw_only=True, forbid_unknown_fields=True):
         return (self.advertise or f"{scheme}://{self.listen}").rstrip("/")
 
     def token(self) -> str | None:
-        """The data token, read from ``token_file`` (None: no token configured)."""
+        """The data token, read from ``token_file`` (None: no token configured).
+
+        Raises:
+            OSError: the file cannot be read.
+            ValueError: it is empty (which must not turn authentication off).
+        """
         if self.token_file is None:
             return None
-        return self.token_file.read_text().strip() or None
+        token = self.token_file.read_text().strip()
+        if not token:
+            raise ValueError(f"worker.data.token_file: {self.token_file} is empty")
+        return token
 
 
 class WorkerSettings(Struct, kw_only=True, forbid_unknown_fields=True):

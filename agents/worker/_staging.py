@@ -57,19 +57,30 @@ class TaskData:
             raise DataError(
                 f"worker.data.token_file {self.settings.token_file}: {err.strerror}"
             ) from err
+        except ValueError as err:
+            raise DataError(str(err)) from err
+
+    def _held(self, dataset: Dataset) -> bool:
+        """Whether this node holds a copy of ``dataset`` (of its size, when that is known)."""
+        path = self.held.path(dataset.dataset_id)
+        if not path.is_file():
+            return False
+        return not dataset.size_bytes or path.stat().st_size == dataset.size_bytes
 
     def stage_in(self, inputs: Sequence[Dataset]) -> int:
         """Fetch each input that names its copies and is not held here; bytes fetched.
 
         A dataset without ``urls`` is left to the task (its ``path`` is the task's business:
-        a shared file system, a URL of its own).
+        a shared file system, a URL of its own), and so is one no location could serve whose
+        ``path`` is a file here (a dataset catalogued on this node, not published by a worker).
+        A held copy of another size than the dataset's is stale and fetched again.
 
         Raises:
             DataError: no copy of an input could be fetched (each location's failure said).
         """
         fetched = 0
         for dataset in inputs:
-            if not dataset.urls or self.held.has(dataset.dataset_id):
+            if not dataset.urls or self._held(dataset):
                 continue
             failures = []
             for url in dataset.urls:
@@ -84,6 +95,12 @@ class TaskData:
                 except DataError as err:
                     failures.append(str(err))
             else:
+                if dataset.path and Path(dataset.path).is_file():
+                    _log.info(
+                        "input %s: no copy fetched (%s); the task reads %s",
+                        dataset.dataset_id, "; ".join(failures), dataset.path,
+                    )  # fmt: skip
+                    continue
                 raise DataError(
                     f"input {dataset.dataset_id}: no copy could be fetched: " + "; ".join(failures)
                 )
@@ -107,9 +124,9 @@ class TaskData:
             if dataset.dataset_id in inputs or not dataset.path:
                 return dataset  # an input handed on, or a dataset the task only names
             source = Path(dataset.path)
-            size = self.held.adopt(
-                source if source.is_absolute() else workdir / source, dataset.dataset_id
-            )
+            if not source.is_absolute():
+                source = workdir / source  # relative to the attempt's working directory
+            size = self.held.adopt(source, dataset.dataset_id, move=self._owned(source, workdir))
             urls = []
             if self.settings.base_url:
                 urls.append(data_url(self.settings.base_url, dataset.dataset_id))
@@ -134,6 +151,14 @@ class TaskData:
             )
 
         return map_datasets(value, out), published
+
+    def _owned(self, source: Path, workdir: Path) -> bool:
+        """Whether a task's output file is the worker's to move: one the attempt wrote in the
+        working directory, not a shared file or another dataset's copy, which are copied."""
+        resolved = source.resolve()
+        return resolved.is_relative_to(workdir.resolve()) and not resolved.is_relative_to(
+            self.held.root.resolve()
+        )
 
     @staticmethod
     def input_ids(*values: Any) -> set[str]:

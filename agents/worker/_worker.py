@@ -24,7 +24,7 @@ from typing import Any, Protocol
 from agents._otel import KafkaSettings, parse_listen
 from agents.worker._data import DataDirectory, DataError, DataServer
 from agents.worker._execute import Outcome, run_attempt
-from agents.worker._settings import WorkerSettings
+from agents.worker._settings import DataSettings, WorkerSettings
 from agents.worker._staging import TaskData
 from continuum.config import ConfigError
 from scheduler_api.workflow._events import (
@@ -38,7 +38,7 @@ from scheduler_api.workflow._events import (
 )
 from scheduler_api.workflow._wire import datasets_in
 
-__all__ = ["Worker"]
+__all__ = ["Worker", "data_token"]
 
 _log = logging.getLogger(__name__)
 _SEND_TIMEOUT_S = 10.0
@@ -82,6 +82,21 @@ def _kafka_clients(node: str, kafka: KafkaSettings) -> tuple[_Producer, _Consume
     return producer, consumer
 
 
+def _failed(error: str, started_s: float) -> Outcome:
+    """An attempt that ended before (or without) its task running."""
+    return Outcome(False, None, error, started_s, time.time() - started_s, 0, 0, 0, 0)
+
+
+def data_token(data: DataSettings) -> str | None:
+    """The ``worker.data`` token, or a config error naming ``worker.data.token_file``."""
+    try:
+        return data.token()
+    except OSError as err:
+        raise ConfigError(f"worker.data.token_file: {data.token_file}: {err.strerror}") from None
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
+
+
 class Worker:
     """Takes a node's assignments and runs them.
 
@@ -120,12 +135,7 @@ class Worker:
         if not data.listen:
             return
         host, port = parse_listen(data.listen)
-        try:
-            token = data.token()
-        except OSError as err:
-            raise ConfigError(
-                f"worker.data.token_file: {data.token_file}: {err.strerror}"
-            ) from None
+        token = data_token(data)
         try:
             self._data_server = DataServer(
                 self.data.held,
@@ -198,6 +208,7 @@ class Worker:
         key = f"{assignment.workflow}/{assignment.task}/{assignment.attempt}"
         with self._lock:
             self._running.add(key)
+        started_s = time.time()
         try:
             started = TaskEvent.started(
                 workflow=assignment.workflow,
@@ -206,13 +217,17 @@ class Worker:
                 node=self.node,
             )
             self._send(TASK_EVENTS_TOPIC, assignment.workflow, started.encode())
-            outcome = self._run_with_data(assignment)
+            try:
+                outcome = self._run_with_data(assignment)
+            except Exception as err:
+                # Whatever went wrong, the attempt ends in a record: a worker that beats but
+                # never reports would hold its task forever.
+                _log.exception("attempt %s could not be run", key)
+                outcome = _failed(f"the worker could not run the attempt: {err!r}", started_s)
             self._send(TASK_EVENTS_TOPIC, assignment.workflow, outcome.event(assignment).encode())
             _log.info(
                 "%s %s in %.3f s", key, "finished" if outcome.ok else "failed", outcome.wall_s
             )
-        except Exception:
-            _log.exception("attempt %s could not be run", key)
         finally:
             with self._lock:
                 self._running.discard(key)
@@ -222,8 +237,8 @@ class Worker:
         started_s = time.time()
         try:
             fetched = self.data.stage_in(datasets_in([assignment.args, assignment.kwargs]))
-        except DataError as err:
-            return Outcome(False, None, str(err), started_s, time.time() - started_s, 0, 0, 0, 0)
+        except (DataError, EventError, OSError) as err:
+            return _failed(str(err), started_s)
         outcome = run_attempt(assignment, self.settings.workdir, self.data.held.root)
         outcome = dataclasses.replace(outcome, fetched_bytes=fetched)
         if not outcome.ok:
@@ -234,7 +249,7 @@ class Worker:
                 inputs=TaskData.input_ids(assignment.args, assignment.kwargs),
                 workdir=self.settings.workdir,
             )
-        except DataError as err:
+        except (DataError, EventError, OSError) as err:
             return dataclasses.replace(outcome, ok=False, value=None, error=str(err))
         return dataclasses.replace(outcome, value=value, published_bytes=published)
 

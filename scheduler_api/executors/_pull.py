@@ -288,7 +288,12 @@ class PullExecutor(RunRecords):
         del self._running[event.task]
         completion = completion_of(event)
         if event.kind == "finished":
-            completion = dataclasses.replace(completion, value=self._outputs(event, running))
+            try:
+                completion = dataclasses.replace(completion, value=self._outputs(event, running))
+            except EventError as err:  # a result that cannot be read is the attempt's failure
+                completion = dataclasses.replace(
+                    completion, ok=False, value=None, error=f"its result is unreadable: {err}"
+                )
         return [completion]
 
     def _outputs(self, event: TaskEvent, attempt: _Attempt) -> Any:

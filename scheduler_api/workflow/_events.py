@@ -193,6 +193,10 @@ class WorkerHeartbeat:
     running: list[str] = field(default_factory=list)
     data_url: str = ""
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.data_url, str):
+            raise EventError(f"data_url: {self.data_url!r} is not a string")
+
     def encode(self) -> bytes:
         return json.dumps(asdict(self), separators=(",", ":")).encode()
 

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from scheduler_api.workflow._dsl import Dataset
+from scheduler_api.workflow._events import EventError
 
 __all__ = ["DATA_PATH", "data_url", "datasets_in", "from_wire", "map_datasets", "to_wire"]
 
@@ -42,7 +43,17 @@ def to_wire(value: Any) -> Any:
 
 
 def _dataset(fields: dict[str, Any]) -> Dataset:
+    """A marked dataset back as a ``Dataset``.
+
+    Raises:
+        EventError: the mark holds no ``dataset_id`` string or its lists are not lists.
+    """
     known = {f.name for f in dataclasses.fields(Dataset)}
+    if not isinstance(fields.get("dataset_id"), str):
+        raise EventError(f"a dataset on the wire has no dataset_id: {str(fields)[:200]}")
+    for key in _TUPLES:
+        if not isinstance(fields.get(key, []), list | tuple):
+            raise EventError(f"dataset {fields['dataset_id']}: {key} is not a list")
     given: dict[str, Any] = {
         k: tuple(v) if k in _TUPLES else v for k, v in fields.items() if k in known
     }

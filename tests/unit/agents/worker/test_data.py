@@ -4,8 +4,11 @@ outputs, with tokens, TLS and the failures a worker must report rather than hide
 from __future__ import annotations
 
 import io
+import socket
+import threading
 import urllib.request
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -165,3 +168,90 @@ def test_data_settings_name_the_key_that_is_wrong() -> None:
     )
     assert given.base_url == "http://n1:9470"
     assert DataSettings().base_url == ""
+
+
+def test_a_redirect_is_refused_so_the_token_never_follows_it(
+    peer: DataServer, tmp_path: Path
+) -> None:
+    class Redirecting(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(302)
+            self.send_header("Location", data_url(_base(peer), "reads"))
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    elsewhere = ThreadingHTTPServer(("127.0.0.1", 0), Redirecting)
+    threading.Thread(target=elsewhere.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{elsewhere.server_address[1]}/v1/data/reads"
+        with pytest.raises(DataError, match="HTTP 302"):
+            fetch(url, tmp_path / "reads", token=TOKEN)
+    finally:
+        elsewhere.shutdown()
+        elsewhere.server_close()
+
+
+def test_a_silent_client_does_not_hold_up_a_tls_server(tmp_path: Path) -> None:
+    ca = CertificateAuthority.create(tmp_path / "ca", "continuum test CA")
+    cert = ca.issue("data", "localhost", ip="127.0.0.1")
+    held = DataDirectory(tmp_path / "held")
+    held.root.mkdir()
+    (held.root / "tiles").write_bytes(b"t" * 10)
+    server = DataServer(
+        held, "127.0.0.1", 0, token=TOKEN, tls_certfile=cert.cert_path, tls_keyfile=cert.key_path
+    ).start()
+    try:
+        # Connected, and never a ClientHello: its handshake waits in its own thread.
+        with socket.create_connection(("127.0.0.1", server.port)):
+            url = data_url(_base(server), "tiles")
+            got = fetch(url, tmp_path / "t", token=TOKEN, ca_file=ca.cert_path, timeout_s=5)
+            assert got == 10
+    finally:
+        server.stop()
+
+
+def test_an_empty_token_file_is_an_error_not_an_open_door(tmp_path: Path) -> None:
+    (tmp_path / "token").write_text("\n")
+    settings = DataSettings(listen="10.0.0.1:9470", token_file=tmp_path / "token")
+    with pytest.raises(ValueError, match=r"token_file: .* is empty"):
+        settings.token()
+    data = TaskData("edge-1", DataDirectory(tmp_path / "edge"), settings)
+    with pytest.raises(DataError, match="is empty"):
+        data.stage_in([Dataset("reads", urls=("http://127.0.0.1:9/v1/data/reads",))])
+
+
+def test_a_dataset_no_location_serves_falls_back_to_its_path_and_stale_copies_are_refetched(
+    peer: DataServer, tmp_path: Path
+) -> None:
+    data = TaskData("hpc-1", DataDirectory(tmp_path / "hpc"), DataSettings())
+    local = tmp_path / "genome.fa"
+    local.write_text("ACGT")
+    missing = data_url(_base(peer), "genome")  # the peer holds no such dataset
+    genome = Dataset("genome", 4, nodes=("hpc-1",), path=str(local), urls=(missing,))
+    data._token = lambda: TOKEN  # type: ignore[method-assign]
+    assert data.stage_in([genome]) == 0  # the task reads its own path
+    assert not data.held.has("genome")
+    with pytest.raises(DataError, match="input genome"):
+        data.stage_in([Dataset("genome", 4, path=str(tmp_path / "gone"), urls=(missing,))])
+    data.held.root.mkdir(parents=True, exist_ok=True)
+    data.held.path("reads").write_bytes(b"old")  # from an earlier run, of another size
+    reads = Dataset("reads", 4000, urls=(data_url(_base(peer), "reads"),))
+    assert data.stage_in([reads]) == 4000
+    assert data.stage_in([reads]) == 0  # now the copy is of the right size
+
+
+def test_an_output_outside_the_working_directory_is_copied_not_moved(tmp_path: Path) -> None:
+    data = TaskData("hpc-1", DataDirectory(tmp_path / "hpc" / "data"), DataSettings())
+    shared = tmp_path / "shared" / "genome.fa"
+    shared.parent.mkdir()
+    shared.write_text("ACGT")
+    (tmp_path / "hpc").mkdir(exist_ok=True)
+    value = to_wire(Dataset("genome-copy", path=str(shared)))
+    published, _ = data.publish(value, inputs=(), workdir=tmp_path / "hpc")
+    [made] = datasets_in(published)
+    assert made.size_bytes == 4
+    assert shared.read_text() == "ACGT"  # the shared file stays where it was
+    assert data.held.path("genome-copy").read_text() == "ACGT"

@@ -173,6 +173,7 @@ def test_an_output_one_node_serves_is_fetched_by_a_nat_node_that_puts_its_own_in
 
 
 def test_a_data_server_that_cannot_start_is_a_config_error_naming_the_key(tmp_path: Path) -> None:
+    (tmp_path / "empty").write_text("")
     busy = socket.socket()
     busy.bind(("127.0.0.1", 0))
     busy.listen()
@@ -181,7 +182,11 @@ def test_a_data_server_that_cannot_start_is_a_config_error_naming_the_key(tmp_pa
         for data, key in (
             (DataSettings(listen=f"127.0.0.1:{port}"), "worker.data.listen"),
             (
-                DataSettings(listen="127.0.0.1:0", token_file=tmp_path / "absent"),
+                DataSettings(listen=f"127.0.0.1:{_free_port()}", token_file=tmp_path / "absent"),
+                "worker.data.token_file",
+            ),
+            (
+                DataSettings(listen=f"127.0.0.1:{_free_port()}", token_file=tmp_path / "empty"),
                 "worker.data.token_file",
             ),
         ):
@@ -192,3 +197,19 @@ def test_a_data_server_that_cannot_start_is_a_config_error_naming_the_key(tmp_pa
                 worker.run(threading.Event())
     finally:
         busy.close()
+
+
+def test_an_attempt_the_worker_cannot_even_start_still_ends_in_a_failed_event(
+    tmp_path: Path,
+) -> None:
+    """A worker that beats but never reports would hold its task forever: bad data fails it."""
+    broken = Assignment(
+        "wf", "t1", 1, "n1", argv=["true"], args=[{"__dataset__": {"urls": "not a list"}}]
+    )
+    running = _Running("n1", WorkerSettings(workdir=tmp_path, heartbeat_s=0.05, poll_ms=10), broken)
+    try:
+        ended = running.last()
+    finally:
+        running.close()
+    assert ended.kind == "failed"
+    assert "no dataset_id" in ended.error

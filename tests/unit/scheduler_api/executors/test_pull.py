@@ -288,3 +288,22 @@ def test_datasets_go_with_where_the_catalogue_and_the_workers_say_copies_are() -
     assert completion.value["counts"] == made  # a Dataset again, for the tasks that read it
     assert completion.value["n"] == 7
     assert catalogue.recorded == [made]  # the output, not the input handed back
+
+
+def test_a_completion_read_while_submitting_comes_out_of_the_next_wait() -> None:
+    wire = Wire()
+    executor = _executor(wire)
+    executor.submit("sq-1", "edge-1", square, (3,), {})
+    done = TaskEvent("finished", "wf", "sq-1", 1, "edge-1", time.time(), value=9)
+    unreadable = TaskEvent(
+        "finished", "wf", "sq-2", 1, "edge-1", time.time(), value={"__dataset__": {}}
+    )
+    wire.queued = [Record(TASK_EVENTS_TOPIC, done.encode())]
+    # Submitting a task with a dataset reads what has arrived: sq-1's end among it.
+    executor.submit("len-1", "edge-1", reads_length, (Dataset("reads"),), {})
+    executor.submit("sq-2", "edge-1", square, (4,), {})
+    wire.queued = [Record(TASK_EVENTS_TOPIC, unreadable.encode())]
+    completions = {c.task_id: c for c in executor.wait(1.0)}
+    assert completions["sq-1"].value == 9
+    assert not completions["sq-2"].ok  # a result that cannot be read fails its attempt
+    assert "unreadable" in completions["sq-2"].error
