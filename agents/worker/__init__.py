@@ -18,7 +18,6 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import ssl
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -64,28 +63,18 @@ def serve_store(config_file: Path | None, directory: Path, listen: str) -> None:
         ValueError: ``listen`` is not ``host:port``.
     """
     from agents._otel import load_section, parse_listen
-    from agents.worker._data import DataDirectory, DataServer
+    from agents.worker._data import DataDirectory
     from agents.worker._settings import WorkerSettings, check_data_token
-    from agents.worker._worker import data_token
+    from agents.worker._worker import start_data_server
 
     data = load_section(WorkerSettings, "worker", config_file).data
     try:
-        host, port = parse_listen(listen)
+        host, _port = parse_listen(listen)
     except ValueError as err:
         raise ValueError(f"--listen: {err}") from None
     check_data_token(data.token_file, listen, "worker.data.token_file")
-    try:
-        server = DataServer(
-            DataDirectory(directory),
-            host,
-            port,
-            token=data_token(data),
-            writable=True,
-            tls_certfile=data.tls_certfile,
-            tls_keyfile=data.tls_keyfile,
-        ).start()
-    except (OSError, ssl.SSLError) as err:
-        raise ValueError(f"--listen: cannot serve on {listen}: {err}") from None
+    store = DataDirectory(directory)
+    server = start_data_server(data, store, listen, key="--listen", writable=True)
     _log.info("data store of %s on %s://%s:%d", directory, server.scheme, host, server.port)
     _until_signalled().wait()
     server.stop()

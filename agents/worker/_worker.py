@@ -38,7 +38,7 @@ from scheduler_api.workflow._events import (
 )
 from scheduler_api.workflow._wire import datasets_in
 
-__all__ = ["Worker", "data_token"]
+__all__ = ["Worker", "data_token", "start_data_server"]
 
 _log = logging.getLogger(__name__)
 _SEND_TIMEOUT_S = 10.0
@@ -80,6 +80,31 @@ def _kafka_clients(node: str, kafka: KafkaSettings) -> tuple[_Producer, _Consume
         **options,
     )
     return producer, consumer
+
+
+def start_data_server(
+    data: DataSettings, held: DataDirectory, listen: str, *, key: str, writable: bool = False
+) -> DataServer:
+    """A data server on ``listen`` with ``data``'s token and TLS, started.
+
+    Raises:
+        ConfigError: it cannot serve there, or its files cannot be read (naming ``key``, or
+            ``worker.data.token_file``).
+    """
+    host, port = parse_listen(listen)
+    token = data_token(data)
+    try:
+        return DataServer(
+            held,
+            host,
+            port,
+            token=token,
+            writable=writable,
+            tls_certfile=data.tls_certfile,
+            tls_keyfile=data.tls_keyfile,
+        ).start()
+    except (OSError, ssl.SSLError) as err:
+        raise ConfigError(f"{key}: cannot serve on {listen}: {err}") from None
 
 
 def _failed(error: str, started_s: float) -> Outcome:
@@ -134,19 +159,9 @@ class Worker:
         data = self.settings.data
         if not data.listen:
             return
-        host, port = parse_listen(data.listen)
-        token = data_token(data)
-        try:
-            self._data_server = DataServer(
-                self.data.held,
-                host,
-                port,
-                token=token,
-                tls_certfile=data.tls_certfile,
-                tls_keyfile=data.tls_keyfile,
-            ).start()
-        except (OSError, ssl.SSLError) as err:
-            raise ConfigError(f"worker.data.listen: cannot serve on {data.listen}: {err}") from None
+        self._data_server = start_data_server(
+            data, self.data.held, data.listen, key="worker.data.listen"
+        )
         _log.info("serving %s's datasets at %s", self.node, data.base_url)
 
     def run(self, stop: threading.Event) -> None:

@@ -83,23 +83,30 @@ def test_a_store_takes_a_dataset_whole_and_serves_it_back(
         store.directory.path("../escape")
 
 
-def test_tls_is_served_with_a_certificate_and_checked_against_the_ca(tmp_path: Path) -> None:
+@pytest.fixture
+def tls_server(tmp_path: Path) -> Iterator[tuple[DataServer, Path]]:
+    """A data server over TLS holding ``tiles`` (token required), and its CA's certificate."""
     ca = CertificateAuthority.create(tmp_path / "ca", "continuum test CA")
     cert = ca.issue("data", "localhost", ip="127.0.0.1")
     held = DataDirectory(tmp_path / "held")
     held.root.mkdir()
     (held.root / "tiles").write_bytes(b"t" * 10)
     server = DataServer(
-        held, "127.0.0.1", 0, tls_certfile=cert.cert_path, tls_keyfile=cert.key_path
+        held, "127.0.0.1", 0, token=TOKEN, tls_certfile=cert.cert_path, tls_keyfile=cert.key_path
     ).start()
-    try:
-        url = data_url(_base(server), "tiles")
-        assert url.startswith("https://")
-        assert fetch(url, tmp_path / "tiles", ca_file=ca.cert_path) == 10
-        with pytest.raises(DataError, match="CERTIFICATE_VERIFY_FAILED"):
-            fetch(url, tmp_path / "unchecked")  # the system's CAs do not know this one
-    finally:
-        server.stop()
+    yield server, ca.cert_path
+    server.stop()
+
+
+def test_tls_is_served_with_a_certificate_and_checked_against_the_ca(
+    tls_server: tuple[DataServer, Path], tmp_path: Path
+) -> None:
+    server, ca = tls_server
+    url = data_url(_base(server), "tiles")
+    assert url.startswith("https://")
+    assert fetch(url, tmp_path / "tiles", token=TOKEN, ca_file=ca) == 10
+    with pytest.raises(DataError, match="CERTIFICATE_VERIFY_FAILED"):
+        fetch(url, tmp_path / "unchecked", token=TOKEN)  # the system's CAs do not know it
 
 
 def test_inputs_are_fetched_from_the_first_place_that_has_them(
@@ -194,23 +201,14 @@ def test_a_redirect_is_refused_so_the_token_never_follows_it(
         elsewhere.server_close()
 
 
-def test_a_silent_client_does_not_hold_up_a_tls_server(tmp_path: Path) -> None:
-    ca = CertificateAuthority.create(tmp_path / "ca", "continuum test CA")
-    cert = ca.issue("data", "localhost", ip="127.0.0.1")
-    held = DataDirectory(tmp_path / "held")
-    held.root.mkdir()
-    (held.root / "tiles").write_bytes(b"t" * 10)
-    server = DataServer(
-        held, "127.0.0.1", 0, token=TOKEN, tls_certfile=cert.cert_path, tls_keyfile=cert.key_path
-    ).start()
-    try:
-        # Connected, and never a ClientHello: its handshake waits in its own thread.
-        with socket.create_connection(("127.0.0.1", server.port)):
-            url = data_url(_base(server), "tiles")
-            got = fetch(url, tmp_path / "t", token=TOKEN, ca_file=ca.cert_path, timeout_s=5)
-            assert got == 10
-    finally:
-        server.stop()
+def test_a_silent_client_does_not_hold_up_a_tls_server(
+    tls_server: tuple[DataServer, Path], tmp_path: Path
+) -> None:
+    server, ca = tls_server
+    # Connected, and never a ClientHello: its handshake waits in its own thread.
+    with socket.create_connection(("127.0.0.1", server.port)):
+        url = data_url(_base(server), "tiles")
+        assert fetch(url, tmp_path / "t", token=TOKEN, ca_file=ca, timeout_s=5) == 10
 
 
 def test_an_empty_token_file_is_an_error_not_an_open_door(tmp_path: Path) -> None:
