@@ -94,8 +94,8 @@ def _section(title: str, figures: Mapping[str, Any], per_instance: bool) -> list
 def _lab(result: Mapping[str, Any]) -> str:
     """A lab run: median makespans, and ours over each baseline paired by workflow and seed."""
     ours = result["ours"]
-    schedulers = list(result["median_makespan_s"])
-    baselines = [s for s in schedulers if s != ours]
+    baselines = [s for s in result["median_makespan_s"] if s != ours]
+    schedulers = [ours, *baselines]
     made = {
         (r["workflow"], r["seed"], r["scheduler"]): r["makespan_s"]
         for r in result["runs"]
