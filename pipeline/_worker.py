@@ -49,6 +49,8 @@ _log = logging.getLogger(__name__)
 
 _OTLP_CONTENT_TYPES = ("application/x-protobuf", "application/protobuf")
 _EXPIRY_INTERVAL_S = 60.0
+# How long a shutdown waits on a store that fails every request before it gives up the wait.
+_STALL_S = 3.0
 _POLL_MAX_MS = 100
 # Every sample is a tuple holding a series object, so at the default threshold (700 container
 # allocations) the collector's young generation runs every few records and promotes pending
@@ -338,11 +340,28 @@ class Worker:
             self._consumer.close(autocommit=False)
 
     def _drain(self, timeout_s: float) -> bool:
-        """Wait until every ticket is complete (or ``timeout_s``); True when drained."""
+        """Wait until every ticket is complete (or ``timeout_s``); True when drained.
+
+        Stops early once the store has refused or failed every request for ``_STALL_S``:
+        waiting on a store that is down only delays the exit, and loses nothing by ending,
+        since the offsets of what it did not acknowledge stay uncommitted and are read again.
+        """
         deadline = time.monotonic() + timeout_s
+        failing_since: float | None = None
         while time.monotonic() < deadline:
             if self.ledger.drained():
                 return True
+            failing = self._writer is not None and self._writer.consecutive_failures > 0
+            if not failing:
+                failing_since = None
+            elif failing_since is None:
+                failing_since = time.monotonic()
+            elif time.monotonic() - failing_since > _STALL_S:
+                _log.warning(
+                    "shutting down with batches unacknowledged: the store is not answering; "
+                    "their records will be read again"
+                )
+                return False
             time.sleep(0.01)
         return False
 

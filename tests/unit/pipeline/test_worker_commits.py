@@ -184,6 +184,22 @@ def test_shutdown_with_prometheus_down_commits_nothing_unacknowledged(
     assert consumer.commits == []
 
 
+def test_shutdown_stops_waiting_on_a_store_that_fails_every_request(endpoint: Endpoint) -> None:
+    endpoint.script = [(503, b"down")] * 10_000
+    consumer = ScriptedConsumer([{TP0: [_record(TP0, 0, "a")]}])
+    worker, stop, thread = _run(consumer, endpoint)
+    worker.settings.pipeline.shutdown_timeout_s = 30.0
+    _wait(lambda: len(endpoint.statuses) >= 2, "retries against the down endpoint")
+    stopped = time.monotonic()
+    stop.set()
+    thread.join(20)
+    # Not the whole 30 s: a store down for a few seconds ends the wait, and nothing is lost,
+    # for nothing unacknowledged is committed.
+    assert not thread.is_alive()
+    assert time.monotonic() - stopped < 10.0
+    assert consumer.commits == []
+
+
 def test_the_dead_letter_producer_is_as_durable_as_the_kafka_section_says() -> None:
     made: list[dict[str, Any]] = []
 
