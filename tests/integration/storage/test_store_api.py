@@ -88,7 +88,9 @@ def store_api(
             service.start()
             started.append(service)
         api.start()
-        now_s = time.time()
+        # On a whole minute: VictoriaMetrics aligns a range's start and end to its step, so an
+        # unaligned end would move the last point of a 30 s or 60 s step by up to a step.
+        now_s = float(int(time.time()) // 60 * 60)
         # Ten minutes of one point a minute, values 0..10, and a node short of memory.
         stamps = [int((now_s - 600 + 60 * i) * 1000) for i in range(11)]
         history = node_aggregates(_HISTORY_NODE, cpu_cores=8, memory_bytes=16e9, at_ms=stamps)
