@@ -23,7 +23,7 @@ from typing import Any
 from agents.worker._data import DataDirectory, DataError, fetch, push
 from agents.worker._settings import DataSettings
 from scheduler_api.workflow._dsl import Dataset
-from scheduler_api.workflow._wire import data_url, datasets_in, map_datasets
+from scheduler_api.workflow._wire import data_url, map_datasets
 
 __all__ = ["TaskData"]
 
@@ -159,8 +159,3 @@ class TaskData:
         return resolved.is_relative_to(workdir.resolve()) and not resolved.is_relative_to(
             self.held.root.resolve()
         )
-
-    @staticmethod
-    def input_ids(*values: Any) -> set[str]:
-        """Ids of the datasets inside the given wire values."""
-        return {d.dataset_id for value in values for d in datasets_in(value)}

@@ -251,7 +251,8 @@ class Worker:
         """Fetch the inputs, run the attempt, publish its outputs; a data failure fails it."""
         started_s = time.time()
         try:
-            fetched = self.data.stage_in(datasets_in([assignment.args, assignment.kwargs]))
+            inputs = datasets_in([assignment.args, assignment.kwargs])  # read once, used twice
+            fetched = self.data.stage_in(inputs)
         except (DataError, EventError, OSError) as err:
             return _failed(str(err), started_s)
         outcome = run_attempt(assignment, self.settings.workdir, self.data.held.root)
@@ -261,7 +262,7 @@ class Worker:
         try:
             value, published = self.data.publish(
                 outcome.value,
-                inputs=TaskData.input_ids(assignment.args, assignment.kwargs),
+                inputs={d.dataset_id for d in inputs},
                 workdir=self.settings.workdir,
             )
         except (DataError, EventError, OSError) as err:
